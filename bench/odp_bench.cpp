@@ -1,0 +1,500 @@
+// odp-bench: rate-distortion-perception of odp against JPEG, WebP and ThumbHash at matched byte sizes.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/anchors.h"
+#include "bench/crop_grid.h"
+#include "bench/metrics.h"
+#include "bench/progress.h"
+#include "bench/rate_match.h"
+#include "bench/report.h"
+#include "bench/thumbhash.h"
+#include "codec/odp.h"
+
+namespace fs = std::filesystem;
+using odp::bench::BenchError;
+using odp::codec::Image;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: odp-bench [options] DIR|IMAGE...
+
+Encodes every image with odp at each operating point, then JPEG and WebP at the same byte budget (best
+quality and downscale factor that fit), and ThumbHash; measures PSNR (RGB, Y), SSIM, MS-SSIM, SWD and
+encode/decode time. Writes into --out: results.csv, summary.md, rate_psnr.svg, rate_msssim.svg,
+rate_swd.svg, grid.png, and adaptive.md when --target-psnr is given.
+
+options:
+  --model PATH         odp model file (default: found like the odp tool does, e.g. model/weights/)
+  --random-model       a tiny random model instead (to try the pipeline; the numbers mean nothing)
+  --device NAME        cpu, cuda or auto (default auto)
+  --out DIR            output folder (default bench-out)
+  --tokens LIST        odp token counts per tile (default 1,2,4,8,16,32,64,128,256)
+  --target-psnr LIST   adaptive operating points in dB (default none), e.g. 24,28; also measures the bytes
+                       the adaptive mode saves against one fixed token count at equal mean PSNR (adaptive.md)
+  --anchors LIST       any of jpeg,webp (default: all this build has)
+  --no-thumbhash       leave ThumbHash out (it needs node and npm; installed into --cache on first use)
+  --no-match           skip the search for the bytes each anchor needs to match odp's PSNR (faster)
+  --limit N            only the first N images (sorted by name)
+  --grid-tokens N      operating point shown in grid.png (default 64, or the nearest in --tokens)
+  --grid-images N      rows of grid.png (default 4)
+  --crop N             crop edge in grid.png, pixels (default 192)
+  --cache DIR          where npm installs thumbhash (default: bench-cache beside this program)
+  --lpips-weights F    not implemented (LPIPS needs its network; this benchmark uses SWD instead)
+  --fid-weights F      not implemented (FID needs the Inception network and hundreds of images)
+  -h, --help           this text
+)";
+
+struct Options {
+  std::string model_path, device = "auto", out_dir = "bench-out", cache_dir;
+  bool help = false, random_model = false, thumbhash = true, match = true;
+  std::vector<int> tokens = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+  std::vector<double> target_psnr;
+  std::vector<std::string> anchors = odp::bench::available_anchors();
+  int limit = 0, grid_tokens = 64, grid_images = 4, crop = 192;
+  std::vector<std::string> inputs;
+};
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  for (std::string part; std::getline(stream, part, ',');)
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+double parse_number(const std::string& text, const std::string& flag) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(v)) return v;
+  } catch (const std::exception&) {
+  }
+  throw BenchError(flag + ": '" + text + "' is not a number");
+}
+
+int parse_int(const std::string& text, const std::string& flag, int lo, int hi) {
+  const double v = parse_number(text, flag);
+  if (v != std::floor(v) || v < lo || v > hi)
+    throw BenchError(flag + ": '" + text + "' must be a whole number in " + std::to_string(lo) + ".." +
+                     std::to_string(hi));
+  return static_cast<int>(v);
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  auto value = [&](int& i) -> std::string {
+    if (i + 1 >= argc) throw BenchError(std::string(argv[i]) + " needs a value");
+    return argv[++i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      o.help = true;
+      return o;
+    }
+    else if (arg == "--model") o.model_path = value(i);
+    else if (arg == "--random-model") o.random_model = true;
+    else if (arg == "--device") o.device = value(i);
+    else if (arg == "--out") o.out_dir = value(i);
+    else if (arg == "--cache") o.cache_dir = value(i);
+    else if (arg == "--no-thumbhash") o.thumbhash = false;
+    else if (arg == "--no-match") o.match = false;
+    else if (arg == "--limit") o.limit = parse_int(value(i), arg, 1, 1 << 30);
+    else if (arg == "--grid-tokens") o.grid_tokens = parse_int(value(i), arg, 1, 256);
+    else if (arg == "--grid-images") o.grid_images = parse_int(value(i), arg, 0, 64);
+    else if (arg == "--crop") o.crop = parse_int(value(i), arg, 8, 4096);
+    else if (arg == "--tokens") {
+      o.tokens.clear();
+      for (const auto& t : split(value(i))) o.tokens.push_back(parse_int(t, arg, 1, 256));
+      if (o.tokens.empty()) throw BenchError("--tokens: give at least one token count, e.g. 1,16,256");
+    } else if (arg == "--target-psnr") {
+      for (const auto& t : split(value(i))) o.target_psnr.push_back(parse_number(t, arg));
+    } else if (arg == "--anchors") {
+      o.anchors = split(value(i));
+      for (const auto& a : o.anchors) odp::bench::make_anchor(a);  // fails early on an unknown name
+    } else if (arg == "--lpips-weights" || arg == "--fid-weights") {
+      throw BenchError(arg + ": not implemented: odp-bench measures perception with the sliced Wasserstein "
+                             "distance (SWD), which needs no network; LPIPS and FID are not available");
+    } else if (!arg.empty() && arg[0] == '-') {
+      throw BenchError("unknown option " + arg + " (see --help)");
+    } else {
+      o.inputs.push_back(arg);
+    }
+  }
+  if (o.inputs.empty()) throw BenchError("no images given: pass a folder or image files (see --help)");
+  std::sort(o.tokens.begin(), o.tokens.end());
+  o.tokens.erase(std::unique(o.tokens.begin(), o.tokens.end()), o.tokens.end());
+  return o;
+}
+
+bool looks_like_image(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".webp" || ext == ".ppm" || ext == ".pnm";
+}
+
+std::vector<std::string> list_images(const Options& o) {
+  std::vector<std::string> files;
+  for (const auto& input : o.inputs) {
+    std::error_code ec;
+    if (fs::is_directory(input, ec)) {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::directory_iterator(input, ec))
+        if (entry.is_regular_file() && looks_like_image(entry.path())) found.push_back(entry.path().string());
+      if (ec) throw BenchError(input + ": cannot list the folder: " + ec.message());
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::is_regular_file(input, ec)) {
+      files.push_back(input);
+    } else {
+      throw BenchError(input + ": no such file or folder");
+    }
+  }
+  if (o.limit > 0 && static_cast<int>(files.size()) > o.limit) files.resize(o.limit);
+  if (files.empty()) throw BenchError("no images (.png .jpg .jpeg .webp .ppm) found in the given folders");
+  return files;
+}
+
+std::unique_ptr<odp::model::TileModel> open_model(const Options& o, const char* argv0) {
+  if (o.random_model) {
+    odp::model::ModelConfig config;
+    config.width = 32, config.heads = 2, config.encoder_layers = 1, config.decoder_layers = 1;
+    config.mlp_ratio = 2, config.head_channels = {16, 16, 8, 8};
+    return odp::model::TileModel::random(config, 1, odp::model::parse_device(o.device));
+  }
+  return odp::codec::load_model(odp::codec::find_model(o.model_path, argv0), o.device);
+}
+
+double elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
+
+std::string token_point(int tokens) { return "t" + std::to_string(tokens); }
+std::string psnr_point(double target) { return "psnr" + odp::bench::format_number(target, target == std::floor(target) ? 0 : 1); }
+
+// One odp operating point of one image: the file and its decoding.
+struct OdpPoint {
+  std::string point;
+  std::vector<uint8_t> file;
+  Image decoded;
+  double encode_ms = 0, decode_ms = 0;
+};
+
+// Everything measured on one image, plus what the adaptive-saving step needs later.
+class ImageBench {
+ public:
+  ImageBench(const Options& o, odp::model::TileModel& model, const std::vector<odp::bench::Anchor>& anchors,
+             const odp::bench::ThumbHash* thumbhash)
+      : o_(o), model_(model), anchors_(anchors), thumbhash_(thumbhash) {}
+
+  // Appends this image's rows; fills `grid` with the reconstructions at the grid point when asked.
+  void run(const std::string& path, const Image& original, std::vector<odp::bench::ResultRow>& rows,
+           std::vector<odp::bench::GridCell>* grid, const std::string& grid_point);
+  // Each image's full-token .odp file by path (small), for the adaptive-saving step.
+  const std::map<std::string, std::vector<uint8_t>>& full_files() const { return full_files_; }
+
+ private:
+  odp::bench::ResultRow row(const std::string& name, const Image& image, const std::string& codec,
+                            const std::string& point, uint64_t budget) const {
+    odp::bench::ResultRow r;
+    r.image = name, r.width = image.width, r.height = image.height, r.codec = codec, r.point = point;
+    r.budget = budget;
+    return r;
+  }
+
+  const Options& o_;
+  odp::model::TileModel& model_;
+  const std::vector<odp::bench::Anchor>& anchors_;
+  const odp::bench::ThumbHash* thumbhash_;
+  std::map<std::string, std::vector<uint8_t>> full_files_;
+};
+
+std::string bytes_caption(uint64_t bytes) { return std::to_string(bytes) + " B"; }
+
+void ImageBench::run(const std::string& path, const Image& original, std::vector<odp::bench::ResultRow>& rows,
+                     std::vector<odp::bench::GridCell>* grid, const std::string& grid_point) {
+  const std::string name = fs::path(path).filename().string();
+  const auto swd_ref = odp::bench::swd_reference(original);
+  const odp::model::ModelInfo& info = model_.info();
+
+  // odp: one encode at the full token count; smaller files are its prefixes (what truncation gives).
+  std::vector<OdpPoint> points;
+  odp::codec::EncodeOptions full_options;
+  full_options.tokens = info.config.num_tokens;
+  full_options.keep_metadata = false;  // budgets count image data only; the anchors carry no ICC/EXIF either
+  auto start = std::chrono::steady_clock::now();
+  const odp::codec::EncodeResult full = odp::codec::encode(original, model_, full_options);
+  const double full_encode_ms = elapsed_ms(start);
+  full_files_[path] = full.bytes;
+  for (int tokens : o_.tokens) {
+    OdpPoint p;
+    p.point = token_point(tokens);
+    start = std::chrono::steady_clock::now();
+    odp::codec::TruncateOptions cut;
+    cut.tokens = tokens;
+    p.file = odp::codec::truncate(full.bytes.data(), full.bytes.size(), cut, &info);
+    p.encode_ms = full_encode_ms + elapsed_ms(start);
+    points.push_back(std::move(p));
+  }
+  for (double target : o_.target_psnr) {
+    OdpPoint p;
+    p.point = psnr_point(target);
+    odp::codec::EncodeOptions adaptive;
+    adaptive.rate = odp::codec::RateControl::kTargetPsnr;
+    adaptive.target_psnr = target;
+    adaptive.keep_metadata = false;
+    start = std::chrono::steady_clock::now();
+    p.file = odp::codec::encode(original, model_, adaptive).bytes;
+    p.encode_ms = elapsed_ms(start);
+    points.push_back(std::move(p));
+  }
+  std::vector<odp::bench::AnchorSearch> searches;
+  for (const auto& anchor : anchors_) searches.emplace_back(anchor, original);
+
+  for (auto& p : points) {
+    start = std::chrono::steady_clock::now();
+    p.decoded = odp::codec::decode(p.file.data(), p.file.size(), model_);
+    p.decode_ms = elapsed_ms(start);
+    auto odp_row = row(name, original, "odp", p.point, p.file.size());
+    odp_row.bytes = p.file.size();
+    odp_row.setting = p.point;
+    odp_row.quality = odp::bench::measure(original, swd_ref, p.decoded);
+    odp_row.encode_ms = p.encode_ms, odp_row.decode_ms = p.decode_ms;
+    rows.push_back(odp_row);
+    const bool in_grid = grid && p.point == grid_point;
+    if (in_grid) grid->push_back({true, p.decoded, bytes_caption(p.file.size())});
+
+    for (size_t a = 0; a < anchors_.size(); ++a) {
+      auto r = row(name, original, anchors_[a].name, p.point, p.file.size());
+      const auto best = searches[a].best_within(p.file.size());
+      r.reached = best.has_value();
+      if (best) {
+        const Image rebuilt = searches[a].reconstruct(*best);
+        r.bytes = best->bytes, r.setting = best->setting(anchors_[a]);
+        r.quality = odp::bench::measure(original, swd_ref, rebuilt);
+        r.encode_ms = best->encode_ms, r.decode_ms = best->decode_ms;
+        if (in_grid) grid->push_back({true, rebuilt, bytes_caption(best->bytes)});
+      } else if (in_grid) {
+        grid->push_back({false, {}, "CANNOT REACH"});
+      }
+      if (o_.match && std::isfinite(odp_row.quality.psnr_rgb)) {
+        const auto matched = searches[a].smallest_reaching(odp_row.quality.psnr_rgb);
+        r.match_reached = matched.has_value();
+        if (matched) r.match_bytes = matched->bytes;
+      }
+      rows.push_back(r);
+    }
+  }
+  if (thumbhash_) {
+    const odp::bench::ThumbHashResult th = thumbhash_->run(original);
+    auto r = row(name, original, "thumbhash", "thumbhash", th.hash.size());
+    r.bytes = th.hash.size(), r.setting = "thumbhash";
+    r.quality = odp::bench::measure(original, swd_ref, th.image);
+    r.encode_ms = th.encode_ms, r.decode_ms = th.decode_ms;
+    rows.push_back(r);
+    if (grid) grid->push_back({true, th.image, bytes_caption(th.hash.size())});
+  }
+}
+
+// Mean PSNR and bytes of odp's rows at one point; *count says over how many images.
+odp::bench::RatePoint odp_mean(const std::vector<odp::bench::ResultRow>& rows, const std::string& point, int* count) {
+  odp::bench::RatePoint mean;
+  *count = 0;
+  for (const auto& r : rows)
+    if (r.codec == "odp" && r.point == point) mean.psnr += r.quality.psnr_rgb, mean.bytes += r.bytes, ++*count;
+  if (*count) mean.psnr /= *count, mean.bytes /= *count;
+  return mean;
+}
+
+// Issue 4's figure: bytes the adaptive mode saves against one fixed token count at equal mean PSNR.
+// For each target, the fixed count is found by bisection on the mean PSNR over all images (PSNR grows with
+// the token count), and its bytes are interpolated linearly in PSNR between the two bracketing counts.
+// The fixed points measured in the main run seed the bisection, so only counts between them cost decodes.
+std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& model,
+                                     const std::map<std::string, std::vector<uint8_t>>& full_files,
+                                     const std::vector<std::string>& files,
+                                     const std::vector<odp::bench::ResultRow>& rows) {
+  const int max_tokens = model.info().config.num_tokens;
+  using Mean = odp::bench::RatePoint;
+  std::map<int, Mean> fixed;  // token count -> means over the images
+  for (int tokens : o.tokens) {
+    int n = 0;
+    const Mean m = odp_mean(rows, token_point(tokens), &n);
+    if (n == static_cast<int>(files.size()) && n > 0) fixed[tokens] = m;
+  }
+  auto fixed_mean = [&](int tokens) -> Mean {
+    auto found = fixed.find(tokens);
+    if (found != fixed.end()) return found->second;
+    Mean m;
+    odp::bench::ProgressBar progress(static_cast<int>(files.size()));
+    for (size_t i = 0; i < files.size(); ++i) {
+      const std::string& path = files[i];
+      progress.update(static_cast<int>(i), "adaptive saving: " + token_point(tokens));
+      const Image original = odp::codec::read_image(path);  // read again: large datasets need not stay in memory
+      const auto& full = full_files.at(path);
+      odp::codec::TruncateOptions cut;
+      cut.tokens = tokens;
+      const auto file = odp::codec::truncate(full.data(), full.size(), cut, &model.info());
+      m.psnr += odp::bench::psnr_rgb(original, odp::codec::decode(file.data(), file.size(), model));
+      m.bytes += file.size();
+    }
+    m.psnr /= files.size(), m.bytes /= files.size();
+    return fixed[tokens] = m;
+  };
+  std::ostringstream md;
+  md << "# Adaptive mode (--target-psnr) against one fixed token count\n\n"
+     << "Mean over " << files.size() << " images. The fixed token count is the one whose mean PSNR equals the "
+        "adaptive mode's (bytes interpolated between the two neighbouring counts).\n\n"
+     << "| target dB | adaptive mean PSNR | adaptive mean bytes | fixed tokens | fixed mean bytes | saving |\n"
+     << "|---:|---:|---:|---:|---:|---:|\n";
+  for (double target : o.target_psnr) {
+    int n = 0;
+    const Mean adaptive = odp_mean(rows, psnr_point(target), &n);
+    if (n == 0) continue;
+    md << "| " << odp::bench::format_number(target, 1) << " | " << odp::bench::format_number(adaptive.psnr, 2) << " | "
+       << odp::bench::format_number(adaptive.bytes, 0) << " | ";
+    const odp::bench::FixedMatch match = odp::bench::fixed_tokens_at_psnr(adaptive.psnr, max_tokens, fixed_mean);
+    if (!match.reachable) {
+      md << "> " << max_tokens << " | — | fixed counts cannot reach this PSNR |\n";
+      continue;
+    }
+    md << (match.below < match.above ? std::to_string(match.below) + "–" : std::string()) << match.above << " | "
+       << odp::bench::format_number(match.bytes, 0) << " | "
+       << odp::bench::format_number(100.0 * (1.0 - adaptive.bytes / match.bytes), 1) << " % |\n";
+  }
+  return md.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  odp::codec::write_bytes_atomic(path.string(), std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+int nearest_token_count(const std::vector<int>& tokens, int wanted) {
+  return *std::min_element(tokens.begin(), tokens.end(),
+                           [&](int a, int b) { return std::abs(a - wanted) < std::abs(b - wanted); });
+}
+
+// The summary's first paragraph: what was run, on what, and how to run it again.
+std::string describe_run(const Options& o, const odp::model::TileModel& model, size_t images, double seconds,
+                         int argc, char** argv) {
+  std::ostringstream text;
+  text << "Command: `odp-bench";
+  for (int i = 1; i < argc; ++i) text << ' ' << argv[i];
+  text << "`. Model: " << (o.random_model ? std::string("random (pipeline test only)") : model.info().path)
+       << " (model id " << model.info().model_id << ") on "
+       << (model.device() == odp::model::Device::kCuda ? "CUDA" : "CPU") << ". Images: " << images
+       << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode at *X* dB "
+          "per tile. Anchors search quality and a downscale factor (";
+  for (double d : odp::bench::default_divisors()) text << (d == 1 ? "" : ", ") << odp::bench::divisor_label(d);
+  text << "; bicubic) for the best PSNR within odp's bytes. Run time " << odp::bench::format_number(seconds, 0)
+       << " s.";
+  return text.str();
+}
+
+int run(int argc, char** argv) {
+  const Options o = parse_options(argc, argv);
+  if (o.help) {
+    std::cout << kUsage;
+    return 0;
+  }
+  const std::vector<std::string> files = list_images(o);
+  auto model = open_model(o, argv[0]);
+  std::vector<odp::bench::Anchor> anchors;
+  for (const auto& name : o.anchors) anchors.push_back(odp::bench::make_anchor(name));
+  std::optional<odp::bench::ThumbHash> thumbhash;
+  if (o.thumbhash) {
+    const std::string cache =
+        o.cache_dir.empty() ? (fs::absolute(argv[0]).parent_path() / "bench-cache" / "thumbhash").string() : o.cache_dir;
+    thumbhash.emplace(cache);
+    if (!thumbhash->available()) {
+      std::cerr << "odp-bench: " << thumbhash->reason() << "\n";
+      thumbhash.reset();
+    }
+  }
+  fs::create_directories(o.out_dir);
+
+  const std::string grid_point = token_point(nearest_token_count(o.tokens, o.grid_tokens));
+  std::vector<std::string> grid_titles = {"original", "odp"};
+  for (const auto& a : anchors) grid_titles.push_back(a.name);
+  if (thumbhash) grid_titles.push_back("thumbhash");
+  std::vector<std::vector<odp::bench::GridCell>> grid_rows;
+
+  std::vector<odp::bench::ResultRow> rows;
+  ImageBench bench(o, *model, anchors, thumbhash ? &*thumbhash : nullptr);
+  odp::bench::ProgressBar progress(static_cast<int>(files.size()));
+  int skipped = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < files.size(); ++i) {
+    progress.update(static_cast<int>(i), fs::path(files[i]).filename().string());
+    Image original;
+    try {
+      original = odp::codec::read_image(files[i]);
+    } catch (const odp::codec::CodecError& e) {
+      progress.finish();
+      std::cerr << "odp-bench: skipping " << files[i] << ": " << e.what() << "\n";
+      ++skipped;
+      continue;
+    }
+    const bool in_grid = static_cast<int>(grid_rows.size()) < o.grid_images;
+    std::vector<odp::bench::GridCell> grid_row;
+    if (in_grid) grid_row.push_back({true, original, fs::path(files[i]).stem().string()});
+    bench.run(files[i], original, rows, in_grid ? &grid_row : nullptr, grid_point);
+    if (in_grid) grid_rows.push_back(std::move(grid_row));
+  }
+  progress.finish();
+  const double total_s = elapsed_ms(start) / 1000;
+
+  std::string csv = odp::bench::csv_header();
+  for (const auto& r : rows) csv += odp::bench::csv_line(r);
+  write_text(fs::path(o.out_dir) / "results.csv", csv);
+  const std::string preamble = describe_run(o, *model, files.size() - skipped, total_s, argc, argv);
+  write_text(fs::path(o.out_dir) / "summary.md", odp::bench::markdown_summary(rows, preamble));
+  write_text(fs::path(o.out_dir) / "rate_psnr.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kPsnr));
+  write_text(fs::path(o.out_dir) / "rate_msssim.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kMsSsim));
+  write_text(fs::path(o.out_dir) / "rate_swd.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kSwd));
+  if (!grid_rows.empty()) {
+    const Image grid = odp::bench::crop_grid(grid_titles, grid_rows, o.crop,
+                                             "all at the odp file size of " + grid_point + " (" + grid_point.substr(1) + " tokens)");
+    odp::codec::write_image((fs::path(o.out_dir) / "grid.png").string(), grid);
+  }
+  if (!o.target_psnr.empty()) {
+    std::vector<std::string> measured;  // the files the main run could read
+    for (const auto& f : files)
+      if (bench.full_files().count(f)) measured.push_back(f);
+    write_text(fs::path(o.out_dir) / "adaptive.md",
+               adaptive_saving_markdown(o, *model, bench.full_files(), measured, rows));
+  }
+  std::cerr << "odp-bench: " << files.size() - skipped << " images in " << odp::bench::format_number(total_s, 0)
+            << " s; results in " << o.out_dir << "/\n";
+  return skipped == static_cast<int>(files.size()) ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const BenchError& e) {
+    std::cerr << "odp-bench: " << e.what() << "\n";
+    return 2;
+  } catch (const odp::codec::CodecError& e) {
+    std::cerr << "odp-bench: " << e.what() << "\n";
+    return 1;
+  } catch (const odp::model::ModelError& e) {
+    std::cerr << "odp-bench: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "odp-bench: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,102 @@
+// LibTorch side of odp-throughput: timed matrix products and the network on device-resident tensors.
+#include "bench/throughput/torch_probes.h"
+
+#include <torch/torch.h>
+
+#include "bench/throughput/timing.h"
+#include "model/network.h"
+#include "model/weights.h"
+
+namespace odp::bench {
+namespace {
+
+torch::Device torch_device(model::Device device) {
+  return device == model::Device::kCuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+// The dtype TileModel runs the network in on each device.
+torch::ScalarType network_dtype(model::Device device) {
+  return device == model::Device::kCuda ? torch::kBFloat16 : torch::kFloat32;
+}
+void synchronize(model::Device device) {
+  if (device == model::Device::kCuda) torch::cuda::synchronize();
+}
+
+}  // namespace
+
+double measure_matmul_rate(model::Device device, double seconds) {
+  torch::NoGradGuard no_grad;
+  const bool cuda = device == model::Device::kCuda;
+  // Large enough to fill an H100 (8192^3 = 1.1 TFLOP per product); on the CPU small enough to finish quickly.
+  const int64_t size = cuda ? 8192 : 1024;
+  const int products_per_sample = cuda ? 10 : 1;  // amortizes the synchronize between samples
+  const auto options = torch::TensorOptions().device(torch_device(device)).dtype(network_dtype(device));
+  // Random operands: zeros can run faster than real data.
+  const auto a = torch::randn({size, size}, options), b = torch::randn({size, size}, options);
+  auto c = torch::empty({size, size}, options);
+  const double per_sample = median_seconds(
+      [&] {
+        for (int i = 0; i < products_per_sample; ++i) torch::mm_out(c, a, b);
+        synchronize(device);
+      },
+      2, seconds);
+  return 2.0 * size * size * size * products_per_sample / per_sample;
+}
+
+struct NetworkProbe::State {
+  model::TokenizerNet net{nullptr};
+  model::Device device;
+  torch::TensorOptions options;
+};
+
+NetworkProbe::NetworkProbe(const std::string& model_path, const model::ModelConfig& config, uint64_t seed,
+                           model::Device device)
+    : state_(std::make_unique<State>()) {
+  if (model_path.empty()) {
+    torch::manual_seed(seed);
+    state_->net = model::TokenizerNet(config);
+  } else {
+    state_->net = model::load_network(model_path).net;
+  }
+  state_->device = device;
+  state_->options = torch::TensorOptions().device(torch_device(device)).dtype(network_dtype(device));
+  state_->net->eval();
+  state_->net->to(torch_device(device), network_dtype(device));
+}
+
+NetworkProbe::~NetworkProbe() = default;
+
+double NetworkProbe::time_encode(int batch, double seconds) {
+  torch::NoGradGuard no_grad;
+  // bf16 weights as TileModel keeps them; autocast casts the float32 FSQ codes and inputs to match.
+  model::AutocastBf16 autocast(state_->device == model::Device::kCuda);
+  const auto& c = state_->net->config;
+  // Two input sets so that repeats do not replay one cached buffer.
+  const torch::Tensor inputs[2] = {torch::rand({batch, 3, c.tile_size, c.tile_size}, state_->options),
+                                   torch::rand({batch, 3, c.tile_size, c.tile_size}, state_->options)};
+  int call = 0;
+  return median_seconds(
+      [&] {
+        state_->net->encode_indices(inputs[call++ % 2]);
+        synchronize(state_->device);
+      },
+      2, seconds);
+}
+
+double NetworkProbe::time_decode(int batch, double seconds) {
+  torch::NoGradGuard no_grad;
+  model::AutocastBf16 autocast(state_->device == model::Device::kCuda);
+  const auto& c = state_->net->config;
+  const auto index_options = torch::TensorOptions().device(torch_device(state_->device)).dtype(torch::kInt64);
+  const torch::Tensor tokens[2] = {torch::randint(c.codebook_size(), {batch, c.num_tokens}, index_options),
+                                   torch::randint(c.codebook_size(), {batch, c.num_tokens}, index_options)};
+  const auto keep = torch::full({batch}, c.num_tokens, index_options);
+  int call = 0;
+  return median_seconds(
+      [&] {
+        state_->net->decode_indices(tokens[call++ % 2], keep);
+        synchronize(state_->device);
+      },
+      2, seconds);
+}
+
+}  // namespace odp::bench

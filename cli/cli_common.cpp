@@ -1,0 +1,218 @@
+// Shared tool plumbing: argument parsing, exit codes, output naming, progress bar, error reporting.
+#include "cli/cli_common.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+namespace odp::cli {
+
+const char* const kCommonHelp = R"(
+Exit codes: 0 ok, 1 usage error, 2 bad input (unsupported, corrupt or too large), 3 I/O failure (missing
+file, unwritable output, full disk), 4 model problem (no model file, a broken one, or a .odp from another
+model). With several inputs, every input is tried and the first failure's code is returned.
+The model is found without flags in this order: --model FILE, $ODP_MODEL, odp.safetensors next to the
+tool, ../share/odp/odp.safetensors next to the tool, then the source tree's model/weights/odp.safetensors.
+"-" means stdin or stdout.
+)";
+
+namespace {
+
+std::string base_name(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string replace_extension(const std::string& path, const std::string& extension) {
+  const std::string name = base_name(path);
+  const size_t dot = name.rfind('.');
+  const std::string stem = (dot == std::string::npos || dot == 0) ? path : path.substr(0, path.size() - name.size() + dot);
+  return stem + extension;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+int exit_code_for(codec::ErrorKind kind) {
+  switch (kind) {
+    case codec::ErrorKind::kBadInput: return kBadInput;
+    case codec::ErrorKind::kIo: return kIoFailure;
+    case codec::ErrorKind::kModel: return kModelProblem;
+    case codec::ErrorKind::kUsage: return kUsage;
+  }
+  return kBadInput;
+}
+
+}  // namespace
+
+Arguments::Arguments(int argc, char** argv, const std::set<std::string>& value_options,
+                     const std::set<std::string>& switches)
+    : tool_(base_name(argc > 0 ? argv[0] : "odp")) {
+  bool options_done = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (options_done || word == "-" || word.empty() || word[0] != '-') {
+      inputs_.push_back(word);
+      continue;
+    }
+    if (word == "--") {
+      options_done = true;
+      continue;
+    }
+    std::string value;
+    const size_t equals = word.find('=');
+    const bool inline_value = word.rfind("--", 0) == 0 && equals != std::string::npos;
+    if (inline_value) {
+      value = word.substr(equals + 1);
+      word = word.substr(0, equals);
+    }
+    if (switches.count(word)) {
+      if (inline_value) throw UsageError(word + " takes no value");
+      values_[word] = "";
+    } else if (value_options.count(word)) {
+      if (!inline_value) {
+        if (i + 1 >= argc) throw UsageError(word + " needs a value");
+        value = argv[++i];
+      }
+      if (values_.count(word)) throw UsageError(word + " is given twice");
+      values_[word] = value;
+    } else {
+      throw UsageError("unknown option " + word);
+    }
+  }
+}
+
+std::string Arguments::text(const std::string& name, const std::string& fallback) const {
+  auto found = values_.find(name);
+  return found == values_.end() ? fallback : found->second;
+}
+
+double Arguments::number(const std::string& name, double low, double high) const {
+  const std::string value = text(name);
+  size_t used = 0;
+  double parsed = NAN;
+  try {
+    parsed = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || !(parsed >= low && parsed <= high))
+    throw UsageError(name + " must be a number in " + std::to_string(static_cast<long long>(low)) + ".." +
+                     std::to_string(static_cast<long long>(high)) + ", not '" + value + "'");
+  return parsed;
+}
+
+int Arguments::integer(const std::string& name, int low, int high) const {
+  const double value = number(name, low, high);
+  if (value != std::floor(value)) throw UsageError(name + " must be a whole number, not '" + text(name) + "'");
+  return static_cast<int>(value);
+}
+
+uint64_t Arguments::byte_count(const std::string& name) const {
+  std::string value = text(name);
+  uint64_t scale = 1;
+  if (!value.empty() && (value.back() == 'k' || value.back() == 'K')) scale = 1000;
+  if (!value.empty() && (value.back() == 'm' || value.back() == 'M')) scale = 1000000;
+  if (scale != 1) value.pop_back();
+  const bool digits = !value.empty() && value.size() <= 12 && std::all_of(value.begin(), value.end(), ::isdigit);
+  const uint64_t bytes = digits ? std::stoull(value) * scale : 0;
+  if (bytes == 0) throw UsageError(name + " must be a positive byte count (e.g. 1500, 20k, 2M), not '" + text(name) + "'");
+  return bytes;
+}
+
+int Arguments::count_of(const std::vector<std::string>& names) const {
+  return static_cast<int>(std::count_if(names.begin(), names.end(), [&](const std::string& n) { return has(n); }));
+}
+
+std::vector<std::string> output_paths(const Arguments& arguments, const std::string& default_extension,
+                                      bool output_required) {
+  const std::vector<std::string>& inputs = arguments.inputs();
+  if (inputs.empty()) throw UsageError("no input file given");
+  const std::string output = arguments.text("-o");
+  std::vector<std::string> outputs;
+  if (inputs.size() == 1 && arguments.has("-o") && !is_directory(output)) return {output};
+  if (arguments.has("-o") && !is_directory(output))
+    throw UsageError("with several inputs, -o must name an existing directory (" + output + " is not one)");
+  if (!arguments.has("-o") && output_required) throw UsageError("say where to write with -o FILE");
+  for (const std::string& input : inputs) {
+    if (input == "-" && arguments.has("-o")) throw UsageError("give stdin's output as a file with -o FILE");
+    if (input == "-") {
+      outputs.push_back("-");
+    } else if (arguments.has("-o")) {
+      outputs.push_back(output + "/" + base_name(replace_extension(input, default_extension)));
+    } else {
+      outputs.push_back(replace_extension(input, default_extension));
+      if (outputs.back() == input)
+        throw UsageError(input + ": the output would overwrite the input; name it with -o");
+    }
+  }
+  return outputs;
+}
+
+std::string compare_path(const Arguments& arguments, const std::string& input) {
+  const std::string path = arguments.text("--compare");
+  if (!is_directory(path)) return path;
+  return path + "/" + base_name(replace_extension(input, ".png"));
+}
+
+codec::ProgressFn progress_bar(bool enabled, const std::string& label) {
+  if (!enabled || !::isatty(STDERR_FILENO)) return {};
+  return [label, last = -1](int64_t done, int64_t total) mutable {
+    const int percent = total > 0 ? static_cast<int>(100 * done / total) : 100;
+    if (percent == last) return;
+    last = percent;
+    const int width = 30, filled = percent * width / 100;
+    std::fprintf(stderr, "\r%s [%s%s] %3d%%", label.c_str(), std::string(filled, '#').c_str(),
+                 std::string(width - filled, ' ').c_str(), percent);
+    if (percent >= 100) std::fprintf(stderr, "\r%*s\r", static_cast<int>(label.size()) + width + 8, "");
+    std::fflush(stderr);
+  };
+}
+
+int for_input(const Arguments& arguments, const std::string& input, const std::function<void()>& work) {
+  const std::string name = input == "-" ? "stdin" : input;
+  try {
+    work();
+    return kOk;
+  } catch (const codec::CodecError& error) {
+    std::string message = error.what();
+    if (message.find(name) == std::string::npos) message = name + ": " + message;
+    std::cerr << arguments.tool() << ": " << message << "\n";
+    return exit_code_for(error.kind());
+  } catch (const std::bad_alloc&) {
+    std::cerr << arguments.tool() << ": " << name << ": out of memory\n";
+    return kBadInput;
+  }
+}
+
+int run_tool(int argc, char** argv, const std::string& usage, const std::set<std::string>& value_options,
+             const std::set<std::string>& switches, const std::function<int(const Arguments&)>& body) {
+  const std::string tool = base_name(argc > 0 ? argv[0] : "odp");
+  std::set<std::string> all_switches = switches;
+  all_switches.insert({"-h", "--help"});
+  try {
+    const Arguments arguments(argc, argv, value_options, all_switches);
+    if (arguments.has("-h") || arguments.has("--help")) {
+      std::cout << usage << kCommonHelp;
+      return kOk;
+    }
+    return body(arguments);
+  } catch (const UsageError& error) {
+    std::cerr << tool << ": " << error.what() << " (see " << tool << " --help)\n";
+    return kUsage;
+  } catch (const codec::CodecError& error) {
+    std::cerr << tool << ": " << error.what() << "\n";
+    return exit_code_for(error.kind());
+  } catch (const std::exception& error) {
+    std::cerr << tool << ": unexpected failure: " << error.what() << "\n";
+    return kBadInput;
+  }
+}
+
+}  // namespace odp::cli

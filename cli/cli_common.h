@@ -1,0 +1,74 @@
+// What the four tools share: argument parsing, exit codes, output naming, the progress bar and error reporting.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "codec/odp.h"
+
+namespace odp::cli {
+
+// Exit codes, the same for every tool (also in each --help).
+enum ExitCode { kOk = 0, kUsage = 1, kBadInput = 2, kIoFailure = 3, kModelProblem = 4 };
+
+// A mistake on the command line; reported with a pointer to --help, exit code 1.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses "-x", "--name value", "--name=value" and positionals; "-" is a positional (stdin/stdout) and
+// "--" ends the options. Flags that take a value are listed in value_options, the others in switches.
+class Arguments {
+ public:
+  Arguments(int argc, char** argv, const std::set<std::string>& value_options, const std::set<std::string>& switches);
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  std::string text(const std::string& name, const std::string& fallback = "") const;
+  int integer(const std::string& name, int low, int high) const;        // UsageError when not in low..high
+  double number(const std::string& name, double low, double high) const;
+  uint64_t byte_count(const std::string& name) const;                   // accepts 1500, 20k, 2M (x1000)
+  const std::vector<std::string>& inputs() const { return inputs_; }
+  const std::string& tool() const { return tool_; }  // the program's name, for messages
+  // How many of these options were given (to insist on exactly one rate flag).
+  int count_of(const std::vector<std::string>& names) const;
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> inputs_;
+  std::string tool_;
+};
+
+// Where each input's output goes: -o PATH for one input, -o DIR (existing) for several; without -o, beside
+// the input with default_extension ("-" in, "-" out), unless the tool requires -o.
+std::vector<std::string> output_paths(const Arguments& arguments, const std::string& default_extension,
+                                      bool output_required);
+
+// The original to compare input against: --compare FILE, or --compare DIR holding <input's stem>.png.
+std::string compare_path(const Arguments& arguments, const std::string& input);
+
+// A progress bar on stderr, drawn only when stderr is a terminal and enabled; empty function otherwise.
+codec::ProgressFn progress_bar(bool enabled, const std::string& label);
+
+// The model file the tools use: --model, ODP_MODEL, next to the executable, ../share/odp, the source tree.
+std::string locate_model(const Arguments& arguments);
+// Locates and loads the model on --device (cpu, cuda or auto; anything else is a UsageError).
+std::unique_ptr<model::TileModel> load_tool_model(const Arguments& arguments, bool verbose);
+
+// Runs body(arguments) with every failure turned into a one-line message "tool: ..." and its exit code.
+// usage is printed for --help/-h (exit 0). Several inputs: body handles each and returns the worst code.
+int run_tool(int argc, char** argv, const std::string& usage, const std::set<std::string>& value_options,
+             const std::set<std::string>& switches, const std::function<int(const Arguments&)>& body);
+
+// Runs one input's work, printing "tool: <input>: <message>" on failure; returns its exit code.
+int for_input(const Arguments& arguments, const std::string& input, const std::function<void()>& work);
+
+// Exit codes and the model search order, appended to every --help.
+extern const char* const kCommonHelp;
+
+}  // namespace odp::cli

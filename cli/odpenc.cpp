@@ -1,0 +1,78 @@
+// odpenc: compress images (PNG, JPEG, WebP, PPM/PGM) into .odp files with the shipped model.
+#include <iostream>
+
+#include "cli/cli_common.h"
+
+namespace {
+
+const char* const kUsage = R"(usage: odpenc IMAGE... [-o OUT] [rate] [options]
+Compresses each IMAGE (PNG, JPEG, WebP, PPM/PGM; "-" = stdin) into a .odp file. Without -o, a.png
+becomes a.odp beside it; with several inputs -o names an existing directory.
+Rate (at most one; default --quality 75):
+  --tokens N         tokens per 256x256 tile, 1..256 (more tokens: more detail, more bytes)
+  --quality Q        0..100, tokens per tile = round(256^(Q/100)): Q=0 -> 1, 50 -> 16, 75 -> 64, 100 -> 256
+  --size BYTES       the best quality whose file fits BYTES (e.g. 1500, 20k); fails naming the smallest size
+  --target-psnr DB   adaptive: per tile, the fewest tokens whose reconstruction reaches DB (e.g. 30)
+Options:
+  -o OUT             output file (or directory for several inputs); "-" = stdout
+  --model FILE       model weights (.safetensors); see the search order below
+  --device D         cpu, cuda or auto (default: auto, CUDA when a GPU is present)
+  --overlap PX       pixels shared by neighbouring tiles, 0..128 (default 0: seams are smoothed at decode)
+  --flatten-alpha    composite transparent images onto white (otherwise they are refused)
+  --strip-metadata   leave the ICC profile and EXIF out of the file
+  -v                 say what was converted on reading and what each file got (tokens, bytes, bits/pixel)
+  -q                 no progress bar
+A fully opaque alpha channel is dropped silently (nothing is lost); 16-bit images are rounded to 8-bit.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace odp;
+  return cli::run_tool(
+      argc, argv, kUsage, {"-o", "--tokens", "--quality", "--size", "--target-psnr", "--model", "--device", "--overlap"},
+      {"--flatten-alpha", "--strip-metadata", "-v", "-q"}, [](const cli::Arguments& arguments) {
+        if (arguments.count_of({"--tokens", "--quality", "--size", "--target-psnr"}) > 1)
+          throw cli::UsageError("give at most one of --tokens, --quality, --size and --target-psnr");
+        codec::EncodeOptions options;
+        options.rate = codec::RateControl::kQuality;
+        if (arguments.has("--tokens")) {
+          options.rate = codec::RateControl::kTokens;
+          options.tokens = arguments.integer("--tokens", 1, 256);
+        } else if (arguments.has("--quality")) {
+          options.quality = arguments.number("--quality", 0, 100);
+        } else if (arguments.has("--size")) {
+          options.rate = codec::RateControl::kSize;
+          options.max_bytes = arguments.byte_count("--size");
+        } else if (arguments.has("--target-psnr")) {
+          options.rate = codec::RateControl::kTargetPsnr;
+          options.target_psnr = arguments.number("--target-psnr", 1, 150);
+        }
+        if (arguments.has("--overlap")) options.tile_overlap = arguments.integer("--overlap", 0, 128);
+        options.keep_metadata = !arguments.has("--strip-metadata");
+        codec::ReadOptions read_options;
+        read_options.flatten_alpha = arguments.has("--flatten-alpha");
+        const bool verbose = arguments.has("-v");
+        const std::vector<std::string> outputs = cli::output_paths(arguments, ".odp", false);
+        auto model = cli::load_tool_model(arguments, verbose);
+        int result = cli::kOk;
+        for (size_t i = 0; i < outputs.size(); ++i) {
+          const std::string& input = arguments.inputs()[i];
+          int code = cli::for_input(arguments, input, [&] {
+            const codec::Image image = codec::read_image(input, read_options);
+            if (verbose)
+              for (const std::string& note : image.notes) std::cerr << "odpenc: " << input << ": " << note << "\n";
+            options.progress = cli::progress_bar(!arguments.has("-q"), input);
+            const codec::EncodeResult encoded = codec::encode(image, *model, options);
+            codec::write_bytes_atomic(outputs[i], encoded.bytes);
+            if (verbose)
+              std::cerr << "odpenc: " << input << " -> " << outputs[i] << ": " << image.width << "x" << image.height
+                        << ", " << encoded.stats.tiles << " tiles, " << encoded.stats.mean_tokens
+                        << " tokens/tile on average, " << encoded.stats.bytes << " bytes, "
+                        << 8.0 * encoded.stats.bytes / (double(image.width) * image.height) << " bits/pixel\n";
+          });
+          if (result == cli::kOk) result = code;
+        }
+        return result;
+      });
+}

@@ -1,0 +1,319 @@
+// The codec: tiles through the model into .odp bytes and back, rate control, truncation and inspection.
+#include "codec/odp.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "codec/tiling.h"
+#include "format/odp_format.h"
+
+namespace odp::codec {
+namespace {
+
+constexpr int kMaxTokens = 256;           // the format's longest prefix per tile
+constexpr uint32_t kMaxTiles = 1u << 16;  // format::ReadLimits::max_tiles: larger files could not be read back
+
+std::string hex_id(uint32_t id) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%08x", id);
+  return text;
+}
+
+CodecError bad_file(const format::FormatError& error) {
+  return CodecError(std::string("not a valid .odp file: ") + error.what(), ErrorKind::kBadInput);
+}
+
+format::FrequencyTables tables_for(const model::ModelInfo& info) {
+  format::FrequencyTables tables;
+  if (info.token_frequencies.empty()) return tables;
+  const size_t codebook = static_cast<size_t>(info.config.codebook_size());
+  tables.codebook_size = static_cast<uint32_t>(codebook);
+  for (size_t start = 0; start + codebook <= info.token_frequencies.size(); start += codebook)
+    tables.per_position.emplace_back(info.token_frequencies.begin() + start, info.token_frequencies.begin() + start + codebook);
+  return tables;
+}
+
+void report(const ProgressFn& progress, int64_t done, int64_t total) {
+  if (progress) progress(done, total);
+}
+
+// Reads the header without the model, to check the model id and pick the frequency tables.
+format::Summary summarize_or_throw(const uint8_t* data, size_t size) {
+  try {
+    return format::summarize(data, size);
+  } catch (const format::FormatError& error) {
+    throw bad_file(error);
+  }
+}
+
+void check_model_matches(const format::Header& header, const model::ModelInfo& info) {
+  if (header.model_id != info.model_id)
+    throw CodecError("the file was made by model " + hex_id(header.model_id) + " but the loaded model" +
+                         (info.path.empty() ? "" : " (" + info.path + ")") + " is " + hex_id(info.model_id) +
+                         "; use --model with the file's model",
+                     ErrorKind::kModel);
+}
+
+format::Image read_tokens(const uint8_t* data, size_t size, const format::FrequencyTables& tables) {
+  try {
+    return format::read(data, size, tables);
+  } catch (const format::FormatError& error) {
+    throw bad_file(error);
+  }
+}
+
+// The longest token-major prefix that fits max_bytes, or an error naming the smallest possible size.
+std::vector<uint8_t> fit_to_bytes(const format::Image& image, uint64_t max_bytes, const format::FrequencyTables& tables) {
+  try {
+    return format::truncate_to_bytes(image, max_bytes, tables);
+  } catch (const format::FormatError&) {
+    const size_t smallest = format::write(format::truncate_tokens(image, 1), tables).size();
+    throw CodecError("a file of at most " + std::to_string(max_bytes) + " bytes is impossible: the smallest file for "
+                         "this image (1 token per tile) is " + std::to_string(smallest) + " bytes",
+                     ErrorKind::kUsage);
+  }
+}
+
+std::vector<uint8_t> write_or_throw(const format::Image& image, const format::FrequencyTables& tables) {
+  try {
+    return format::write(image, tables);
+  } catch (const format::FormatError& error) {
+    throw CodecError(std::string("cannot write the .odp file: ") + error.what(), ErrorKind::kUsage);
+  }
+}
+
+double tile_psnr(const Image& image, const TileGrid& grid, int tile_index, const float* decoded) {
+  const int t = grid.tile;
+  const size_t plane = static_cast<size_t>(t) * t;
+  const int origin_x = grid.origin_x(tile_index % grid.tiles_x), origin_y = grid.origin_y(tile_index / grid.tiles_x);
+  const int visible_w = std::min(t, grid.width - origin_x), visible_h = std::min(t, grid.height - origin_y);
+  double squared = 0;
+  for (int y = 0; y < visible_h; ++y)
+    for (int x = 0; x < visible_w; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const float value = std::clamp(decoded[c * plane + static_cast<size_t>(y) * t + x], 0.0f, 1.0f);
+        const double difference = std::lround(value * 255.0f) -
+                                  image.rgb[(static_cast<size_t>(origin_y + y) * grid.width + origin_x + x) * 3 + c];
+        squared += difference * difference;
+      }
+  const double mse = squared / (3.0 * visible_w * visible_h);
+  return mse == 0 ? 1e9 : 10.0 * std::log10(255.0 * 255.0 / mse);
+}
+
+// Adaptive rate (Duggal et al.): per tile, the shortest prefix whose decoded tile reaches target_db.
+// A binary search on each tile's prefix length, all unfinished tiles decoded together in batches.
+std::vector<int> search_prefixes(const Image& image, const TileGrid& grid, const std::vector<uint16_t>& tokens,
+                                 model::TileModel& model, double target_db, const ProgressFn& progress,
+                                 int64_t done, int64_t total) {
+  const int num_tokens = model.info().config.num_tokens, t = grid.tile, batch = std::max(1, model.preferred_batch());
+  const size_t tile_floats = 3ull * t * t;
+  std::vector<int> low(grid.count(), 1), high(grid.count(), num_tokens);
+  std::vector<float> decoded(batch * tile_floats);
+  std::vector<uint16_t> batch_tokens(static_cast<size_t>(batch) * num_tokens);
+  std::vector<int> keep(batch), members(batch);
+  for (;;) {
+    std::vector<int> active;
+    for (int i = 0; i < grid.count(); ++i)
+      if (low[i] < high[i]) active.push_back(i);
+    if (active.empty()) return low;
+    for (size_t start = 0; start < active.size(); start += batch) {
+      const int n = static_cast<int>(std::min<size_t>(batch, active.size() - start));
+      for (int j = 0; j < n; ++j) {
+        const int tile = active[start + j];
+        members[j] = tile;
+        keep[j] = (low[tile] + high[tile]) / 2;
+        std::copy_n(tokens.begin() + static_cast<size_t>(tile) * num_tokens, num_tokens,
+                    batch_tokens.begin() + static_cast<size_t>(j) * num_tokens);
+      }
+      model.decode(batch_tokens.data(), keep.data(), n, decoded.data());
+      for (int j = 0; j < n; ++j) {
+        const int tile = members[j];
+        if (tile_psnr(image, grid, tile, decoded.data() + j * tile_floats) >= target_db) {
+          high[tile] = keep[j];
+        } else {
+          low[tile] = keep[j] + 1;
+        }
+      }
+      done += n;
+      report(progress, std::min(done, total - 1), total);
+    }
+  }
+}
+
+int clamp_tokens(int tokens, int num_tokens) {
+  if (tokens < 1 || tokens > kMaxTokens)
+    throw CodecError("tokens per tile must be 1..256, not " + std::to_string(tokens), ErrorKind::kUsage);
+  return std::min(tokens, num_tokens);
+}
+
+}  // namespace
+
+int tokens_for_quality(double quality) {
+  if (!(quality >= 0 && quality <= 100))
+    throw CodecError("quality must be 0..100, not " + std::to_string(quality), ErrorKind::kUsage);
+  return std::clamp(static_cast<int>(std::lround(std::pow(256.0, quality / 100.0))), 1, kMaxTokens);
+}
+
+double psnr(const Image& reference, const Image& decoded) {
+  if (reference.width != decoded.width || reference.height != decoded.height || reference.rgb.size() != decoded.rgb.size())
+    throw CodecError("cannot compare images of different sizes (" + std::to_string(reference.width) + "x" +
+                         std::to_string(reference.height) + " and " + std::to_string(decoded.width) + "x" +
+                         std::to_string(decoded.height) + ")",
+                     ErrorKind::kUsage);
+  double squared = 0;
+  for (size_t i = 0; i < reference.rgb.size(); ++i) {
+    const double difference = double(reference.rgb[i]) - decoded.rgb[i];
+    squared += difference * difference;
+  }
+  if (squared == 0) return INFINITY;
+  return 10.0 * std::log10(255.0 * 255.0 * reference.rgb.size() / squared);
+}
+
+EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOptions& options) {
+  if (image.width <= 0 || image.height <= 0 || image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
+    throw CodecError("cannot encode an empty image or one whose pixel buffer does not match its size");
+  const model::ModelInfo& info = model.info();
+  const int num_tokens = info.config.num_tokens, t = info.config.tile_size;
+  // Check the request before the slow part.
+  int fixed_tokens = num_tokens;
+  if (options.rate == RateControl::kTokens) fixed_tokens = clamp_tokens(options.tokens, num_tokens);
+  if (options.rate == RateControl::kQuality) fixed_tokens = std::min(tokens_for_quality(options.quality), num_tokens);
+  if (options.rate == RateControl::kSize && options.max_bytes == 0)
+    throw CodecError("the size budget must be at least 1 byte", ErrorKind::kUsage);
+  if (options.rate == RateControl::kTargetPsnr && !(options.target_psnr > 0 && options.target_psnr < 200))
+    throw CodecError("the target PSNR must be between 0 and 200 dB", ErrorKind::kUsage);
+  const TileGrid grid = TileGrid::make(image.width, image.height, t, options.tile_overlap);
+  if (static_cast<uint32_t>(grid.count()) > kMaxTiles)
+    throw CodecError("the image needs " + std::to_string(grid.count()) + " tiles, more than the format's " +
+                     std::to_string(kMaxTiles));
+
+  const int batch = std::max(1, model.preferred_batch());
+  const size_t tile_floats = 3ull * t * t;
+  const bool adaptive = options.rate == RateControl::kTargetPsnr;
+  const int64_t search_rounds = adaptive ? static_cast<int64_t>(std::ceil(std::log2(std::max(num_tokens, 2)))) : 0;
+  const int64_t total = grid.count() * (1 + search_rounds);
+  std::vector<uint16_t> tokens(static_cast<size_t>(grid.count()) * num_tokens);
+  std::vector<float> tiles(batch * tile_floats);
+  try {
+    for (int first = 0; first < grid.count(); first += batch) {
+      const int n = std::min(batch, grid.count() - first);
+      extract_tiles(image.rgb.data(), grid, first, n, tiles.data());
+      std::vector<uint16_t> encoded = model.encode(tiles.data(), n);
+      std::copy(encoded.begin(), encoded.end(), tokens.begin() + static_cast<size_t>(first) * num_tokens);
+      report(options.progress, first + n, total);
+    }
+  } catch (const model::ModelError& error) {
+    throw CodecError(std::string("the model failed: ") + error.what(), ErrorKind::kModel);
+  }
+  tiles = {};
+  std::vector<int> keep(grid.count(), fixed_tokens);
+  if (adaptive)
+    keep = search_prefixes(image, grid, tokens, model, options.target_psnr, options.progress, grid.count(), total);
+
+  format::Image file;
+  format::Header& header = file.header;
+  header.width = static_cast<uint32_t>(image.width);
+  header.height = static_cast<uint32_t>(image.height);
+  header.tile_size = static_cast<uint32_t>(t);
+  header.tile_overlap = static_cast<uint32_t>(options.tile_overlap);
+  header.model_id = info.model_id;
+  header.codebook_bits = static_cast<uint8_t>(info.config.codebook_bits());
+  const format::FrequencyTables tables = tables_for(info);
+  header.entropy_model = tables.empty() ? format::EntropyModel::kUniform : format::EntropyModel::kPositionTables;
+  if (options.keep_metadata) {
+    if (!image.icc.empty()) file.metadata.push_back({"ICCP", image.icc});
+    if (!image.exif.empty()) file.metadata.push_back({"EXIF", image.exif});
+  }
+  file.tile_tokens.resize(grid.count());
+  for (int i = 0; i < grid.count(); ++i) {
+    const auto start = tokens.begin() + static_cast<size_t>(i) * num_tokens;
+    file.tile_tokens[i].assign(start, start + keep[i]);
+  }
+  EncodeResult result;
+  result.bytes = options.rate == RateControl::kSize ? fit_to_bytes(file, options.max_bytes, tables)
+                                                    : write_or_throw(file, tables);
+  report(options.progress, total, total);
+  result.stats.tiles = grid.count();
+  result.stats.bytes = result.bytes.size();
+  const format::Summary written = summarize_or_throw(result.bytes.data(), result.bytes.size());
+  double kept = 0;
+  for (uint16_t count : written.tokens_per_tile) kept += count;
+  result.stats.mean_tokens = kept / std::max<size_t>(1, written.tokens_per_tile.size());
+  return result;
+}
+
+Image decode(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options) {
+  if (options.max_tokens < 0 || options.max_tokens > kMaxTokens)
+    throw CodecError("tokens per tile must be 1..256, not " + std::to_string(options.max_tokens), ErrorKind::kUsage);
+  const model::ModelInfo& info = model.info();
+  const format::Summary summary = summarize_or_throw(data, size);
+  check_model_matches(summary.header, info);
+  const int t = info.config.tile_size, num_tokens = info.config.num_tokens;
+  if (summary.header.tile_size != static_cast<uint32_t>(t) ||
+      summary.header.codebook_bits != info.config.codebook_bits())
+    throw CodecError("the file's tile size or codebook does not match the model's", ErrorKind::kModel);
+  const format::Image file = read_tokens(data, size, tables_for(info));
+  const TileGrid grid = TileGrid::make(static_cast<int>(file.header.width), static_cast<int>(file.header.height), t,
+                                       static_cast<int>(file.header.tile_overlap));
+  if (static_cast<size_t>(grid.count()) != file.tile_tokens.size())
+    throw CodecError("not a valid .odp file: it holds " + std::to_string(file.tile_tokens.size()) +
+                     " tiles where its size needs " + std::to_string(grid.count()));
+
+  Image image;
+  image.width = grid.width;
+  image.height = grid.height;
+  image.rgb.resize(static_cast<size_t>(grid.width) * grid.height * 3);
+  const int batch = std::max(1, model.preferred_batch());
+  const size_t tile_floats = 3ull * t * t;
+  std::vector<float> tiles(batch * tile_floats);
+  std::vector<uint16_t> batch_tokens(static_cast<size_t>(batch) * num_tokens);
+  std::vector<int> keep(batch);
+  TileStitcher stitcher(grid, image.rgb.data());
+  try {
+    for (int first = 0; first < grid.count(); first += batch) {
+      const int n = std::min(batch, grid.count() - first);
+      std::fill(batch_tokens.begin(), batch_tokens.end(), 0);
+      for (int j = 0; j < n; ++j) {
+        const std::vector<uint16_t>& prefix = file.tile_tokens[first + j];
+        keep[j] = std::min<int>(static_cast<int>(prefix.size()), num_tokens);
+        if (options.max_tokens > 0) keep[j] = std::min(keep[j], options.max_tokens);
+        std::copy_n(prefix.begin(), keep[j], batch_tokens.begin() + static_cast<size_t>(j) * num_tokens);
+      }
+      model.decode(batch_tokens.data(), keep.data(), n, tiles.data());
+      stitcher.add(tiles.data(), first, n);
+      report(options.progress, first + n, grid.count());
+    }
+  } catch (const model::ModelError& error) {
+    throw CodecError(std::string("the model failed: ") + error.what(), ErrorKind::kModel);
+  }
+  stitcher.finish();
+  smooth_seams(image.rgb.data(), grid, options.seam_filter_radius);
+  for (const format::MetadataChunk& chunk : file.metadata) {
+    if (chunk.tag == "ICCP") image.icc = chunk.bytes;
+    if (chunk.tag == "EXIF") image.exif = chunk.bytes;
+  }
+  if (file.was_cut) image.notes.push_back("the file was cut short; decoded the tokens that survived");
+  return image;
+}
+
+std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOptions& options,
+                              const model::ModelInfo* model_info) {
+  const format::Summary summary = summarize_or_throw(data, size);
+  format::FrequencyTables tables;
+  if (summary.header.entropy_model == format::EntropyModel::kPositionTables) {
+    if (!model_info)
+      throw CodecError("this file is entropy coded with model " + hex_id(summary.header.model_id) +
+                           "'s tables, so truncating it needs that model file (--model or ODP_MODEL)",
+                       ErrorKind::kModel);
+    check_model_matches(summary.header, *model_info);
+    tables = tables_for(*model_info);
+  }
+  const format::Image file = read_tokens(data, size, tables);
+  if (options.tokens > 0) return write_or_throw(format::truncate_tokens(file, clamp_tokens(options.tokens, kMaxTokens)), tables);
+  if (options.quality >= 0) return write_or_throw(format::truncate_tokens(file, tokens_for_quality(options.quality)), tables);
+  if (options.max_bytes > 0) return fit_to_bytes(file, options.max_bytes, tables);
+  throw CodecError("say how far to truncate: --tokens N, --quality Q or --size BYTES", ErrorKind::kUsage);
+}
+
+}  // namespace odp::codec

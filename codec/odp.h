@@ -1,0 +1,113 @@
+// The odp codec's public API (in the style of libwebp): encode an Image to .odp bytes, decode, truncate, inspect.
+//
+// Quality mapping (used by --quality everywhere): Q in 0..100 -> tokens per tile = round(256^(Q/100)),
+// clamped to 1..256 and then to the model's token count. So Q=0 -> 1, Q=25 -> 4, Q=50 -> 16, Q=75 -> 64,
+// Q=100 -> 256. Each step of 12.5 doubles the tokens (and roughly the bytes).
+//
+// Rate control: kTokens/kQuality keep one token count for every tile. kSize encodes at the full token count
+// once and keeps the longest token-major prefix that fits the budget (always fits, or fails naming the
+// smallest possible size). kTargetPsnr (adaptive, after Duggal et al.) keeps, per tile, the shortest prefix
+// whose decoded tile reaches the target PSNR (binary search over the prefix length, tiles batched).
+//
+// Seams: tiles do not overlap by default (overlap costs whole extra tiles, i.e. bytes); the decoder hides
+// the tile borders with a short gradient-preserving cross-seam filter (DecodeOptions::seam_filter_radius).
+// A file written with overlap > 0 is stitched by linear blending instead (both paths are in tiling.h).
+//
+// Every function here throws only CodecError; its kind() says whether the input, I/O or the model failed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codec/image.h"
+#include "model/tile_model.h"
+
+namespace odp::codec {
+
+// Tokens per tile for a quality Q in 0..100 (see the mapping above); Q outside 0..100 throws kUsage.
+int tokens_for_quality(double quality);
+
+// Called as work progresses: done out of total units (tiles times passes). May be empty.
+using ProgressFn = std::function<void(int64_t done, int64_t total)>;
+
+enum class RateControl { kTokens, kQuality, kSize, kTargetPsnr };
+
+struct EncodeOptions {
+  RateControl rate = RateControl::kTokens;
+  int tokens = 256;            // kTokens: tokens per tile, 1..256 (clamped to the model's count)
+  double quality = 75;         // kQuality: 0..100
+  uint64_t max_bytes = 0;      // kSize: file budget in bytes
+  double target_psnr = 32;     // kTargetPsnr: per-tile PSNR target in dB (over the tile's pixels in the image)
+  int tile_overlap = 0;        // pixels shared by neighbouring tiles; 0..tile/2
+  bool keep_metadata = true;   // carry ICC profile and EXIF into the file
+  ProgressFn progress;
+};
+
+// What an encode did, for -v and for benchmarks.
+struct EncodeStats {
+  int tiles = 0;
+  double mean_tokens = 0;      // tokens per tile actually kept, averaged over tiles
+  uint64_t bytes = 0;          // size of the .odp file
+};
+
+struct EncodeResult {
+  std::vector<uint8_t> bytes;  // the .odp file
+  EncodeStats stats;
+};
+
+EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOptions& options = {});
+
+struct DecodeOptions {
+  int max_tokens = 0;          // 0: all tokens the file holds; else decode at most this many per tile
+  int seam_filter_radius = 4;  // pixels each side of a seam smoothed when tiles do not overlap (0: off)
+  ProgressFn progress;
+};
+
+// Refuses (kModel) a file whose model id differs from the model's, naming both ids.
+Image decode(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options = {});
+
+// Truncation without running the model. Exactly one of tokens / quality / max_bytes is used:
+// tokens > 0 wins, then quality >= 0, then max_bytes > 0.
+struct TruncateOptions {
+  int tokens = 0;
+  double quality = -1;
+  uint64_t max_bytes = 0;
+};
+// Needs the model's frequency tables only when the file uses position tables (then pass the model's info,
+// whose model_id must match the file's); pass nullptr otherwise. True if the file needs tables: see inspect().
+std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOptions& options,
+                              const model::ModelInfo* model_info = nullptr);
+
+// A summary of a .odp file read without the model (no entropy decoding).
+struct FileInfo {
+  uint32_t width = 0, height = 0, tile_size = 0, tile_overlap = 0;
+  uint32_t tiles_x = 0, tiles_y = 0;
+  uint32_t model_id = 0;
+  int codebook_bits = 0;
+  bool position_tables = false;     // entropy coded with the model's tables (truncation needs the model file)
+  std::vector<uint16_t> tokens_per_tile;
+  uint64_t header_bytes = 0, metadata_bytes = 0, payload_bytes = 0, file_bytes = 0;
+  bool payload_cut = false;         // the file was cut short; a prefix is recoverable
+  std::vector<std::string> metadata_tags;  // e.g. "ICCP", "EXIF"
+  std::vector<uint64_t> metadata_sizes;
+};
+FileInfo inspect(const uint8_t* data, size_t size);
+
+// PSNR in dB over all RGB samples (8-bit peak); images must have the same size (else kUsage). Identical: inf.
+double psnr(const Image& reference, const Image& decoded);
+
+// Finds the model file without flags: explicit path (if non-empty), env ODP_MODEL, <exe dir>/odp.safetensors,
+// <exe dir>/../share/odp/odp.safetensors, then the source tree's model/weights/odp.safetensors.
+// Throws kModel listing the places tried when none exists. exe_path: argv[0] or /proc/self/exe.
+std::string find_model(const std::string& explicit_path, const std::string& exe_path);
+// Loads a model file on "cpu", "cuda" or "auto"; ModelError becomes CodecError(kModel).
+std::unique_ptr<model::TileModel> load_model(const std::string& path, const std::string& device = "auto");
+
+// Whole-file helpers with "-" meaning stdin/stdout; errors are CodecError(kIo) naming the path.
+std::vector<uint8_t> read_bytes(const std::string& path);
+void write_bytes_atomic(const std::string& path, const std::vector<uint8_t>& bytes);
+
+}  // namespace odp::codec

@@ -1,0 +1,60 @@
+// Splitting an image into model-sized tiles and stitching decoded tiles back with hidden seams.
+// cuda/ mirrors extract_tiles and stitch_tiles; these CPU versions are the reference.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace odp::codec {
+
+// Tiles cover the image left to right, top to bottom. Along an axis of length L with tile edge T and
+// overlap O (0 <= O < T): count = 1 if L <= T, else ceil((L - O) / (T - O)); tile i starts at i * (T - O).
+// Pixels of a tile beyond the image edge are filled by mirror reflection (without repeating the edge).
+// make() throws CodecError(kUsage) unless width, height >= 1, tile >= 1 and 0 <= overlap <= tile / 2
+// (a wider overlap would make three tiles share pixels and break the blend weights' sum of 1).
+struct TileGrid {
+  int width = 0, height = 0, tile = 256, overlap = 0;
+  int tiles_x = 0, tiles_y = 0;
+  static TileGrid make(int width, int height, int tile, int overlap);
+  int count() const { return tiles_x * tiles_y; }
+  int origin_x(int tx) const { return tx * (tile - overlap); }
+  int origin_y(int ty) const { return ty * (tile - overlap); }
+};
+
+// Mirror index into [0, n): -1 -> 1, n -> n - 2 (period 2n - 2); n == 1 maps everything to 0.
+int reflect_index(int i, int n);
+
+// rgb: width x height x 3 bytes. out: count() x 3 x tile x tile floats, value = byte / 255.
+void extract_tiles(const uint8_t* rgb, const TileGrid& grid, float* out);
+// The same for tiles first..first+count-1 only (out: count x 3 x tile x tile), so memory stays one batch.
+void extract_tiles(const uint8_t* rgb, const TileGrid& grid, int first, int count, float* out);
+
+// Blend weight of position p (0..tile-1) along one axis inside a tile that has neighbours on the low side
+// (has_low) and/or high side (has_high): 1 in the interior, a linear ramp (k + 0.5) / overlap across the
+// overlap region shared with a neighbour. The 2D weight is the product of the two axes' weights.
+float blend_weight(int p, int tile, int overlap, bool has_low, bool has_high);
+
+// tiles: count() x 3 x tile x tile floats in [0,1] (values outside are clamped). Each output pixel is the
+// weighted mean of the tiles covering it, then round(v * 255) clamped to 0..255.
+void stitch_tiles(const float* tiles, const TileGrid& grid, uint8_t* rgb);
+
+// stitch_tiles in batches: add() tiles in any order, each exactly once, then finish(). Without overlap the
+// tiles are written straight into rgb; with overlap a float accumulator of the image's size is kept.
+class TileStitcher {
+ public:
+  TileStitcher(const TileGrid& grid, uint8_t* rgb);
+  void add(const float* tiles, int first, int count);  // tiles first..first+count-1
+  void finish();
+
+ private:
+  TileGrid grid_;
+  uint8_t* rgb_;
+  std::vector<float> sum_;  // weighted sums when overlap > 0
+};
+
+// Hides the borders between non-overlapping tiles: across each seam, the step in excess of the local
+// gradient is spread linearly over `radius` pixels on each side. Large steps (likely true edges) are
+// left alone, fading from full correction at 24 levels to none at 64. Vertical seams first, then horizontal.
+void smooth_seams(uint8_t* rgb, const TileGrid& grid, int radius);
+
+}  // namespace odp::codec

@@ -1,0 +1,63 @@
+// GPU kernels for the steps around the network that LibTorch does poorly: tiling, stitching and FSQ.
+// Raw device pointers and a stream in, no LibTorch; codec/tiling.h and model/network.h stay the reference.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "codec/tiling.h"
+
+namespace odp::cuda {
+
+// Every failure in cuda/ (a CUDA call that failed, an impossible argument) is reported as this; the message
+// names the operation and carries CUDA's own error string.
+class CudaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Element type of tiles, latents and codes in device memory.
+enum class RealType { kFloat32, kBFloat16 };
+// Element type of FSQ codebook indices in device memory.
+enum class IndexType { kInt32, kInt64 };
+
+size_t size_of(RealType type);
+size_t size_of(IndexType type);
+
+// Number of CUDA devices; 0 when there is no driver or no device (never throws).
+int device_count();
+
+// Image -> tiles. rgb: grid.width x grid.height x 3 bytes (interleaved, device). Writes tiles
+// [first_tile, first_tile + tile_count) of the grid, in grid order, as tile_count x 3 x T x T values byte/255
+// with mirror padding past the image edge (exactly odp::codec::extract_tiles).
+void extract_tiles(const uint8_t* rgb, const codec::TileGrid& grid, int first_tile, int tile_count, void* tiles,
+                   RealType tile_type, cudaStream_t stream);
+
+// Tiles -> image. tiles: grid.count() x 3 x T x T (device), clamped to [0,1]; rgb receives the blended
+// 8-bit image (odp::codec::stitch_tiles, within one level of rounding).
+void stitch_tiles(const void* tiles, RealType tile_type, const codec::TileGrid& grid, uint8_t* rgb,
+                  cudaStream_t stream);
+
+// Finite Scalar Quantization of rows latents[n][d], d = levels.size() (each level 3..65536), the arithmetic of
+// odp::model::FiniteScalarQuantizer in float32. indices (n entries) and codes (n x d) are each optional (null
+// skips them). Throws when the codebook does not fit the index type.
+void fsq_quantize(const void* latents, RealType latent_type, int64_t n, const std::vector<int>& levels,
+                  void* indices, IndexType index_type, void* codes, RealType code_type, cudaStream_t stream);
+
+// Codebook indices -> codes (n x d). Indices outside [0, codebook size) are taken modulo the codebook size.
+void fsq_codes_from_indices(const void* indices, IndexType index_type, int64_t n, const std::vector<int>& levels,
+                            void* codes, RealType code_type, cudaStream_t stream);
+
+// Bytes of device memory in use on the current device (all processes, the caching allocators' reserve
+// included): the difference around a workload bounds its peak footprint from above.
+size_t device_memory_in_use();
+
+// Throws CudaError("<what>: <CUDA error string>") when status is not cudaSuccess.
+void check(cudaError_t status, const std::string& what);
+
+}  // namespace odp::cuda

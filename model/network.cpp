@@ -1,0 +1,201 @@
+// The One-D-Piece tokenizer network: layers, FSQ and the encode/decode passes.
+#include "model/network.h"
+
+#include <cmath>
+
+namespace odp::model {
+
+FiniteScalarQuantizer::FiniteScalarQuantizer(std::vector<int> levels) : levels_(std::move(levels)) {
+  const int d = dims();
+  std::vector<float> half_width(d), half_l(d), offset(d), shift(d);
+  std::vector<int64_t> basis(d), lv(d);
+  int64_t b = 1;
+  for (int i = 0; i < d; ++i) {
+    const int L = levels_[i];
+    lv[i] = L;
+    half_width[i] = static_cast<float>(L / 2);
+    half_l[i] = static_cast<float>((L - 1) * (1.0 - 1e-3) / 2.0);
+    offset[i] = (L % 2 == 0) ? 0.5f : 0.0f;
+    shift[i] = static_cast<float>(std::atanh(offset[i] / half_l[i]));
+    basis[i] = b;
+    b *= L;
+  }
+  auto f = [](std::vector<float>& v) { return torch::tensor(v, torch::kFloat32); };
+  half_width_t_ = f(half_width);
+  half_l_t_ = f(half_l);
+  offset_t_ = f(offset);
+  shift_t_ = f(shift);
+  basis_t_ = torch::tensor(basis, torch::kInt64);
+  levels_t_ = torch::tensor(lv, torch::kInt64);
+}
+
+int64_t FiniteScalarQuantizer::codebook_size() const {
+  int64_t n = 1;
+  for (int L : levels_) n *= L;
+  return n;
+}
+
+torch::Tensor FiniteScalarQuantizer::on(const torch::Tensor& t, const torch::Tensor& like) const {
+  return t.to(like.device());
+}
+
+torch::Tensor FiniteScalarQuantizer::quantize(const torch::Tensor& z_in) const {
+  // FSQ runs in float32 even under bf16 autocast: rounding boundaries must not depend on the precision.
+  const auto z = z_in.to(torch::kFloat32);
+  const auto bounded = torch::tanh(z + on(shift_t_, z)) * on(half_l_t_, z) - on(offset_t_, z);
+  const auto rounded = bounded + (torch::round(bounded) - bounded).detach();
+  return rounded / on(half_width_t_, z);
+}
+
+torch::Tensor FiniteScalarQuantizer::codes_to_indices(const torch::Tensor& codes) const {
+  const auto hw = on(half_width_t_, codes);
+  const auto shifted = torch::round(codes.to(torch::kFloat32) * hw + hw).to(torch::kInt64);
+  return (shifted * on(basis_t_, codes)).sum(-1);
+}
+
+torch::Tensor FiniteScalarQuantizer::indices_to_codes(const torch::Tensor& indices) const {
+  const auto idx = indices.to(torch::kInt64).unsqueeze(-1);
+  const auto digits = torch::remainder(torch::div(idx, on(basis_t_, idx), "floor"), on(levels_t_, idx));
+  const auto hw = on(half_width_t_, idx);
+  return (digits.to(torch::kFloat32) - hw) / hw;
+}
+
+TransformerBlockImpl::TransformerBlockImpl(int width, int heads_, int mlp_ratio) : heads(heads_) {
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+  qkv = register_module("qkv", torch::nn::Linear(width, 3 * width));
+  proj = register_module("proj", torch::nn::Linear(width, width));
+  fc1 = register_module("fc1", torch::nn::Linear(width, mlp_ratio * width));
+  fc2 = register_module("fc2", torch::nn::Linear(mlp_ratio * width, width));
+}
+
+torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x) {
+  const auto B = x.size(0), L = x.size(1), C = x.size(2);
+  auto qkv_out = qkv(norm1(x)).view({B, L, 3, heads, C / heads}).permute({2, 0, 3, 1, 4});
+  auto q = qkv_out[0], k = qkv_out[1], v = qkv_out[2];
+#if TORCH_VERSION_MAJOR >= 2
+  // Fused (flash / memory-efficient) attention where LibTorch has it.
+  auto attended = at::scaled_dot_product_attention(q, k, v);
+#else
+  const double scale = 1.0 / std::sqrt(static_cast<double>(C / heads));
+  auto attended = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * scale, -1).matmul(v);
+#endif
+  auto y = x + proj(attended.transpose(1, 2).reshape({B, L, C}));
+  return y + fc2(torch::gelu(fc1(norm2(y))));
+}
+
+UpsampleHeadImpl::UpsampleHeadImpl(int in_channels, const std::vector<int>& channels) {
+  stages = register_module("stages", torch::nn::ModuleList());
+  int c_in = in_channels;
+  for (int c : channels) {
+    stages->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(c_in, c, 3).padding(1)));
+    c_in = c;
+  }
+  to_rgb = register_module("to_rgb", torch::nn::Conv2d(torch::nn::Conv2dOptions(c_in, 3, 3).padding(1)));
+}
+
+torch::Tensor UpsampleHeadImpl::forward(torch::Tensor x) {
+  namespace F = torch::nn::functional;
+  for (const auto& stage : *stages) {
+    x = F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+    x = torch::gelu(stage->as<torch::nn::Conv2d>()->forward(x));
+  }
+  return to_rgb(x);
+}
+
+namespace {
+torch::Tensor small_normal(std::vector<int64_t> shape) { return torch::randn(shape) * 0.02; }
+}  // namespace
+
+TokenizerNetImpl::TokenizerNetImpl(const ModelConfig& cfg) : config(cfg), fsq(cfg.fsq_levels) {
+  config.validate();
+  const int W = config.width;
+  const int grid = config.tile_size / config.patch_size;
+  const int64_t patches = static_cast<int64_t>(grid) * grid;
+  const int64_t N = config.num_tokens;
+  patch_embed = register_module(
+      "patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, W, config.patch_size).stride(config.patch_size)));
+  encoder_pos = register_parameter("encoder_pos", small_normal({1, patches, W}));
+  latent_tokens = register_parameter("latent_tokens", small_normal({1, N, W}));
+  latent_pos = register_parameter("latent_pos", small_normal({1, N, W}));
+  encoder_blocks = register_module("encoder_blocks", torch::nn::ModuleList());
+  for (int i = 0; i < config.encoder_layers; ++i)
+    encoder_blocks->push_back(TransformerBlock(W, config.heads, config.mlp_ratio));
+  encoder_norm = register_module("encoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({W})));
+  to_code = register_module("to_code", torch::nn::Linear(W, fsq.dims()));
+  from_code = register_module("from_code", torch::nn::Linear(fsq.dims(), W));
+  mask_token = register_parameter("mask_token", small_normal({1, 1, W}));
+  decoder_token_pos = register_parameter("decoder_token_pos", small_normal({1, N, W}));
+  image_queries = register_parameter("image_queries", small_normal({1, patches, W}));
+  decoder_blocks = register_module("decoder_blocks", torch::nn::ModuleList());
+  for (int i = 0; i < config.decoder_layers; ++i)
+    decoder_blocks->push_back(TransformerBlock(W, config.heads, config.mlp_ratio));
+  decoder_norm = register_module("decoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({W})));
+  head = register_module("head", UpsampleHead(W, config.head_channels));
+}
+
+torch::Tensor TokenizerNetImpl::encode_codes(const torch::Tensor& images) {
+  const auto B = images.size(0);
+  // Inputs are centred so that the first layer sees zero-mean data.
+  auto patches = patch_embed((images * 2.0 - 1.0).to(patch_embed->weight.dtype())).flatten(2).transpose(1, 2) + encoder_pos;
+  auto latents = (latent_tokens + latent_pos).expand({B, -1, -1});
+  auto x = torch::cat({patches, latents.to(patches.dtype())}, 1);
+  for (const auto& block : *encoder_blocks) x = block->as<TransformerBlock>()->forward(x);
+  x = encoder_norm(x.narrow(1, patches.size(1), config.num_tokens));
+  return fsq.quantize(to_code(x));
+}
+
+torch::Tensor TokenizerNetImpl::encode_indices(const torch::Tensor& images) {
+  return fsq.codes_to_indices(encode_codes(images));
+}
+
+torch::Tensor TokenizerNetImpl::decode_codes(const torch::Tensor& codes, const torch::Tensor& keep) {
+  const auto B = codes.size(0);
+  const int64_t N = config.num_tokens;
+  auto tokens = from_code(codes.to(from_code->weight.dtype()));
+  // Tail Token Drop: every position at or past keep[b] sees the learned mask token instead of its code.
+  auto positions = torch::arange(N, torch::TensorOptions().device(codes.device())).unsqueeze(0);
+  auto dropped = (positions >= keep.to(codes.device()).view({B, 1})).unsqueeze(-1);
+  tokens = torch::where(dropped, mask_token.to(tokens.dtype()), tokens) + decoder_token_pos;
+  auto queries = image_queries.expand({B, -1, -1});
+  auto x = torch::cat({queries.to(tokens.dtype()), tokens}, 1);
+  for (const auto& block : *decoder_blocks) x = block->as<TransformerBlock>()->forward(x);
+  const int grid = config.tile_size / config.patch_size;
+  x = decoder_norm(x.narrow(1, 0, queries.size(1)));
+  x = x.transpose(1, 2).reshape({B, config.width, grid, grid});
+  return head(x);
+}
+
+torch::Tensor TokenizerNetImpl::decode_indices(const torch::Tensor& indices, const torch::Tensor& keep) {
+  return decode_codes(fsq.indices_to_codes(indices), keep);
+}
+
+namespace {
+void set_cuda_autocast(bool enable) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_enabled(at::kCUDA, enable);
+  if (enable) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+#else
+  at::autocast::set_enabled(enable);
+  if (enable) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+#endif
+}
+}  // namespace
+
+AutocastBf16::AutocastBf16(bool enable) : enabled_(enable) {
+  if (enabled_) set_cuda_autocast(true);
+}
+
+AutocastBf16::~AutocastBf16() {
+  if (!enabled_) return;
+  set_cuda_autocast(false);
+  at::autocast::clear_cache();
+}
+
+int64_t count_parameters(torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace odp::model

@@ -1,0 +1,90 @@
+// The One-D-Piece tokenizer network in LibTorch: ViT encoder -> FSQ tokens -> ViT decoder + conv upsampling head.
+#pragma once
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+#include "model/tile_model.h"
+
+namespace odp::model {
+
+// Finite Scalar Quantization (Mentzer et al. 2023). Per dimension with L levels:
+//   half_l = (L-1)(1-1e-3)/2, offset = 0.5 for even L, shift = atanh(offset/half_l)
+//   bounded = tanh(z + shift) * half_l - offset;  q = round(bounded) in [-L/2, L/2-1];  code = q / (L/2)
+//   index = sum_i (q_i + L_i/2) * basis_i,  basis = cumulative product of the levels (first = 1).
+// cuda/ implements the same arithmetic; keep the two in step.
+class FiniteScalarQuantizer {
+ public:
+  explicit FiniteScalarQuantizer(std::vector<int> levels);
+  // z: [..., d] -> codes in [-1, 1) with a straight-through gradient.
+  torch::Tensor quantize(const torch::Tensor& z) const;
+  torch::Tensor codes_to_indices(const torch::Tensor& codes) const;   // [..., d] -> int64 [...]
+  torch::Tensor indices_to_codes(const torch::Tensor& indices) const; // int64 [...] -> float [..., d]
+  int dims() const { return static_cast<int>(levels_.size()); }
+  int64_t codebook_size() const;
+
+ private:
+  std::vector<int> levels_;
+  torch::Tensor levels_t_, half_width_t_, basis_t_, half_l_t_, offset_t_, shift_t_;
+  torch::Tensor on(const torch::Tensor& t, const torch::Tensor& like) const;
+};
+
+struct TransformerBlockImpl : torch::nn::Module {
+  TransformerBlockImpl(int width, int heads, int mlp_ratio);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
+  int heads;
+};
+TORCH_MODULE(TransformerBlock);
+
+// Decoder output head: one 2x nearest upsample + 3x3 conv + GELU per entry of head_channels, then a 3x3 conv to
+// RGB. A plain per-patch linear output leaves a visible patch grid; the convolutions let neighbours blend.
+struct UpsampleHeadImpl : torch::nn::Module {
+  UpsampleHeadImpl(int in_channels, const std::vector<int>& channels);
+  torch::Tensor forward(torch::Tensor x);
+  torch::nn::ModuleList stages{nullptr};
+  torch::nn::Conv2d to_rgb{nullptr};
+};
+TORCH_MODULE(UpsampleHead);
+
+struct TokenizerNetImpl : torch::nn::Module {
+  explicit TokenizerNetImpl(const ModelConfig& config);
+
+  // images: [B,3,T,T] in [0,1] -> continuous codes [B,N,d] (quantized, straight-through).
+  torch::Tensor encode_codes(const torch::Tensor& images);
+  torch::Tensor encode_indices(const torch::Tensor& images);  // -> int64 [B,N]
+  // codes: [B,N,d]; keep: int64 [B] tokens kept per sample (positions >= keep get the mask token).
+  torch::Tensor decode_codes(const torch::Tensor& codes, const torch::Tensor& keep);
+  torch::Tensor decode_indices(const torch::Tensor& indices, const torch::Tensor& keep);
+
+  ModelConfig config;
+  FiniteScalarQuantizer fsq;
+  torch::nn::Conv2d patch_embed{nullptr};
+  torch::Tensor encoder_pos, latent_tokens, latent_pos;
+  torch::nn::ModuleList encoder_blocks{nullptr};
+  torch::nn::LayerNorm encoder_norm{nullptr};
+  torch::nn::Linear to_code{nullptr}, from_code{nullptr};
+  torch::Tensor mask_token, decoder_token_pos, image_queries;
+  torch::nn::ModuleList decoder_blocks{nullptr};
+  torch::nn::LayerNorm decoder_norm{nullptr};
+  UpsampleHead head{nullptr};
+};
+TORCH_MODULE(TokenizerNet);
+
+int64_t count_parameters(torch::nn::Module& module);
+
+// Turns bf16 autocast on for CUDA ops in this scope (training keeps fp32 master weights). LibTorch changed
+// the autocast API in 2.4; both spellings are kept so the code builds on Debian's 1.13 and on 2.x.
+class AutocastBf16 {
+ public:
+  explicit AutocastBf16(bool enable);
+  ~AutocastBf16();
+  AutocastBf16(const AutocastBf16&) = delete;
+  AutocastBf16& operator=(const AutocastBf16&) = delete;
+
+ private:
+  bool enabled_;
+};
+
+}  // namespace odp::model

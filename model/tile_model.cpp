@@ -1,0 +1,105 @@
+// TileModel on LibTorch: batches host tiles through the network on the CPU (fp32) or CUDA (bf16 weights).
+#include "model/tile_model.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "model/weights.h"
+
+namespace odp::model {
+
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device::kCpu;
+  if (name == "cuda" || name == "gpu") {
+    if (!cuda_available()) throw ModelError("device 'cuda' requested, but LibTorch sees no CUDA GPU");
+    return Device::kCuda;
+  }
+  if (name == "auto") return cuda_available() ? Device::kCuda : Device::kCpu;
+  throw ModelError("unknown device '" + name + "' (use cpu, cuda or auto)");
+}
+
+bool cuda_available() { return torch::cuda::is_available(); }
+
+namespace {
+
+class TorchTileModel final : public TileModel {
+ public:
+  TorchTileModel(TokenizerNet net, ModelInfo info, Device device)
+      : net_(std::move(net)), info_(std::move(info)), device_(device),
+        torch_device_(device == Device::kCuda ? torch::kCUDA : torch::kCPU) {
+    if (device == Device::kCuda && !cuda_available()) throw ModelError("no CUDA GPU available for the model");
+    net_->eval();
+    // bf16 weights on the GPU: inference needs no fp32 master copy, and halves memory traffic.
+    net_->to(torch_device_, device == Device::kCuda ? torch::kBFloat16 : torch::kFloat32);
+    info_.parameters = count_parameters(*net_);
+  }
+
+  const ModelInfo& info() const override { return info_; }
+  Device device() const override { return device_; }
+  int preferred_batch() const override { return device_ == Device::kCuda ? 128 : 4; }
+
+  std::vector<uint16_t> encode(const float* tiles, int n) override {
+    const auto& c = info_.config;
+    const int64_t tile_floats = 3LL * c.tile_size * c.tile_size;
+    std::vector<uint16_t> out(static_cast<size_t>(n) * c.num_tokens);
+    torch::NoGradGuard no_grad;
+    for (int start = 0; start < n; start += preferred_batch()) {
+      const int b = std::min(preferred_batch(), n - start);
+      auto input = torch::from_blob(const_cast<float*>(tiles + start * tile_floats), {b, 3, c.tile_size, c.tile_size},
+                                    torch::kFloat32)
+                       .to(torch_device_);
+      auto indices = net_->encode_indices(input).to(torch::kCPU).to(torch::kInt32).contiguous();
+      const int32_t* p = indices.data_ptr<int32_t>();
+      for (int64_t i = 0; i < indices.numel(); ++i) out[start * c.num_tokens + i] = static_cast<uint16_t>(p[i]);
+    }
+    return out;
+  }
+
+  void decode(const uint16_t* tokens, const int* keep, int n, float* out) override {
+    const auto& c = info_.config;
+    const int64_t tile_floats = 3LL * c.tile_size * c.tile_size;
+    torch::NoGradGuard no_grad;
+    for (int start = 0; start < n; start += preferred_batch()) {
+      const int b = std::min(preferred_batch(), n - start);
+      auto idx = torch::empty({b, c.num_tokens}, torch::kInt64);
+      auto keep_t = torch::empty({b}, torch::kInt64);
+      auto* ip = idx.data_ptr<int64_t>();
+      for (int64_t i = 0; i < idx.numel(); ++i) ip[i] = tokens[start * c.num_tokens + i];
+      for (int i = 0; i < b; ++i) {
+        const int k = keep[start + i];
+        if (k < 0 || k > c.num_tokens) throw ModelError("decode: tokens kept must be in 0..num_tokens");
+        keep_t[i] = k;
+      }
+      if ((idx >= c.codebook_size()).any().item<bool>()) throw ModelError("decode: token index outside the codebook");
+      auto images = net_->decode_indices(idx.to(torch_device_), keep_t.to(torch_device_))
+                        .clamp(0.0, 1.0)
+                        .to(torch::kCPU, torch::kFloat32)
+                        .contiguous();
+      std::memcpy(out + start * tile_floats, images.data_ptr<float>(), sizeof(float) * b * tile_floats);
+    }
+  }
+
+ private:
+  TokenizerNet net_;
+  ModelInfo info_;
+  Device device_;
+  torch::Device torch_device_;
+};
+
+}  // namespace
+
+std::unique_ptr<TileModel> TileModel::load(const std::string& path, Device device) {
+  LoadedNetwork loaded = load_network(path);
+  return std::make_unique<TorchTileModel>(loaded.net, loaded.info, device);
+}
+
+std::unique_ptr<TileModel> TileModel::random(const ModelConfig& config, uint64_t seed, Device device) {
+  config.validate();
+  torch::manual_seed(seed);
+  TokenizerNet net(config);
+  ModelInfo info;
+  info.config = config;
+  return std::make_unique<TorchTileModel>(net, info, device);
+}
+
+}  // namespace odp::model

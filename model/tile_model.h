@@ -1,0 +1,76 @@
+// The tokenizer as the codec sees it: load a model file, turn tiles into tokens and tokens back into tiles.
+// This header is free of LibTorch so that codec/ and cli/ compile quickly; model/*.cpp holds the network.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace odp::model {
+
+// Every failure in model/ (unreadable or inconsistent weights file, unsupported device) is reported as this.
+class ModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Device { kCpu, kCuda };
+
+// Parses "cpu", "cuda" or "auto" (CUDA when LibTorch sees a GPU). Throws ModelError on anything else.
+Device parse_device(const std::string& name);
+bool cuda_available();
+
+// The hyper-parameters that shape the network. A model file stores all of them, so the file alone builds it.
+struct ModelConfig {
+  int tile_size = 256;       // pixels per tile edge
+  int patch_size = 16;       // ViT patch edge; tile_size / patch_size patches per edge
+  int num_tokens = 256;      // latent tokens per tile (the longest prefix)
+  int width = 384;           // transformer width
+  int encoder_layers = 6;
+  int decoder_layers = 6;
+  int heads = 6;
+  int mlp_ratio = 4;
+  std::vector<int> fsq_levels = {8, 8, 8, 8};  // Finite Scalar Quantization; codebook = product of levels
+  std::vector<int> head_channels = {256, 128, 64, 32};  // conv upsampling head, one 2x stage per entry
+
+  int codebook_size() const;
+  int codebook_bits() const;  // ceil(log2(codebook_size))
+  int64_t parameter_count_estimate() const;
+  void validate() const;      // throws ModelError naming the bad field
+};
+
+struct ModelInfo {
+  ModelConfig config;
+  uint32_t model_id = 0;     // CRC-32 of the weights file's bytes (0 for an in-memory random model)
+  std::string path;          // where it was loaded from ("" for a random model)
+  int64_t parameters = 0;
+  // Optional entropy-coding statistics: per token position, a frequency for each code (num_tokens x
+  // codebook_size, each >= 1, summing to 65536 per position). Empty when the file carries none.
+  std::vector<uint16_t> token_frequencies;
+};
+
+// A loaded tokenizer. Tiles are planar RGB floats in [0,1]: n x 3 x tile_size x tile_size.
+class TileModel {
+ public:
+  virtual ~TileModel() = default;
+
+  // Loads a .safetensors model file written by save(). Throws ModelError naming the file and the problem.
+  static std::unique_ptr<TileModel> load(const std::string& path, Device device);
+  // A model with random weights (for tests and for training from scratch).
+  static std::unique_ptr<TileModel> random(const ModelConfig& config, uint64_t seed, Device device);
+
+  virtual const ModelInfo& info() const = 0;
+  virtual Device device() const = 0;
+
+  // Encodes n tiles at the full token count; returns n x num_tokens codebook indices.
+  virtual std::vector<uint16_t> encode(const float* tiles, int n) = 0;
+  // Decodes n tiles; tile i uses its first keep[i] tokens (0..num_tokens; the rest are masked).
+  // tokens holds n x num_tokens entries (entries past keep[i] are ignored). out: n x 3 x T x T in [0,1].
+  virtual void decode(const uint16_t* tokens, const int* keep, int n, float* out) = 0;
+  // Largest batch of tiles the caller should pass at once on this device.
+  virtual int preferred_batch() const = 0;
+};
+
+}  // namespace odp::model

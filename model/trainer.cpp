@@ -1,0 +1,404 @@
+// Training loop (Tail Token Drop, AdamW, EMA, optional patch-GAN stage), data sampling and evaluation.
+#include "model/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "model/metrics.h"
+#include "model/weights.h"
+
+namespace odp::model {
+namespace {
+
+namespace F = torch::nn::functional;
+
+// Resizes [B,C,H,W] floats; antialiasing (LibTorch >= 2) matters when shrinking whole photos to a tile.
+torch::Tensor resize(const torch::Tensor& x, int64_t h, int64_t w, bool bicubic) {
+  auto options = F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).align_corners(false);
+  if (bicubic) {
+    options.mode(torch::kBicubic);
+  } else {
+    options.mode(torch::kBilinear);
+  }
+#if TORCH_VERSION_MAJOR >= 2
+  options.antialias(true);
+#endif
+  return F::interpolate(x, options);
+}
+
+double elapsed_seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+}  // namespace
+
+void ImageBank::add(const uint8_t* rgb, int width, int height) {
+  auto img = torch::from_blob(const_cast<uint8_t*>(rgb), {height, width, 3}, torch::kUInt8).permute({2, 0, 1});
+  const int short_side = std::min(width, height);
+  if (short_side < tile_size_) {
+    // Small photos are enlarged once so every crop position is valid.
+    const double s = static_cast<double>(tile_size_) / short_side;
+    const int64_t h = std::max<int64_t>(tile_size_, std::lround(height * s));
+    const int64_t w = std::max<int64_t>(tile_size_, std::lround(width * s));
+    img = resize(img.unsqueeze(0).to(torch::kFloat32), h, w, true).squeeze(0).round().clamp(0, 255).to(torch::kUInt8);
+  }
+  images_.push_back(img.contiguous().to(device_));
+}
+
+torch::Tensor ImageBank::sample(int batch, std::mt19937& rng) const {
+  if (images_.empty()) throw ModelError("no training images");
+  std::vector<torch::Tensor> crops;
+  crops.reserve(batch);
+  const int T = tile_size_;
+  for (int b = 0; b < batch; ++b) {
+    const auto& img = images_[std::uniform_int_distribution<size_t>(0, images_.size() - 1)(rng)];
+    const int H = static_cast<int>(img.size(1)), W = static_cast<int>(img.size(2));
+    const int short_side = std::min(H, W);
+    // Half the crops take the whole short side (a scene shrunk to one tile, as in the evaluation set),
+    // the rest a random size between one tile and the short side.
+    int side = short_side;
+    if (std::uniform_int_distribution<int>(0, 1)(rng) == 0) side = std::uniform_int_distribution<int>(T, short_side)(rng);
+    const int y0 = std::uniform_int_distribution<int>(0, H - side)(rng);
+    const int x0 = std::uniform_int_distribution<int>(0, W - side)(rng);
+    auto crop = img.slice(1, y0, y0 + side).slice(2, x0, x0 + side).unsqueeze(0).to(torch::kFloat32) / 255.0;
+    if (side != T) crop = resize(crop, T, T, false);
+    if (std::uniform_int_distribution<int>(0, 1)(rng) == 1) crop = crop.flip({3});
+    crops.push_back(crop);
+  }
+  return torch::cat(crops, 0).clamp(0.0, 1.0);
+}
+
+torch::Tensor eval_crop(const uint8_t* rgb, int width, int height, int tile_size) {
+  auto img = torch::from_blob(const_cast<uint8_t*>(rgb), {height, width, 3}, torch::kUInt8)
+                 .permute({2, 0, 1})
+                 .unsqueeze(0)
+                 .to(torch::kFloat32);
+  if (std::min(width, height) != tile_size) {
+    const double s = static_cast<double>(tile_size) / std::min(width, height);
+    img = resize(img, std::max<int64_t>(tile_size, std::lround(height * s)),
+                 std::max<int64_t>(tile_size, std::lround(width * s)), true);
+  }
+  const int64_t y0 = (img.size(2) - tile_size) / 2, x0 = (img.size(3) - tile_size) / 2;
+  img = img.slice(2, y0, y0 + tile_size).slice(3, x0, x0 + tile_size);
+  return (img.round().clamp(0, 255) / 255.0).squeeze(0).contiguous();
+}
+
+std::string EvalResult::table_markdown() const {
+  std::ostringstream out;
+  out << "| tokens | PSNR (dB) | MS-SSIM |\n|---:|---:|---:|\n" << std::fixed;
+  for (const auto& r : rows)
+    out << "| " << r.tokens << " | " << std::setprecision(2) << r.psnr << " | " << std::setprecision(4) << r.ms_ssim
+        << " |\n";
+  out << "\ncodebook use: " << std::setprecision(1) << 100.0 * codebook_use << "%\n";
+  if (!contribution.empty()) {
+    out << "\ntoken contribution (mean |L1 change| x 1000 when one token is replaced by a random code):\n";
+    out << "| positions | mean |\n|---|---:|\n";
+    const int n = static_cast<int>(contribution.size());
+    for (int lo = 0, hi = 1; lo < n; lo = hi, hi = std::min(n, hi * 2)) {
+      double s = 0;
+      for (int i = lo; i < hi; ++i) s += contribution[i];
+      out << "| " << lo << ".." << hi - 1 << " | " << std::setprecision(3) << 1000.0 * s / (hi - lo) << " |\n";
+    }
+  }
+  return out.str();
+}
+
+EvalResult evaluate(TokenizerNet& net, const torch::Tensor& images, bool with_contribution, bool autocast) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = net->is_training();
+  net->eval();
+  AutocastBf16 ac(autocast);
+  const auto device = net->parameters().front().device();
+  const int64_t E = images.size(0), N = net->config.num_tokens, chunk = 32;
+  std::vector<torch::Tensor> parts;
+  for (int64_t s = 0; s < E; s += chunk)
+    parts.push_back(net->encode_indices(images.slice(0, s, std::min(E, s + chunk)).to(device)).to(torch::kCPU));
+  const auto indices = torch::cat(parts, 0);
+  auto decode_all = [&](const torch::Tensor& idx, int64_t keep) {
+    std::vector<torch::Tensor> out;
+    for (int64_t s = 0; s < E; s += chunk) {
+      auto part = idx.slice(0, s, std::min(E, s + chunk)).to(device);
+      auto k = torch::full({part.size(0)}, keep, torch::TensorOptions().dtype(torch::kInt64).device(device));
+      out.push_back(net->decode_indices(part, k).to(torch::kFloat32).clamp(0.0, 1.0).to(torch::kCPU));
+    }
+    return torch::cat(out, 0);
+  };
+  EvalResult result;
+  for (int64_t k = 1;; k = std::min(N, k * 2)) {
+    auto recon = decode_all(indices, k);
+    result.rows.push_back({static_cast<int>(k), psnr_per_image(recon, images).mean().item<double>(),
+                           ms_ssim(recon, images).mean().item<double>()});
+    if (k == N) break;
+  }
+  result.codebook_use =
+      static_cast<double>(std::get<0>(at::_unique(indices.flatten())).numel()) / net->config.codebook_size();
+  if (with_contribution) {
+    auto base = decode_all(indices, N);
+    auto gen = at::detail::createCPUGenerator(1234);
+    for (int64_t i = 0; i < N; ++i) {
+      auto changed = indices.clone();
+      changed.select(1, i).copy_(torch::randint(net->config.codebook_size(), {E}, gen, torch::kInt64));
+      result.contribution.push_back((decode_all(changed, N) - base).abs().mean().item<double>());
+    }
+  }
+  net->train(was_training);
+  return result;
+}
+
+namespace {
+
+// PatchGAN discriminator (Isola et al. 2017), trained from scratch for the adversarial stage.
+struct PatchDiscriminatorImpl : torch::nn::Module {
+  PatchDiscriminatorImpl() {
+    layers = register_module(
+        "layers",
+        torch::nn::Sequential(
+            torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 64, 4).stride(2).padding(1)), torch::nn::LeakyReLU(
+                torch::nn::LeakyReLUOptions().negative_slope(0.2)),
+            torch::nn::Conv2d(torch::nn::Conv2dOptions(64, 128, 4).stride(2).padding(1)),
+            torch::nn::GroupNorm(torch::nn::GroupNormOptions(32, 128)),
+            torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
+            torch::nn::Conv2d(torch::nn::Conv2dOptions(128, 256, 4).stride(2).padding(1)),
+            torch::nn::GroupNorm(torch::nn::GroupNormOptions(32, 256)),
+            torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
+            torch::nn::Conv2d(torch::nn::Conv2dOptions(256, 1, 3).padding(1))));
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return layers->forward(x * 2.0 - 1.0); }
+  torch::nn::Sequential layers{nullptr};
+};
+TORCH_MODULE(PatchDiscriminator);
+
+void copy_parameters(TokenizerNet& from, TokenizerNet& to) {
+  torch::NoGradGuard no_grad;
+  auto src = from->parameters(), dst = to->parameters();
+  for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+}
+
+}  // namespace
+
+void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& eval_images) {
+  const Device dev = parse_device(o.device);
+  const bool cuda = dev == Device::kCuda;
+  const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
+  std::filesystem::create_directories(o.out_dir);
+  std::ofstream log_file(o.out_dir + "/log.tsv", std::ios::app);
+  auto log = [&](const std::string& line) {
+    std::cout << line << std::endl;
+    log_file << line << std::endl;
+  };
+
+  torch::manual_seed(o.seed);
+  std::mt19937 rng(static_cast<uint32_t>(o.seed));
+  TokenizerNet net{nullptr};
+  int64_t prior_samples = 0;
+  if (!o.init_model.empty()) {
+    auto loaded = load_network(o.init_model);
+    net = loaded.net;
+    if (auto it = loaded.metadata.find("train.samples"); it != loaded.metadata.end()) prior_samples = std::stoll(it->second);
+    log("# resumed from " + o.init_model + " (" + std::to_string(prior_samples) + " samples seen before); re-warm-up");
+  } else {
+    net = TokenizerNet(o.config);
+  }
+  const ModelConfig config = net->config;
+  TokenizerNet ema(config);
+  copy_parameters(net, ema);
+  net->to(device);
+  ema->to(device);
+  net->train();
+  for (auto& p : ema->parameters()) p.set_requires_grad(false);
+  log("# parameters: " + std::to_string(count_parameters(*net)) + ", device: " + (cuda ? "cuda" : "cpu") +
+      ", batch " + std::to_string(o.batch) + ", lr " + std::to_string(o.lr));
+
+  // Matrices decay; norms, biases, embeddings and tokens do not.
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& item : net->named_parameters()) {
+    const bool is_matrix = item.value().dim() >= 2 && item.key().find("pos") == std::string::npos &&
+                           item.key().find("token") == std::string::npos && item.key().find("queries") == std::string::npos;
+    (is_matrix ? decay : no_decay).push_back(item.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weight_decay)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
+  torch::optim::AdamW optimizer(groups);
+
+  PatchDiscriminator disc{nullptr};
+  std::unique_ptr<torch::optim::Adam> disc_opt;
+  if (o.gan_weight > 0) {
+    disc = PatchDiscriminator();
+    disc->to(device);
+    disc_opt = std::make_unique<torch::optim::Adam>(disc->parameters(), torch::optim::AdamOptions(1e-4).betas({0.5, 0.9}));
+  }
+
+  auto ema_params = ema->parameters();
+  auto params = net->parameters();
+  const auto start = std::chrono::steady_clock::now();
+  auto last_save = start;
+  int64_t total_steps = o.max_steps;
+  int64_t samples = 0;
+  // Accumulated on the device: reading them every step would stall the GPU queue.
+  torch::Tensor window_loss = torch::zeros({}, torch::TensorOptions().device(device));
+  torch::Tensor window_psnr = torch::zeros({}, torch::TensorOptions().device(device));
+  int window_steps = 0;
+  auto window_start = start, speed_probe_start = start;
+
+  auto save = [&](const std::string& name, const EvalResult* eval) {
+    std::map<std::string, std::string> meta = {
+        {"train.step", std::to_string(total_steps)},
+        {"train.samples", std::to_string(prior_samples + samples)},
+        {"train.seconds", std::to_string(elapsed_seconds(start))},
+        {"train.batch", std::to_string(o.batch)},
+        {"train.lr", std::to_string(o.lr)}};
+    if (eval)
+      for (const auto& r : eval->rows) meta["eval.psnr_" + std::to_string(r.tokens)] = std::to_string(r.psnr);
+    const uint32_t id = save_network(o.out_dir + "/" + name, ema, torch::kFloat16, meta);
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%08x", id);
+    log("# saved " + name + " (model id " + hex + ", " + std::to_string(prior_samples + samples) + " samples)");
+  };
+
+  int64_t step = 0;
+  for (; step < total_steps; ++step) {
+    // Warm-up, then cosine decay to min_lr_ratio * lr over the steps that fit the time budget.
+    double lr = o.lr;
+    if (step < o.warmup_steps) {
+      lr = o.lr * (step + 1) / static_cast<double>(o.warmup_steps);
+    } else {
+      const double t = std::min(1.0, (step - o.warmup_steps) / static_cast<double>(std::max<int64_t>(1, total_steps - o.warmup_steps)));
+      lr = o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * t)));
+    }
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+
+    auto images = bank.sample(o.batch, rng);
+    // Tail Token Drop: drop k ~ U(0, N-1) tokens from the tail, i.e. keep 1..N.
+    auto keep = torch::randint(1, config.num_tokens + 1, {o.batch}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+    const bool gan_on = o.gan_weight > 0 && step >= static_cast<int64_t>(o.gan_start_fraction * total_steps);
+    torch::Tensor recon, loss;
+    {
+      AutocastBf16 ac(cuda);
+      recon = net->decode_codes(net->encode_codes(images), keep).to(torch::kFloat32);
+      auto diff = recon - images;
+      loss = o.mse_weight * diff.pow(2).mean();
+      if (o.l1_weight > 0) loss = loss + o.l1_weight * diff.abs().mean();
+      if (o.ms_ssim_weight > 0) loss = loss + o.ms_ssim_weight * (1 - ms_ssim(recon, images).mean());
+      if (gan_on) loss = loss - o.gan_weight * disc->forward(recon).to(torch::kFloat32).mean();
+    }
+    optimizer.zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
+    optimizer.step();
+    if (gan_on) {
+      AutocastBf16 ac(cuda);
+      auto real = disc->forward(images).to(torch::kFloat32);
+      auto fake = disc->forward(recon.detach()).to(torch::kFloat32);
+      auto d_loss = torch::relu(1 - real).mean() + torch::relu(1 + fake).mean();
+      disc_opt->zero_grad();
+      d_loss.backward();
+      disc_opt->step();
+    }
+    {
+      torch::NoGradGuard no_grad;
+      const double d = std::min(o.ema_decay, (1.0 + step) / (10.0 + step));
+      at::_foreach_mul_(ema_params, d);
+      at::_foreach_add_(ema_params, params, 1.0 - d);
+    }
+    samples += o.batch;
+    window_loss += loss.detach();
+    window_psnr += psnr_per_image(recon.detach(), images).mean();
+    ++window_steps;
+
+    if (step == 20) {
+      loss.item<double>();  // synchronise, so the timing below measures steady-state steps only
+      speed_probe_start = std::chrono::steady_clock::now();
+    }
+    if (step == 50 && o.minutes > 0) {
+      // Fit the schedule to the wall-clock budget now that the speed is known.
+      loss.item<double>();
+      const double per_step = elapsed_seconds(speed_probe_start) / 30.0;
+      const int64_t fit = static_cast<int64_t>((o.minutes * 60 - elapsed_seconds(start)) / per_step) + step;
+      total_steps = std::max<int64_t>(step + 1, std::min(o.max_steps, fit));
+      log("# " + std::to_string(per_step * 1000) + " ms/step: schedule set to " + std::to_string(total_steps) + " steps");
+    }
+    if ((step + 1) % 100 == 0 || step == 50) {
+      const double secs = elapsed_seconds(window_start);
+      std::ostringstream line;
+      line << std::fixed << "step\t" << step + 1 << "\tsamples\t" << prior_samples + samples << "\tlr\t"
+           << std::setprecision(6) << lr << "\tloss\t" << window_loss.item<double>() / window_steps << "\tbatch_psnr\t"
+           << std::setprecision(2) << window_psnr.item<double>() / window_steps << "\tsamples_per_s\t" << std::setprecision(1)
+           << window_steps * o.batch / secs << "\tminutes\t" << std::setprecision(2) << elapsed_seconds(start) / 60;
+      log(line.str());
+      window_loss.zero_();
+      window_psnr.zero_();
+      window_steps = 0;
+      window_start = std::chrono::steady_clock::now();
+    }
+    if (eval_images.defined() && o.eval_every > 0 && (step + 1) % o.eval_every == 0) {
+      auto r = evaluate(ema, eval_images, false, cuda);
+      std::ostringstream line;
+      line << std::fixed << std::setprecision(2) << "eval\t" << step + 1;
+      for (const auto& row : r.rows) line << "\t" << row.tokens << ":" << row.psnr;
+      line << "\tcodebook_use\t" << r.codebook_use;
+      log(line.str());
+      window_start = std::chrono::steady_clock::now();
+    }
+    if (elapsed_seconds(last_save) > o.save_every_minutes * 60) {
+      save("checkpoint-fp16.safetensors", nullptr);
+      last_save = std::chrono::steady_clock::now();
+    }
+  }
+  total_steps = step;
+  EvalResult final_eval;
+  if (eval_images.defined()) {
+    final_eval = evaluate(ema, eval_images, true, cuda);
+    log("# final evaluation (EMA weights)\n" + final_eval.table_markdown());
+    std::ostringstream curve;
+    curve << "contribution";
+    for (double c : final_eval.contribution) curve << "\t" << c;
+    log(curve.str());
+  }
+  save("checkpoint-fp16.safetensors", eval_images.defined() ? &final_eval : nullptr);
+}
+
+std::vector<uint16_t> fit_token_frequencies(TokenizerNet& net, const ImageBank& bank, int samples, bool autocast,
+                                            std::mt19937& rng) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  AutocastBf16 ac(autocast);
+  const int64_t N = net->config.num_tokens, K = net->config.codebook_size();
+  const auto device = net->parameters().front().device();
+  auto counts = torch::zeros({N * K}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  auto offsets = (torch::arange(N, counts.options()) * K).unsqueeze(0);
+  for (int done = 0; done < samples; done += 64) {
+    auto idx = net->encode_indices(bank.sample(std::min(64, samples - done), rng));
+    counts.index_add_(0, (idx + offsets).flatten(), torch::ones({idx.numel()}, counts.options()));
+  }
+  auto c = counts.view({N, K}).to(torch::kCPU).to(torch::kFloat64);
+  // Every code keeps frequency >= 1 (it must stay codable); the remaining mass follows the counts.
+  std::vector<uint16_t> out(static_cast<size_t>(N * K));
+  const double spare = 65536.0 - K;
+  const auto totals = c.sum(1);
+  auto acc = c.accessor<double, 2>();
+  for (int64_t p = 0; p < N; ++p) {
+    const double total = totals[p].item<double>();
+    int64_t used = 0, best = 0;
+    double best_count = -1;
+    for (int64_t k = 0; k < K; ++k) {
+      const double cnt = acc[p][k];
+      const int64_t f = 1 + (total > 0 ? static_cast<int64_t>(std::floor(cnt * spare / total)) : 0);
+      out[p * K + k] = static_cast<uint16_t>(f);
+      used += f;
+      if (cnt > best_count) best_count = cnt, best = k;
+    }
+    out[p * K + best] = static_cast<uint16_t>(out[p * K + best] + (65536 - used));
+  }
+  return out;
+}
+
+}  // namespace odp::model

@@ -1,0 +1,29 @@
+// Model files: the network's weights plus every hyper-parameter, in one safetensors file (fp16 or fp32).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "model/network.h"
+#include "model/safetensors.h"
+
+namespace odp::model {
+
+struct LoadedNetwork {
+  TokenizerNet net{nullptr};
+  ModelInfo info;
+  std::map<std::string, std::string> metadata;  // everything in __metadata__ (config, training record)
+};
+
+// Writes the network (weights converted to `dtype`, kHalf for shipping), its config, optional per-position
+// token frequencies and extra metadata (e.g. the training record) atomically to `path`. Returns the model id.
+uint32_t save_network(const std::string& path, TokenizerNet& net, torch::ScalarType dtype,
+                      const std::map<std::string, std::string>& extra_metadata = {},
+                      const std::vector<uint16_t>& token_frequencies = {});
+// Reads a model file into a float32 network on the CPU. Throws ModelError naming the file and the problem.
+LoadedNetwork load_network(const std::string& path);
+
+ModelConfig config_from_metadata(const std::map<std::string, std::string>& metadata, const std::string& name);
+std::map<std::string, std::string> config_to_metadata(const ModelConfig& config);
+
+}  // namespace odp::model

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's test command: set up, build, then run the whole test suite (ctest) and a short fuzz run.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/setup.sh
+build=${ODP_BUILD_DIR:-build}
+time ctest --test-dir "$build" --output-on-failure -j "${ODP_JOBS:-$(nproc)}"
+if [ -x scripts/fuzz.sh ]; then bash scripts/fuzz.sh 30; fi

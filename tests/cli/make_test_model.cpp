@@ -1,0 +1,33 @@
+// Test helper: writes a tiny random model file (32 px tiles, 16 tokens), optionally with entropy tables.
+// usage: odp_make_test_model OUT.safetensors SEED [--tables]
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "model/weights.h"
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s OUT.safetensors SEED [--tables]\n", argv[0]);
+    return 1;
+  }
+  odp::model::ModelConfig config;
+  config.tile_size = 32;
+  config.patch_size = 8;
+  config.num_tokens = 16;
+  config.width = 32;
+  config.encoder_layers = 1;
+  config.decoder_layers = 1;
+  config.heads = 2;
+  config.head_channels = {16, 8, 8};
+  torch::manual_seed(std::stoull(argv[2]));
+  odp::model::TokenizerNet net(config);
+  std::vector<uint16_t> frequencies;
+  if (argc > 3 && std::strcmp(argv[3], "--tables") == 0) {
+    // Flat tables: every code of every position equally likely (65536 / codebook each).
+    frequencies.assign(static_cast<size_t>(config.num_tokens) * config.codebook_size(),
+                       static_cast<uint16_t>(65536 / config.codebook_size()));
+  }
+  odp::model::save_network(argv[1], net, torch::kFloat32, {}, frequencies);
+  return 0;
+}

@@ -1,0 +1,231 @@
+// Encode/decode through the codec API with a fake model (rate control, truncation, refusals) and a tiny real one.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "codec/odp.h"
+#include "test_support.h"
+
+using namespace odp::codec;
+using odp::test::FakeTileModel;
+using odp::test::synthetic_image;
+
+namespace {
+
+EncodeOptions rate(RateControl control) {
+  EncodeOptions options;
+  options.rate = control;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("psnr", "[codec]") {
+  const Image a = synthetic_image(10, 10);
+  Image b = a;
+  CHECK(std::isinf(psnr(a, b)));
+  b.rgb[0] = static_cast<uint8_t>(b.rgb[0] ^ 1);
+  CHECK(psnr(a, b) == Approx(10 * std::log10(255.0 * 255.0 * 300)));
+  CHECK_THROWS_AS(psnr(a, synthetic_image(10, 11)), CodecError);
+}
+
+TEST_CASE("quality maps onto tokens as documented", "[codec]") {
+  CHECK(tokens_for_quality(0) == 1);
+  CHECK(tokens_for_quality(25) == 4);
+  CHECK(tokens_for_quality(50) == 16);
+  CHECK(tokens_for_quality(75) == 64);
+  CHECK(tokens_for_quality(100) == 256);
+  CHECK_THROWS_AS(tokens_for_quality(101), CodecError);
+  CHECK_THROWS_AS(tokens_for_quality(-1), CodecError);
+}
+
+TEST_CASE("any size round-trips to the same size; more tokens, better picture", "[codec]") {
+  FakeTileModel model;
+  for (auto [width, height] : {std::pair{1, 1}, {33, 70}, {100, 64}, {5, 200}}) {
+    const Image image = synthetic_image(width, height);
+    EncodeOptions options = rate(RateControl::kTokens);
+    options.tokens = 16;
+    const EncodeResult encoded = encode(image, model, options);
+    const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
+    CHECK(back.width == width);
+    CHECK(back.height == height);
+    CHECK(encoded.stats.mean_tokens == 16);
+  }
+  const Image image = synthetic_image(100, 64);
+  const EncodeResult full = encode(image, model, rate(RateControl::kTokens));
+  DecodeOptions few;
+  few.max_tokens = 2;
+  const Image coarse = decode(full.bytes.data(), full.bytes.size(), model, few);
+  const Image fine = decode(full.bytes.data(), full.bytes.size(), model);
+  CHECK(psnr(image, fine) > psnr(image, coarse));
+  EncodeOptions overlapped = rate(RateControl::kTokens);
+  overlapped.tile_overlap = 8;
+  const EncodeResult with_overlap = encode(image, model, overlapped);
+  CHECK(inspect(with_overlap.bytes.data(), with_overlap.bytes.size()).tile_overlap == 8);
+  CHECK(decode(with_overlap.bytes.data(), with_overlap.bytes.size(), model).width == 100);
+}
+
+TEST_CASE("quality and tokens set the tokens per tile", "[codec]") {
+  FakeTileModel model;
+  const Image image = synthetic_image(64, 64);
+  EncodeOptions options = rate(RateControl::kQuality);
+  options.quality = 25;
+  EncodeResult encoded = encode(image, model, options);
+  FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
+  CHECK(info.tokens_per_tile == std::vector<uint16_t>(4, 4));
+  options = rate(RateControl::kTokens);
+  options.tokens = 300;
+  CHECK_THROWS_WITH(encode(image, model, options), Catch::Contains("1..256"));
+}
+
+TEST_CASE("--size always fits or names the smallest possible size", "[codec]") {
+  FakeTileModel model;
+  for (auto [width, height] : {std::pair{64, 64}, {150, 90}, {1, 1}}) {
+    const Image image = synthetic_image(width, height);
+    const EncodeResult full = encode(image, model, rate(RateControl::kTokens));
+    for (uint64_t budget = 1; budget <= full.bytes.size() + 10; budget += 1 + budget / 7) {
+      EncodeOptions options = rate(RateControl::kSize);
+      options.max_bytes = budget;
+      try {
+        const EncodeResult fitted = encode(image, model, options);
+        CHECK(fitted.bytes.size() <= budget);
+        CHECK(decode(fitted.bytes.data(), fitted.bytes.size(), model).width == width);
+      } catch (const CodecError& error) {
+        CHECK(std::string(error.what()).find("smallest file") != std::string::npos);
+        TruncateOptions one;
+        one.tokens = 1;
+        CHECK(truncate(full.bytes.data(), full.bytes.size(), one).size() > budget);
+      }
+    }
+  }
+}
+
+TEST_CASE("target PSNR: per tile the shortest prefix reaching it; flat tiles spend fewer", "[codec]") {
+  FakeTileModel model;
+  // Left half flat gray, right half the busy synthetic picture.
+  Image image = synthetic_image(64, 32);
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x)
+      for (int c = 0; c < 3; ++c) image.rgb[(y * 64 + x) * 3 + c] = 120;
+  EncodeOptions options = rate(RateControl::kTargetPsnr);
+  options.target_psnr = 30;
+  const EncodeResult encoded = encode(image, model, options);
+  const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
+  REQUIRE(info.tokens_per_tile.size() == 2);
+  CHECK(info.tokens_per_tile[0] < info.tokens_per_tile[1]);
+  CHECK(info.tokens_per_tile[0] == 1);  // one token already describes a flat tile
+  const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
+  // The flat half reaches the target.
+  Image left = image, left_back = back;
+  left.rgb.resize(0);
+  left_back.rgb.resize(0);
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32 * 3; ++x) {
+      left.rgb.push_back(image.rgb[y * 64 * 3 + x]);
+      left_back.rgb.push_back(back.rgb[y * 64 * 3 + x]);
+    }
+  CHECK(psnr(left, left_back) >= 30);
+}
+
+TEST_CASE("metadata survives, a file from another model is refused naming both ids", "[codec]") {
+  FakeTileModel model(0x11111111), other(0x22222222);
+  Image image = synthetic_image(40, 40);
+  image.icc = {1, 2, 3};
+  image.exif = {'I', 'I', 42, 0};
+  const EncodeResult encoded = encode(image, model, rate(RateControl::kTokens));
+  const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
+  CHECK(back.icc == image.icc);
+  CHECK(back.exif == image.exif);
+  const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
+  CHECK(info.metadata_tags == std::vector<std::string>{"ICCP", "EXIF"});
+  CHECK(info.model_id == 0x11111111);
+  try {
+    decode(encoded.bytes.data(), encoded.bytes.size(), other);
+    FAIL("decoded a file from another model");
+  } catch (const CodecError& error) {
+    CHECK(error.kind() == ErrorKind::kModel);
+    CHECK_THAT(error.what(), Catch::Contains("11111111") && Catch::Contains("22222222"));
+  }
+}
+
+TEST_CASE("truncation by tokens, quality and bytes; corrupt files refused", "[codec]") {
+  FakeTileModel model;
+  const Image image = synthetic_image(90, 70);
+  const EncodeResult full = encode(image, model, rate(RateControl::kTokens));
+  TruncateOptions options;
+  options.tokens = 3;
+  std::vector<uint8_t> cut = truncate(full.bytes.data(), full.bytes.size(), options);
+  CHECK(inspect(cut.data(), cut.size()).tokens_per_tile == std::vector<uint16_t>(9, 3));
+  options = {};
+  options.quality = 50;
+  cut = truncate(full.bytes.data(), full.bytes.size(), options);
+  CHECK(inspect(cut.data(), cut.size()).tokens_per_tile == std::vector<uint16_t>(9, 16));
+  options = {};
+  options.max_bytes = full.bytes.size() / 2;
+  cut = truncate(full.bytes.data(), full.bytes.size(), options);
+  CHECK(cut.size() <= full.bytes.size() / 2);
+  CHECK(decode(cut.data(), cut.size(), model).height == 70);
+  CHECK_THROWS_AS(truncate(full.bytes.data(), full.bytes.size(), TruncateOptions{}), CodecError);
+
+  std::vector<uint8_t> corrupt = full.bytes;
+  corrupt[corrupt.size() / 2] ^= 0x55;
+  corrupt[10] ^= 0x55;
+  try {
+    decode(corrupt.data(), corrupt.size(), model);
+  } catch (const CodecError& error) {
+    CHECK(error.kind() != ErrorKind::kIo);
+  }
+  const std::vector<uint8_t> garbage = {'h', 'e', 'l', 'l', 'o'};
+  CHECK_THROWS_WITH(decode(garbage.data(), garbage.size(), model), Catch::Contains("not a valid .odp"));
+  // Cut short: decodes what survived (or refuses), never crashes.
+  for (size_t keep = 0; keep < full.bytes.size(); keep += 7) {
+    try {
+      decode(full.bytes.data(), keep, model);
+    } catch (const CodecError&) {
+    }
+  }
+}
+
+TEST_CASE("position tables: encoded with them, truncation needs the model's info", "[codec]") {
+  FakeTileModel model;
+  model.mutable_info().token_frequencies = odp::test::flat_frequencies(16, 16);
+  const Image image = synthetic_image(50, 40);
+  const EncodeResult encoded = encode(image, model, rate(RateControl::kTokens));
+  CHECK(inspect(encoded.bytes.data(), encoded.bytes.size()).position_tables);
+  CHECK(decode(encoded.bytes.data(), encoded.bytes.size(), model).width == 50);
+  TruncateOptions options;
+  options.max_bytes = encoded.bytes.size() - 3;
+  CHECK_THROWS_WITH(truncate(encoded.bytes.data(), encoded.bytes.size(), options), Catch::Contains("model"));
+  const std::vector<uint8_t> cut = truncate(encoded.bytes.data(), encoded.bytes.size(), options, &model.info());
+  CHECK(cut.size() <= encoded.bytes.size() - 3);
+}
+
+TEST_CASE("a tiny random model runs end to end in batches", "[codec][model]") {
+  odp::model::ModelConfig config;
+  config.tile_size = 32;
+  config.patch_size = 8;
+  config.num_tokens = 16;
+  config.width = 32;
+  config.encoder_layers = 1;
+  config.decoder_layers = 1;
+  config.heads = 2;
+  config.head_channels = {16, 8, 8};
+  auto model = odp::model::TileModel::random(config, 7, odp::model::Device::kCpu);
+  const Image image = synthetic_image(70, 40);
+  EncodeOptions options = rate(RateControl::kTargetPsnr);
+  options.target_psnr = 10;
+  const EncodeResult encoded = encode(image, *model, options);
+  const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), *model);
+  CHECK(back.width == 70);
+  CHECK(back.height == 40);
+}
+
+TEST_CASE("the model is found from --model, ODP_MODEL, or refused listing where it looked", "[codec]") {
+  CHECK_THROWS_WITH(find_model("/nonexistent/m.safetensors", ""), Catch::Contains("/nonexistent/m.safetensors"));
+  ::setenv("ODP_MODEL", "/nonexistent/env.safetensors", 1);
+  CHECK_THROWS_WITH(find_model("", ""), Catch::Contains("ODP_MODEL"));
+  ::setenv("ODP_MODEL", "/etc/hostname", 1);
+  CHECK(find_model("", "") == "/etc/hostname");
+  ::unsetenv("ODP_MODEL");
+  CHECK(find_model("/etc/hostname", "") == "/etc/hostname");
+  CHECK_THROWS_AS(load_model("/etc/hostname", "cpu"), CodecError);
+}

@@ -1,0 +1,133 @@
+// Small builders shared by the format tests: images with chosen geometry/tokens and header re-sealing.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "odp_format.h"
+#include "wire.h"
+
+namespace odp::format::test {
+
+// An image whose tile t has counts[t] tokens drawn uniformly from the codebook.
+inline Image make_image(uint32_t width, uint32_t height, uint32_t tile, uint32_t overlap, uint8_t bits,
+                        const std::vector<int>& counts, uint32_t seed = 1) {
+  Image image;
+  image.header.width = width;
+  image.header.height = height;
+  image.header.tile_size = tile;
+  image.header.tile_overlap = overlap;
+  image.header.codebook_bits = bits;
+  image.header.model_id = 0xC0FFEE00u + seed;
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<uint32_t> token(0, (1u << bits) - 1);
+  for (int count : counts) {
+    std::vector<uint16_t> tokens(count);
+    for (auto& t : tokens) t = static_cast<uint16_t>(token(random));
+    image.tile_tokens.push_back(tokens);
+  }
+  return image;
+}
+
+// Number of tokens each tile keeps in the first `prefix` tokens of payload (token-major) order.
+inline std::vector<size_t> token_major_counts(const std::vector<size_t>& counts, size_t prefix) {
+  std::vector<size_t> kept(counts.size(), 0);
+  for (size_t position = 0; prefix > 0; ++position) {
+    bool any = false;
+    for (size_t t = 0; t < counts.size() && prefix > 0; ++t) {
+      if (counts[t] > position) {
+        ++kept[t];
+        --prefix;
+        any = true;
+      }
+    }
+    if (!any) break;
+  }
+  return kept;
+}
+
+inline std::vector<size_t> counts_of(const Image& image) {
+  std::vector<size_t> counts;
+  for (const auto& tokens : image.tile_tokens) counts.push_back(tokens.size());
+  return counts;
+}
+
+inline size_t total_tokens(const Image& image) {
+  size_t total = 0;
+  for (const auto& tokens : image.tile_tokens) total += tokens.size();
+  return total;
+}
+
+// The image cut to the first `prefix` tokens in payload order (tiles may end up empty).
+inline Image token_major_prefix(const Image& image, size_t prefix) {
+  Image cut = image;
+  const std::vector<size_t> kept = token_major_counts(counts_of(image), prefix);
+  for (size_t t = 0; t < kept.size(); ++t) cut.tile_tokens[t].resize(kept[t]);
+  return cut;
+}
+
+// Skewed tables for any codebook size: code c gets about 1/2^(c+1) of the mass (shifted by the position),
+// every code at least 1, total exactly 65536.
+inline FrequencyTables skewed_tables(uint8_t bits, int positions) {
+  FrequencyTables tables;
+  tables.codebook_size = 1u << bits;
+  for (int position = 0; position < positions; ++position) {
+    std::vector<uint16_t> table(tables.codebook_size, 1);
+    uint32_t left = 65536 - tables.codebook_size;
+    const uint32_t first = position % tables.codebook_size;
+    for (uint32_t code = first; code < tables.codebook_size && left > 0; ++code) {
+      const uint32_t extra = left / 2 + (left & 1);
+      table[code] = static_cast<uint16_t>(table[code] + extra);
+      left -= extra;
+    }
+    table[first] = static_cast<uint16_t>(table[first] + left);  // what the halving did not hand out
+    tables.per_position.push_back(table);
+  }
+  return tables;
+}
+
+// Recomputes header_crc after a test edited header bytes (header_end = offset of the payload).
+inline void reseal_header(std::vector<uint8_t>& file, size_t header_end) {
+  const uint32_t crc = wire::crc32_of(file.data(), header_end - 4);
+  for (int i = 0; i < 4; ++i) file[header_end - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
+}
+
+// Hand-built header (for values the writer refuses to produce); fields default to a valid 1-tile file.
+struct RawHeader {
+  uint8_t version = 1, flags = 0;
+  std::vector<uint8_t> width{16}, height{16};  // LEB128 bytes as written
+  uint8_t tile_log2 = 4;
+  std::vector<uint8_t> overlap{0};
+  uint8_t coding = 0x03;           // 4-bit codebook, uniform
+  std::vector<uint8_t> counts{0};  // count - 1 per entry
+  std::vector<uint8_t> metadata;   // raw metadata section
+  std::vector<uint8_t> payload{0x80};
+  std::vector<uint8_t> payload_size;  // LEB128 override; empty = the payload's size
+
+  std::vector<uint8_t> bytes() const {
+    std::vector<uint8_t> out{'O', 'D', 'P', version, flags};
+    const auto append = [&](const std::vector<uint8_t>& part) {
+      for (uint8_t byte : part)
+        out.push_back(byte);  // (insert() trips a GCC 12 -Warray-bounds false positive)
+    };
+    append(width);
+    append(height);
+    out.push_back(tile_log2);
+    append(overlap);
+    wire::put_u32le(out, 0);
+    out.push_back(coding);
+    append(counts);
+    append(metadata);
+    if (payload_size.empty())
+      wire::put_leb128(out, static_cast<uint32_t>(payload.size()));
+    else
+      append(payload_size);
+    wire::put_u32le(out, wire::crc32_of(payload.data(), payload.size()));
+    wire::put_u32le(out, wire::crc32_of(out.data(), out.size()));
+    append(payload);
+    return out;
+  }
+};
+
+}  // namespace odp::format::test

@@ -1,0 +1,52 @@
+// truncate_to_bytes: the longest token-major prefix that fits, checked against a brute-force search.
+#include <catch2/catch.hpp>
+
+#include "format_test_util.h"
+
+using namespace odp::format;
+using namespace odp::format::test;
+
+namespace {
+
+// Size of the file holding the first `prefix` tokens in payload order.
+size_t prefix_file_size(const Image& image, size_t prefix) {
+  return write(token_major_prefix(image, prefix)).size();
+}
+
+void check_every_budget(const Image& image) {
+  const size_t tile_count = image.tile_tokens.size();
+  const size_t total = total_tokens(image);
+  std::vector<size_t> size_of_prefix(total + 1, 0);
+  for (size_t prefix = tile_count; prefix <= total; ++prefix)
+    size_of_prefix[prefix] = prefix_file_size(image, prefix);
+
+  CHECK_THROWS_WITH(truncate_to_bytes(image, size_of_prefix[tile_count] - 1),
+                    Catch::Contains("even 1 token per tile"));
+  for (size_t budget = size_of_prefix[tile_count]; budget <= size_of_prefix[total] + 2; ++budget) {
+    size_t best = tile_count;  // brute force: the longest prefix whose file fits
+    for (size_t prefix = tile_count; prefix <= total; ++prefix) {
+      if (size_of_prefix[prefix] <= budget) best = prefix;
+    }
+    const std::vector<uint8_t> file = truncate_to_bytes(image, budget);
+    INFO("budget " << budget);
+    CHECK(file.size() <= budget);
+    const Image back = read(file.data(), file.size());
+    CHECK_FALSE(back.was_cut);
+    CHECK(total_tokens(back) == best);
+    CHECK(back.tile_tokens == token_major_prefix(image, best).tile_tokens);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("truncate_to_bytes keeps the longest prefix that fits, for every budget") {
+  SECTION("equal counts: whole layers drop the per-tile count bytes") {
+    check_every_budget(make_image(64, 40, 16, 0, 9, std::vector<int>(12, 6), 21));
+  }
+  SECTION("unequal counts and metadata") {
+    Image image = make_image(30, 30, 16, 4, 3, {9, 2, 5, 7, 1, 9, 3, 8, 9}, 22);
+    image.metadata.push_back({"ICCP", {9, 9, 9}});
+    check_every_budget(image);
+  }
+  SECTION("one tile") { check_every_budget(make_image(16, 16, 16, 0, 12, {200}, 23)); }
+}

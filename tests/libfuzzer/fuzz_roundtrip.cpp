@@ -1,0 +1,51 @@
+// libFuzzer target: an input that reads must re-write to a file that reads back the same and re-writes
+// byte-identically; cuts and truncate_to_bytes of that file must give token-major prefixes of it.
+#include "fuzz_common.h"
+
+using namespace odp::format;
+
+namespace {
+
+// `part` must hold exactly the first N tokens of `whole` in payload (token-major) order.
+void check_token_major_prefix(const Image& whole, const Image& part) {
+  ODP_FUZZ_CHECK(part.tile_tokens == test::token_major_prefix(whole, test::total_tokens(part)).tile_tokens);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const FrequencyTables tables = fuzz::tables_for_input(data, size);
+  Image image;
+  try {
+    image = read(data, size, tables, fuzz::fuzz_limits());
+  } catch (const FormatError&) {
+    return 0;
+  }
+  if (image.was_cut) {
+    const Summary summary = summarize(data, size, fuzz::fuzz_limits());
+    Image declared = image;  // same tokens, counts as declared: the cut must be its token-major prefix
+    for (size_t t = 0; t < declared.tile_tokens.size(); ++t)
+      declared.tile_tokens[t].resize(summary.tokens_per_tile[t]);
+    check_token_major_prefix(declared, image);
+    return 0;
+  }
+  const std::vector<uint8_t> file = write(image, tables);
+  const Image again = read(file.data(), file.size(), tables, fuzz::fuzz_limits());
+  ODP_FUZZ_CHECK(again.tile_tokens == image.tile_tokens && !again.was_cut);
+  ODP_FUZZ_CHECK(write(again, tables) == file);
+
+  const size_t cut = size ? data[size - 1] * file.size() / 255 : 0;  // a cut offset chosen by the input
+  try {
+    check_token_major_prefix(image, read(file.data(), cut, tables, fuzz::fuzz_limits()));
+  } catch (const FormatError&) {
+    ODP_FUZZ_CHECK(cut < summarize(file.data(), file.size()).header_bytes);
+  }
+  try {
+    const std::vector<uint8_t> truncated = truncate_to_bytes(image, cut, tables);
+    ODP_FUZZ_CHECK(truncated.size() <= cut);
+    check_token_major_prefix(image, read(truncated.data(), truncated.size(), tables, fuzz::fuzz_limits()));
+  } catch (const FormatError&) {
+    ODP_FUZZ_CHECK(write(truncate_tokens(image, 1), tables).size() > cut);
+  }
+  return 0;
+}

@@ -1,0 +1,44 @@
+// Writes the fuzzers' seed corpus: small valid .odp files of every shape, plus cut copies.
+// Usage: odp_fuzz_seeds DIR  (files for fuzz_read/fuzz_roundtrip; DIR/alloc gets copies with a 2-byte
+// allocation budget in front, the input layout of fuzz_alloc).
+#include <cstdio>
+#include <filesystem>
+
+#include "fuzz_common.h"
+
+using namespace odp::format;
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s OUTPUT_DIR\n", argv[0]);
+    return 2;
+  }
+  namespace fs = std::filesystem;
+  const fs::path dir = argv[1];
+  fs::create_directories(dir / "alloc");
+  const auto tabled = [](Image image) {
+    image.header.entropy_model = EntropyModel::kPositionTables;
+    return image;
+  };
+  std::vector<std::pair<Image, std::string>> seeds;
+  seeds.emplace_back(test::make_image(16, 16, 16, 0, 4, {3}), "one_tile");
+  seeds.emplace_back(test::make_image(40, 20, 16, 2, 7, {4, 2, 4, 4, 4, 4}), "counts");
+  seeds.emplace_back(test::make_image(64, 64, 32, 0, 12, {8, 8, 8, 8}), "equal");
+  seeds.emplace_back(tabled(test::make_image(50, 20, 32, 8, 6, {5, 9})), "tables");
+  seeds.emplace_back(test::make_image(16, 16, 16, 0, 16, {2}), "wide_codes");
+  Image with_metadata = test::make_image(20, 12, 16, 4, 4, {3, 2});
+  with_metadata.metadata.push_back({"EXIF", {0x2A, 0x00}});
+  seeds.emplace_back(with_metadata, "metadata");
+  for (const auto& [image, name] : seeds) {
+    const FrequencyTables tables = test::skewed_tables(image.header.codebook_bits, 3);
+    const std::vector<uint8_t> file = write(image, tables);
+    const std::vector<uint8_t> cut(file.begin(), file.end() - 1);
+    for (const auto& [bytes, suffix] : {std::make_pair(file, ""), std::make_pair(cut, "_cut")}) {
+      write_file_atomic((dir / (name + suffix + ".odp")).string(), bytes);
+      std::vector<uint8_t> alloc_input{0x03, 0x00};  // fail at the fourth allocation
+      alloc_input.insert(alloc_input.end(), bytes.begin(), bytes.end());
+      write_file_atomic((dir / "alloc" / (name + suffix + ".odp")).string(), alloc_input);
+    }
+  }
+  return 0;
+}

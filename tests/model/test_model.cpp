@@ -1,0 +1,214 @@
+// Tests for model/: FSQ, the tiny random tokenizer's encode -> drop tail -> decode, model files, the trainer.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "model/metrics.h"
+#include "model/network.h"
+#include "model/safetensors.h"
+#include "model/trainer.h"
+#include "model/weights.h"
+
+using namespace odp::model;
+
+namespace {
+
+ModelConfig tiny_config() {
+  ModelConfig c;
+  c.tile_size = 32;
+  c.patch_size = 8;
+  c.num_tokens = 16;
+  c.width = 32;
+  c.encoder_layers = 1;
+  c.decoder_layers = 1;
+  c.heads = 2;
+  c.head_channels = {16, 8, 8};
+  return c;
+}
+
+std::vector<float> random_tiles(int n, int tile, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  std::vector<float> v(static_cast<size_t>(n) * 3 * tile * tile);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("odp_test_model_" + name)).string();
+}
+
+}  // namespace
+
+TEST_CASE("FSQ indices and codes round-trip over the whole codebook") {
+  FiniteScalarQuantizer fsq({8, 8, 8, 8});
+  REQUIRE(fsq.codebook_size() == 4096);
+  auto all = torch::arange(4096, torch::kInt64);
+  auto codes = fsq.indices_to_codes(all);
+  REQUIRE(codes.sizes() == torch::IntArrayRef({4096, 4}));
+  REQUIRE(torch::equal(fsq.codes_to_indices(codes), all));
+  // Codes are q / 4 with q in -4..3.
+  REQUIRE(codes.min().item<float>() == Approx(-1.0));
+  REQUIRE(codes.max().item<float>() == Approx(0.75));
+}
+
+TEST_CASE("FSQ quantize lands on the grid and passes gradients straight through") {
+  FiniteScalarQuantizer fsq({8, 8, 8, 8});
+  auto z = torch::randn({64, 4}).mul(3).set_requires_grad(true);
+  auto q = fsq.quantize(z);
+  auto scaled = q.detach() * 4;
+  REQUIRE(torch::allclose(scaled, scaled.round()));
+  q.sum().backward();
+  REQUIRE(z.grad().abs().sum().item<float>() > 0);
+}
+
+TEST_CASE("config validation names the bad field") {
+  ModelConfig c = tiny_config();
+  c.head_channels = {16, 8};
+  REQUIRE_THROWS_WITH(c.validate(), Catch::Contains("head_channels"));
+  c = tiny_config();
+  c.fsq_levels = {2, 8};
+  REQUIRE_THROWS_WITH(c.validate(), Catch::Contains("fsq_levels"));
+  c = tiny_config();
+  c.num_tokens = 300;
+  REQUIRE_THROWS_WITH(c.validate(), Catch::Contains("num_tokens"));
+  REQUIRE(tiny_config().codebook_bits() == 12);
+}
+
+TEST_CASE("tiny model: encode, drop the tail, decode") {
+  const auto c = tiny_config();
+  auto model = TileModel::random(c, 7, Device::kCpu);
+  const int n = 3;
+  auto tiles = random_tiles(n, c.tile_size, 1);
+  auto tokens = model->encode(tiles.data(), n);
+  REQUIRE(tokens.size() == static_cast<size_t>(n * c.num_tokens));
+  for (auto t : tokens) REQUIRE(t < 4096);
+
+  SECTION("encoding is deterministic") { REQUIRE(model->encode(tiles.data(), n) == tokens); }
+
+  SECTION("every prefix length decodes to pixels in [0,1], deterministically") {
+    std::vector<float> out(tiles.size()), again(tiles.size());
+    for (int keep_all : {0, 1, 5, 16}) {
+      std::vector<int> keep(n, keep_all);
+      model->decode(tokens.data(), keep.data(), n, out.data());
+      model->decode(tokens.data(), keep.data(), n, again.data());
+      REQUIRE(out == again);
+      for (float v : out) REQUIRE((v >= 0.f && v <= 1.f));
+    }
+  }
+
+  SECTION("tokens past the prefix are ignored, tokens inside it change the output") {
+    std::vector<int> keep(n, 4);
+    std::vector<float> base(tiles.size()), changed_tail(tiles.size()), changed_head(tiles.size());
+    model->decode(tokens.data(), keep.data(), n, base.data());
+    auto tail = tokens;
+    for (int t = 0; t < n; ++t) tail[t * c.num_tokens + 10] = static_cast<uint16_t>((tail[t * c.num_tokens + 10] + 1000) % 4096);
+    model->decode(tail.data(), keep.data(), n, changed_tail.data());
+    REQUIRE(changed_tail == base);
+    auto head = tokens;
+    for (int t = 0; t < n; ++t) head[t * c.num_tokens + 1] = static_cast<uint16_t>((head[t * c.num_tokens + 1] + 1000) % 4096);
+    model->decode(head.data(), keep.data(), n, changed_head.data());
+    double diff = 0;
+    for (size_t i = 0; i < base.size(); ++i) diff += std::abs(base[i] - changed_head[i]);
+    REQUIRE(diff > 0);
+  }
+
+  SECTION("bad requests are refused") {
+    std::vector<float> out(tiles.size());
+    std::vector<int> keep(n, 17);
+    REQUIRE_THROWS_AS(model->decode(tokens.data(), keep.data(), n, out.data()), ModelError);
+  }
+}
+
+TEST_CASE("model files keep weights and hyper-parameters; bad files are refused") {
+  const auto c = tiny_config();
+  torch::manual_seed(3);
+  TokenizerNet net(c);
+  const auto path = temp_path("weights.safetensors");
+  std::vector<uint16_t> freqs(static_cast<size_t>(c.num_tokens) * c.codebook_size(), 16);  // 4096 * 16 = 65536
+  const uint32_t id = save_network(path, net, torch::kFloat16, {{"train.samples", "42"}}, freqs);
+  auto loaded = load_network(path);
+  REQUIRE(loaded.info.model_id == id);
+  REQUIRE(loaded.info.config.width == c.width);
+  REQUIRE(loaded.info.config.head_channels == c.head_channels);
+  REQUIRE(loaded.metadata.at("train.samples") == "42");
+  REQUIRE(loaded.info.token_frequencies == freqs);
+  auto a = net->named_parameters(), b = loaded.net->named_parameters();
+  for (const auto& item : a) {
+    const auto& other = b[item.key()];
+    REQUIRE(torch::allclose(item.value().to(torch::kFloat16).to(torch::kFloat32), other));
+  }
+  // Saving the same weights again gives the same bytes, so the same id.
+  REQUIRE(save_network(path, net, torch::kFloat16, {{"train.samples", "42"}}, freqs) == id);
+  auto model = TileModel::load(path, Device::kCpu);
+  REQUIRE(model->info().model_id == id);
+
+  std::ifstream in(path, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  SECTION("a file cut anywhere is refused with a ModelError, never a crash") {
+    for (size_t cut : {size_t(0), size_t(5), size_t(8), size_t(100), bytes.size() / 2, bytes.size() - 1}) {
+      std::vector<uint8_t> part(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(cut));
+      REQUIRE_THROWS_AS(parse_safetensors(part, "cut"), ModelError);
+    }
+  }
+  SECTION("a missing hyper-parameter is named") {
+    auto file = parse_safetensors(bytes, "x");
+    file.metadata.erase("odp.width");
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    auto again = serialize_safetensors(file);
+    out.write(reinterpret_cast<const char*>(again.data()), static_cast<std::streamsize>(again.size()));
+    out.close();
+    REQUIRE_THROWS_WITH(load_network(path), Catch::Contains("odp.width"));
+  }
+  SECTION("a missing file is named") {
+    REQUIRE_THROWS_WITH(TileModel::load(temp_path("nope.safetensors"), Device::kCpu), Catch::Contains("nope"));
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("metrics: PSNR of a known offset, MS-SSIM of identical images") {
+  auto a = torch::rand({2, 3, 64, 64});
+  auto b = (a + 0.1).clamp(0, 1.1);
+  auto p = psnr_per_image(a, a + 0.1);
+  REQUIRE(p[0].item<double>() == Approx(20.0).margin(1e-3));
+  REQUIRE(ms_ssim(a, a)[0].item<double>() == Approx(1.0).margin(1e-4));
+  REQUIRE(ms_ssim(a, torch::rand({2, 3, 64, 64}))[0].item<double>() < 0.5);
+}
+
+TEST_CASE("a short training run lowers the loss and writes a loadable checkpoint") {
+  const auto c = tiny_config();
+  ImageBank bank(c.tile_size, torch::kCPU);
+  // A smooth synthetic photo: learnable in a few steps, unlike noise.
+  const int w = 80, h = 48;
+  std::vector<uint8_t> rgb(static_cast<size_t>(w) * h * 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int ch = 0; ch < 3; ++ch) rgb[(static_cast<size_t>(y) * w + x) * 3 + ch] = static_cast<uint8_t>((x * 3 + y * (ch + 1) * 2) % 256);
+  bank.add(rgb.data(), w, h);
+  TrainOptions o;
+  o.config = c;
+  o.batch = 8;
+  o.max_steps = 150;
+  o.minutes = 0;
+  o.warmup_steps = 10;
+  o.eval_every = 0;
+  o.device = "cpu";
+  o.out_dir = temp_path("run");
+  std::filesystem::remove_all(o.out_dir);
+  auto eval = torch::stack({eval_crop(rgb.data(), w, h, c.tile_size)}, 0);
+  torch::manual_seed(5);
+  auto before_net = TokenizerNet(c);
+  const double before = evaluate(before_net, eval, false, false).rows.back().psnr;
+  train(o, bank, eval);
+  auto trained = load_network(o.out_dir + "/checkpoint-fp16.safetensors");
+  auto result = evaluate(trained.net, eval, true, false);
+  REQUIRE(result.rows.size() == 5);  // 1, 2, 4, 8, 16 tokens
+  REQUIRE(result.contribution.size() == 16);
+  REQUIRE(result.rows.back().psnr > before + 3.0);
+  REQUIRE(std::stoll(trained.metadata.at("train.samples")) == 150 * 8);
+  std::filesystem::remove_all(o.out_dir);
+}
