@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -47,6 +48,12 @@ int exit_code_for(codec::ErrorKind kind) {
     case codec::ErrorKind::kUsage: return kUsage;
   }
   return kBadInput;
+}
+
+std::string executable_path() {
+  char buffer[PATH_MAX];
+  const ssize_t length = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+  return length > 0 ? std::string(buffer, static_cast<size_t>(length)) : std::string();
 }
 
 }  // namespace
@@ -213,6 +220,10 @@ int run_tool(int argc, char** argv, const std::string& usage, const std::set<std
     std::cerr << tool << ": unexpected failure: " << error.what() << "\n";
     return kBadInput;
   }
+}
+
+std::string locate_model(const Arguments& arguments) {
+  return codec::find_model(arguments.text("--model"), executable_path());
 }
 
 }  // namespace odp::cli

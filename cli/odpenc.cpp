@@ -12,7 +12,8 @@ Rate (at most one; default --quality 75):
   --tokens N         tokens per 256x256 tile, 1..256 (more tokens: more detail, more bytes)
   --quality Q        0..100, tokens per tile = round(256^(Q/100)): Q=0 -> 1, 50 -> 16, 75 -> 64, 100 -> 256
   --size BYTES       the best quality whose file fits BYTES (e.g. 1500, 20k); fails naming the smallest size
-  --target-psnr DB   adaptive: per tile, the fewest tokens whose reconstruction reaches DB (e.g. 30)
+  --target-psnr DB   adaptive: per tile, the fewest tokens whose reconstruction reaches DB (e.g. 19); a tile
+                     that cannot reach DB stops within 0.25 dB of what all its tokens give
 Options:
   -o OUT             output file (or directory for several inputs); "-" = stdout
   --model FILE       model weights (.safetensors); see the search order below

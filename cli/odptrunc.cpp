@@ -32,16 +32,15 @@ int main(int argc, char** argv) {
         if (arguments.has("--quality")) options.quality = arguments.number("--quality", 0, 100);
         if (arguments.has("--size")) options.max_bytes = arguments.byte_count("--size");
         const std::vector<std::string> outputs = cli::output_paths(arguments, ".odp", true);
-        std::unique_ptr<model::TileModel> tables_model;  // loaded once, only if a file needs its tables
+        std::unique_ptr<model::ModelInfo> tables;  // read once, only if a file needs the model's tables
         int result = cli::kOk;
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];
           int code = cli::for_input(arguments, input, [&] {
             const std::vector<uint8_t> bytes = codec::read_bytes(input);
-            if (codec::inspect(bytes.data(), bytes.size()).position_tables && !tables_model)
-              tables_model = codec::load_model(cli::locate_model(arguments), "cpu");
-            const std::vector<uint8_t> cut = codec::truncate(bytes.data(), bytes.size(), options,
-                                                             tables_model ? &tables_model->info() : nullptr);
+            if (codec::inspect(bytes.data(), bytes.size()).position_tables && !tables)
+              tables = std::make_unique<model::ModelInfo>(codec::load_model_info(cli::locate_model(arguments)));
+            const std::vector<uint8_t> cut = codec::truncate(bytes.data(), bytes.size(), options, tables.get());
             codec::write_bytes_atomic(outputs[i], cut);
             if (arguments.has("-v"))
               std::cerr << "odptrunc: " << input << " -> " << outputs[i] << ": " << bytes.size() << " -> "

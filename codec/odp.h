@@ -7,10 +7,13 @@
 // Rate control: kTokens/kQuality keep one token count for every tile. kSize encodes at the full token count
 // once and keeps the longest token-major prefix that fits the budget (always fits, or fails naming the
 // smallest possible size). kTargetPsnr (adaptive, after Duggal et al.) keeps, per tile, the shortest prefix
-// whose decoded tile reaches the target PSNR (binary search over the prefix length, tiles batched).
+// whose decoded tile reaches the target PSNR (binary search over the prefix length, tiles batched); a tile that
+// cannot reach it stops within 0.25 dB of its all-token PSNR instead of taking every token.
 //
 // Seams: tiles do not overlap by default (overlap costs whole extra tiles, i.e. bytes); the decoder hides
-// the tile borders with a short gradient-preserving cross-seam filter (DecodeOptions::seam_filter_radius).
+// the tile borders: a wide low-frequency correction evens out the tiles' colour casts
+// (DecodeOptions::seam_cast_radius), then a short gradient-preserving cross-seam filter removes what is left
+// of sharp steps (DecodeOptions::seam_filter_radius).
 // A file written with overlap > 0 is stitched by linear blending instead (both paths are in tiling.h).
 //
 // Every function here throws only CodecError; its kind() says whether the input, I/O or the model failed.
@@ -62,6 +65,7 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
 
 struct DecodeOptions {
   int max_tokens = 0;          // 0: all tokens the file holds; else decode at most this many per tile
+  int seam_cast_radius = 96;   // pixels each side of a seam over which tiles' colour casts are evened (0: off)
   int seam_filter_radius = 4;  // pixels each side of a seam smoothed when tiles do not overlap (0: off)
   ProgressFn progress;
 };
@@ -105,6 +109,9 @@ double psnr(const Image& reference, const Image& decoded);
 std::string find_model(const std::string& explicit_path, const std::string& exe_path);
 // Loads a model file on "cpu", "cuda" or "auto"; ModelError becomes CodecError(kModel).
 std::unique_ptr<model::TileModel> load_model(const std::string& path, const std::string& device = "auto");
+// Reads a model file's config, id and entropy tables without building the network (no LibTorch needed):
+// enough for truncating files coded with the model's tables.
+model::ModelInfo load_model_info(const std::string& path);
 
 // Whole-file helpers with "-" meaning stdin/stdout; errors are CodecError(kIo) naming the path.
 std::vector<uint8_t> read_bytes(const std::string& path);

@@ -52,6 +52,14 @@ class TileStitcher {
   std::vector<float> sum_;  // weighted sums when overlap > 0
 };
 
+// Evens out the low-frequency colour casts by which independently decoded, non-overlapping tiles differ:
+// per seam and channel, the step between strips on either side (corrected for the local gradient, smoothed
+// along the seam, textured rows and large steps trusted less) is removed half on each side, fading with a
+// raised cosine to zero at min(radius, tile / 2) pixels from the seam; each tile's outermost pixel line is
+// pulled onto its interior. Vertical seams first, then horizontal. Does nothing for radius 0, overlap > 0
+// or a single tile. Works in floats and rounds once.
+void correct_seam_casts(uint8_t* rgb, const TileGrid& grid, int radius);
+
 // Hides the borders between non-overlapping tiles: across each seam, the step in excess of the local
 // gradient is spread linearly over `radius` pixels on each side. Large steps (likely true edges) are
 // left alone, fading from full correction at 24 levels to none at 64. Vertical seams first, then horizontal.

@@ -4,8 +4,8 @@
 #include <map>
 #include <string>
 
+#include "model/model_file.h"
 #include "model/network.h"
-#include "model/safetensors.h"
 
 namespace odp::model {
 
@@ -22,8 +22,5 @@ uint32_t save_network(const std::string& path, TokenizerNet& net, torch::ScalarT
                       const std::vector<uint16_t>& token_frequencies = {});
 // Reads a model file into a float32 network on the CPU. Throws ModelError naming the file and the problem.
 LoadedNetwork load_network(const std::string& path);
-
-ModelConfig config_from_metadata(const std::map<std::string, std::string>& metadata, const std::string& name);
-std::map<std::string, std::string> config_to_metadata(const ModelConfig& config);
 
 }  // namespace odp::model

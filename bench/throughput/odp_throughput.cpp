@@ -146,7 +146,7 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
   auto model = options.model_path.empty()
                    ? odp::model::TileModel::random(odp::model::ModelConfig{}, kRandomModelSeed, device)
                    : odp::model::TileModel::load(options.model_path, device);
-  const auto& config = model->info().config;
+  const odp::model::ModelConfig config = model->info().config;  // a copy: the model is released before the probe
   result.matmul_rate = odp::bench::measure_matmul_rate(device, options.seconds);
   std::vector<int> batches = options.batches;
   if (batches.empty()) batches = {1, cuda ? 256 : 8};

@@ -5,21 +5,14 @@
 #include <string>
 
 #include "model/weights.h"
+#include "tests/tiny_model_config.h"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: %s OUT.safetensors SEED [--tables]\n", argv[0]);
     return 1;
   }
-  odp::model::ModelConfig config;
-  config.tile_size = 32;
-  config.patch_size = 8;
-  config.num_tokens = 16;
-  config.width = 32;
-  config.encoder_layers = 1;
-  config.decoder_layers = 1;
-  config.heads = 2;
-  config.head_channels = {16, 8, 8};
+  const odp::model::ModelConfig config = odp::testing::tiny_model_config();
   torch::manual_seed(std::stoull(argv[2]));
   odp::model::TokenizerNet net(config);
   std::vector<uint16_t> frequencies;

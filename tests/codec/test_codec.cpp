@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "codec/odp.h"
+#include "tests/tiny_model_config.h"
 #include "test_support.h"
 
 using namespace odp::codec;
@@ -126,6 +127,25 @@ TEST_CASE("target PSNR: per tile the shortest prefix reaching it; flat tiles spe
   CHECK(psnr(left, left_back) >= 30);
 }
 
+TEST_CASE("target PSNR out of reach: a tile stops where more tokens stop helping", "[codec]") {
+  FakeTileModel model;
+  // Blocks 0..3 (tokens 2, 6, 10, 14) carry the detail; blocks 4..15 equal the fake decoder's fill value after 4
+  // tokens, so tokens 5..16 add nothing and the search must stop at 4 instead of taking all 16.
+  Image image = synthetic_image(32, 32);
+  const uint8_t first_blocks[4] = {40, 104, 167, 231};
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x) {
+      const int block = (y / 8) * 4 + x / 8;
+      for (int c = 0; c < 3; ++c) image.rgb[(y * 32 + x) * 3 + c] = block < 4 ? first_blocks[block] : 135;
+    }
+  EncodeOptions options = rate(RateControl::kTargetPsnr);
+  options.target_psnr = 150;
+  const EncodeResult encoded = encode(image, model, options);
+  const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
+  REQUIRE(info.tokens_per_tile.size() == 1);
+  CHECK(info.tokens_per_tile[0] == 4);
+}
+
 TEST_CASE("metadata survives, a file from another model is refused naming both ids", "[codec]") {
   FakeTileModel model(0x11111111), other(0x22222222);
   Image image = synthetic_image(40, 40);
@@ -200,15 +220,7 @@ TEST_CASE("position tables: encoded with them, truncation needs the model's info
 }
 
 TEST_CASE("a tiny random model runs end to end in batches", "[codec][model]") {
-  odp::model::ModelConfig config;
-  config.tile_size = 32;
-  config.patch_size = 8;
-  config.num_tokens = 16;
-  config.width = 32;
-  config.encoder_layers = 1;
-  config.decoder_layers = 1;
-  config.heads = 2;
-  config.head_channels = {16, 8, 8};
+  const odp::model::ModelConfig config = odp::testing::tiny_model_config();
   auto model = odp::model::TileModel::random(config, 7, odp::model::Device::kCpu);
   const Image image = synthetic_image(70, 40);
   EncodeOptions options = rate(RateControl::kTargetPsnr);

@@ -1,4 +1,4 @@
-// Tile grid geometry, mirror padding, stitching with and without overlap, and the cross-seam filter.
+// Tile grid geometry, mirror padding, stitching with and without overlap, and the seam filters.
 #include <catch2/catch.hpp>
 
 #include "codec/tiling.h"
@@ -85,4 +85,78 @@ TEST_CASE("seam filter softens a small step and keeps a true edge", "[tiling]") 
   const std::vector<uint8_t> original = edge;
   smooth_seams(edge.data(), grid, 4);
   CHECK(edge == original);
+}
+
+namespace {
+
+// A smooth gradient per channel plus, for each tile of `tile` px, a constant colour offset per channel (what
+// independently decoded tiles look like).
+std::vector<uint8_t> cast_image(int width, int height, int tile) {
+  std::vector<uint8_t> rgb(static_cast<size_t>(width) * height * 3);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const int cast = ((x / tile + 2 * (y / tile) + c) % 3 - 1) * 8;  // -8, 0 or +8 levels
+        rgb[(static_cast<size_t>(y) * width + x) * 3 + c] = static_cast<uint8_t>(60 + x / 4 + y / 3 + 10 * c + cast);
+      }
+  return rgb;
+}
+
+// Mean absolute step in excess of the local gradient across the seam at `seam` (a column when vertical, else
+// a row), over positions along it from `from` to `to` (exclusive).
+double mean_seam_step(const std::vector<uint8_t>& rgb, int width, int seam, bool vertical, int from, int to) {
+  double total = 0.0;
+  for (int i = from; i < to; ++i)
+    for (int c = 0; c < 3; ++c) {
+      auto at = [&](int k) { return double(rgb[(vertical ? i * width + k : k * width + i) * 3 + c]); };
+      total += std::fabs((at(seam) - at(seam - 1)) - 0.5 * ((at(seam - 1) - at(seam - 2)) + (at(seam + 1) - at(seam))));
+    }
+  return total / (3.0 * (to - from));
+}
+
+}  // namespace
+
+TEST_CASE("cast correction removes per-tile colour offsets and leaves the interior alone", "[tiling]") {
+  const int size = 256, tile = 128, radius = 48;
+  const TileGrid grid = TileGrid::make(size, size, tile, 0);
+  const std::vector<uint8_t> original = cast_image(size, size, tile);
+  std::vector<uint8_t> corrected = original;
+  correct_seam_casts(corrected.data(), grid, radius);
+  // Away from the corner where the seams cross (the along-seam smoothing mixes the two tiles' casts there).
+  for (bool vertical : {true, false})
+    for (int from : {0, 176}) {
+      const double before = mean_seam_step(original, size, tile, vertical, from, from + 80);
+      CHECK(before > 7.0);
+      CHECK(mean_seam_step(corrected, size, tile, vertical, from, from + 80) < 0.2 * before);
+    }
+  // A tile's centre is 64 px from every seam, beyond the radius.
+  for (int c = 0; c < 3; ++c) CHECK(corrected[(64 * size + 64) * 3 + c] == original[(64 * size + 64) * 3 + c]);
+  for (int c = 0; c < 3; ++c) CHECK(corrected[(192 * size + 192) * 3 + c] == original[(192 * size + 192) * 3 + c]);
+}
+
+TEST_CASE("cast correction leaves a single tile and overlapped grids untouched", "[tiling]") {
+  std::vector<uint8_t> single = cast_image(32, 32, 32);
+  const std::vector<uint8_t> original = single;
+  correct_seam_casts(single.data(), TileGrid::make(32, 32, 32, 0), 16);
+  CHECK(single == original);
+  std::vector<uint8_t> overlapped = cast_image(96, 64, 32);
+  const std::vector<uint8_t> overlapped_original = overlapped;
+  correct_seam_casts(overlapped.data(), TileGrid::make(96, 64, 32, 8), 16);
+  CHECK(overlapped == overlapped_original);
+}
+
+TEST_CASE("cast correction keeps a sharp edge that crosses a seam", "[tiling]") {
+  const int width = 128, height = 64;
+  const TileGrid grid = TileGrid::make(width, height, 64, 0);
+  std::vector<uint8_t> rgb(static_cast<size_t>(width) * height * 3);
+  for (int y = 0; y < height; ++y)  // a 40 -> 200 edge at row 30 runs right across the vertical seam at x = 64
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < 3; ++c)
+        rgb[(y * width + x) * 3 + c] = static_cast<uint8_t>((y < 30 ? 40 : 200) + (x < 64 ? 0 : 6));
+  correct_seam_casts(rgb.data(), grid, 32);
+  for (int x : {0, 60, 63, 64, 67, 127}) {
+    CHECK(rgb[(29 * width + x) * 3] < 50);   // still dark just above the edge ...
+    CHECK(rgb[(30 * width + x) * 3] > 190);  // ... and bright just below it
+  }
+  CHECK(std::abs(int(rgb[(10 * width + 64) * 3]) - int(rgb[(10 * width + 63) * 3])) <= 1);  // the cast is gone
 }

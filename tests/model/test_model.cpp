@@ -12,23 +12,13 @@
 #include "model/safetensors.h"
 #include "model/trainer.h"
 #include "model/weights.h"
+#include "tests/tiny_model_config.h"
 
 using namespace odp::model;
 
 namespace {
 
-ModelConfig tiny_config() {
-  ModelConfig c;
-  c.tile_size = 32;
-  c.patch_size = 8;
-  c.num_tokens = 16;
-  c.width = 32;
-  c.encoder_layers = 1;
-  c.decoder_layers = 1;
-  c.heads = 2;
-  c.head_channels = {16, 8, 8};
-  return c;
-}
+ModelConfig tiny_config() { return odp::testing::tiny_model_config(); }
 
 std::vector<float> random_tiles(int n, int tile, uint32_t seed) {
   std::mt19937 rng(seed);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Steps of a training lease on the GPU machine (see model/TRAINING.md). Run from the repository root there.
+#   gpu_train.sh unpack BUNDLE.tar   extract carried training photos into /root/data
+#   gpu_train.sh build               configure + build odp-train against PyTorch's LibTorch, in the background
+#   gpu_train.sh start ARGS...       start training detached (setsid), logging to /root/run/train.log
+#   gpu_train.sh status              last log lines and evaluations
+#   gpu_train.sh export              fit entropy tables, split the fp16 model into <= 15 MiB parts in $OUT
+set -euo pipefail
+data=/root/data run=/root/run build=/root/build-train
+case "${1:-}" in
+  unpack)
+    mkdir -p "$data" && tar -xf "$2" -C "$data" && echo "$(find "$data" -type f | wc -l) files in $data" ;;
+  build)
+    prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DODP_WITH_WEBP=OFF \
+      -DODP_WITH_CUDA=OFF -DODP_BUILD_TESTS=OFF > /root/configure.log 2>&1 || { tail -20 /root/configure.log; exit 1; }
+    (setsid nohup cmake --build "$build" -j "$(nproc)" --target odp-train > /root/build.log 2>&1 &)
+    echo "building in the background: tail /root/build.log" ;;
+  start)
+    shift
+    mkdir -p "$run"
+    [ -x "$build/model/odp-train" ] || { echo "odp-train not built yet"; tail -3 /root/build.log; exit 1; }
+    (cd "$run" && setsid nohup "$build/model/odp-train" train --data "$data" --out "$run" --device cuda "$@" \
+      > "$run/train.log" 2>&1 &)
+    echo "training started: $run/train.log" ;;
+  status)
+    grep -E "^#|^eval" "$run/train.log" | tail -8; tail -n 2 "$run/train.log" ;;
+  export)
+    "$build/model/odp-train" tables --model "$run/checkpoint-fp16.safetensors" --data "$data" \
+      --out "$run/odp.safetensors" --samples 16000 --device cuda | tail -2
+    split -b 15M -d "$run/odp.safetensors" "${OUT:?}/odp.safetensors.part"
+    cp "$run/train.log" "$OUT/"
+    md5sum "$run/odp.safetensors" ;;
+  *) sed -n '2,8p' "$0"; exit 1 ;;
+esac
