@@ -4,7 +4,6 @@
 #include <zlib.h>
 
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 namespace odp::model {
@@ -78,10 +77,13 @@ ModelConfig config_from_metadata(const std::map<std::string, std::string>& m, co
 }
 
 std::vector<uint8_t> read_model_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw ModelError(path + ": cannot open model file");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-  if (in.bad()) throw ModelError(path + ": cannot read model file");
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw ModelError(path + ": cannot read model file");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw ModelError(path + ": cannot read model file");
   return bytes;
 }
 
@@ -115,7 +117,8 @@ ModelInfo model_info_from(const SafetensorsFile& file, const std::vector<uint8_t
 
 ModelInfo read_model_info(const std::string& path) {
   const auto bytes = read_model_bytes(path);
-  return model_info_from(parse_safetensors(bytes, path), bytes, path);
+  const std::set<std::string> tables = {kFrequencyTensorName};
+  return model_info_from(parse_safetensors(bytes, path, &tables), bytes, path);
 }
 
 }  // namespace odp::model

@@ -45,7 +45,8 @@ std::vector<uint8_t> serialize_safetensors(const SafetensorsFile& file) {
   return out;
 }
 
-SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::string& name) {
+SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::string& name,
+                                  const std::set<std::string>* only_data_of) {
   auto fail = [&](const std::string& why) { return ModelError(name + ": not a valid model file: " + why); };
   if (bytes.size() < 8) throw fail("shorter than the 8-byte header size");
   uint64_t n = 0;
@@ -76,8 +77,9 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::
         if (d < 0) throw fail("tensor '" + key + "' has a negative dimension");
       if (static_cast<uint64_t>(blob.numel()) * blob.element_size() != offsets[1] - offsets[0])
         throw fail("tensor '" + key + "' size does not match its dtype and shape");
-      blob.data.assign(bytes.begin() + static_cast<ptrdiff_t>(data_start + offsets[0]),
-                       bytes.begin() + static_cast<ptrdiff_t>(data_start + offsets[1]));
+      if (!only_data_of || only_data_of->count(key))
+        blob.data.assign(bytes.begin() + static_cast<ptrdiff_t>(data_start + offsets[0]),
+                         bytes.begin() + static_cast<ptrdiff_t>(data_start + offsets[1]));
       file.tensors.emplace(key, std::move(blob));
     }
   } catch (const nlohmann::json::exception& e) {

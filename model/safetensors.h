@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,10 @@ struct SafetensorsFile {
 
 // Serialises deterministically (sorted names, offsets in name order, header padded with spaces to 8 bytes).
 std::vector<uint8_t> serialize_safetensors(const SafetensorsFile& file);
-// Parses and validates (offsets in range, contiguous, sizes matching dtype x shape). `name` is used in errors.
-SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::string& name);
+// Parses and validates (offsets in range, sizes matching dtype x shape). `name` is used in errors. With
+// `only_data_of`, every entry is still checked but only the named tensors' bytes are copied (the others keep
+// empty data): reading a model's tables must not copy its 47 MB of weights.
+SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::string& name,
+                                  const std::set<std::string>* only_data_of = nullptr);
 
 }  // namespace odp::model
