@@ -101,12 +101,13 @@ double tile_psnr(const Image& image, const TileGrid& grid, int tile_index, const
   return mse == 0 ? 1e9 : 10.0 * std::log10(255.0 * 255.0 / mse);
 }
 
-// Adaptive rate (Duggal et al.): per tile, the shortest prefix whose decoded tile reaches target_db.
-// A binary search on each tile's prefix length, all unfinished tiles decoded together in batches.
 // Adaptive mode: how close to its all-token PSNR a tile that cannot reach the target must get. Past that the
 // curve is nearly flat (the shipped model gains ~0.1 dB from 128 to 256 tokens) and tokens buy almost nothing.
 constexpr double kAdaptiveSlackDb = 0.25;
 
+// Adaptive rate (Duggal et al.): per tile, the shortest prefix whose decoded tile reaches target_db (or, out of
+// reach, comes within kAdaptiveSlackDb of its all-token PSNR). A binary search on each tile's prefix length,
+// all unfinished tiles decoded together in batches.
 std::vector<int> search_prefixes(const Image& image, const TileGrid& grid, const std::vector<uint16_t>& tokens,
                                  model::TileModel& model, double target_db, const ProgressFn& progress,
                                  int64_t done, int64_t total) {
