@@ -200,5 +200,17 @@ TEST_CASE("a short training run lowers the loss and writes a loadable checkpoint
   REQUIRE(result.contribution.size() == 16);
   REQUIRE(result.rows.back().psnr > before + 3.0);
   REQUIRE(std::stoll(trained.metadata.at("train.samples")) == 150 * 8);
+
+  // Resuming from the checkpoint (as the next GPU lease does) keeps the weights and counts the samples on.
+  TrainOptions resume = o;
+  resume.init_model = o.out_dir + "/checkpoint-fp16.safetensors";
+  resume.out_dir = temp_path("run_resumed");
+  resume.max_steps = 20;
+  std::filesystem::remove_all(resume.out_dir);
+  train(resume, bank, eval);
+  auto resumed = load_network(resume.out_dir + "/checkpoint-fp16.safetensors");
+  REQUIRE(std::stoll(resumed.metadata.at("train.samples")) == 170 * 8);
+  REQUIRE(evaluate(resumed.net, eval, false, false).rows.back().psnr > before + 3.0);
+  std::filesystem::remove_all(resume.out_dir);
   std::filesystem::remove_all(o.out_dir);
 }
