@@ -76,6 +76,10 @@ ModelConfig config_from_metadata(const std::map<std::string, std::string>& m, co
   return c;
 }
 
+uint32_t model_id_of(const std::vector<uint8_t>& file_bytes) {
+  return static_cast<uint32_t>(crc32(0L, file_bytes.data(), static_cast<uInt>(file_bytes.size())));
+}
+
 std::vector<uint8_t> read_model_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw ModelError(path + ": cannot open model file");
@@ -91,7 +95,7 @@ ModelInfo model_info_from(const SafetensorsFile& file, const std::vector<uint8_t
   ModelInfo info;
   info.config = config_from_metadata(file.metadata, path);
   info.path = path;
-  info.model_id = static_cast<uint32_t>(crc32(0L, bytes.data(), static_cast<uInt>(bytes.size())));
+  info.model_id = model_id_of(bytes);
   auto freq = file.tensors.find(kFrequencyTensorName);
   if (freq == file.tensors.end()) return info;
   const auto& config = info.config;

@@ -17,6 +17,9 @@ extern const char* const kFrequencyTensorName;
 std::map<std::string, std::string> config_to_metadata(const ModelConfig& config);
 ModelConfig config_from_metadata(const std::map<std::string, std::string>& metadata, const std::string& name);
 
+// A model file's id, as .odp files store it: the CRC-32 (zlib) of the file's bytes.
+uint32_t model_id_of(const std::vector<uint8_t>& file_bytes);
+
 // Reads a whole file (throws ModelError naming it when it cannot).
 std::vector<uint8_t> read_model_bytes(const std::string& path);
 // Everything about a parsed model file but its weights: config, id (CRC-32 of `bytes`), checked tables.

@@ -1,7 +1,5 @@
-// Model files: network <-> safetensors, config <-> metadata, model id = CRC-32 of the file bytes.
+// Model files with the network (LibTorch): weights <-> safetensors; config, id and tables are model_file.cpp's.
 #include "model/weights.h"
-
-#include <zlib.h>
 
 #include <cstdio>
 #include <fstream>
@@ -75,7 +73,7 @@ uint32_t save_network(const std::string& path, TokenizerNet& net, torch::ScalarT
   }
   const auto bytes = serialize_safetensors(file);
   write_bytes_atomic(path, bytes);
-  return static_cast<uint32_t>(crc32(0L, bytes.data(), static_cast<uInt>(bytes.size())));
+  return model_id_of(bytes);
 }
 
 LoadedNetwork load_network(const std::string& path) {
