@@ -25,8 +25,9 @@ class FiniteScalarQuantizer {
 
  private:
   std::vector<int> levels_;
-  torch::Tensor levels_t_, half_width_t_, basis_t_, half_l_t_, offset_t_, shift_t_;
-  torch::Tensor on(const torch::Tensor& t, const torch::Tensor& like) const;
+  // Kept on the device of the last input: a host-to-GPU copy per call would synchronise the GPU queue.
+  mutable torch::Tensor levels_t_, half_width_t_, basis_t_, half_l_t_, offset_t_, shift_t_;
+  const torch::Tensor& on(torch::Tensor& t, const torch::Tensor& like) const;
 };
 
 struct TransformerBlockImpl : torch::nn::Module {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -174,6 +175,53 @@ struct PatchDiscriminatorImpl : torch::nn::Module {
 };
 TORCH_MODULE(PatchDiscriminator);
 
+// Where a training step's time goes, measured once per run (GPU synchronised around each part), so that the
+// log says what to speed up next. The parts are re-run on fresh data; the optimizer is not stepped.
+std::string profile_step(TokenizerNet& net, const ImageBank& bank, int batch, std::mt19937& rng) {
+  auto timed_ms = [](const std::function<void()>& fn) {
+    constexpr int kRepeats = 5;
+    fn();  // warm-up: the first call of a new shape or mode may tune or allocate
+    torch::cuda::synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRepeats; ++i) fn();
+    torch::cuda::synchronize();
+    return 1000.0 * elapsed_seconds(t0) / kRepeats;
+  };
+  const auto device = net->parameters().front().device();
+  const auto images = bank.sample(batch, rng);
+  const auto keep = torch::full({batch}, net->config.num_tokens, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  const double sample_ms = timed_ms([&] { bank.sample(batch, rng); });
+  torch::Tensor codes;
+  const double encode_ms = timed_ms([&] {
+    torch::NoGradGuard no_grad;
+    AutocastBf16 ac(true);
+    codes = net->encode_codes(images);
+  });
+  const double decode_ms = timed_ms([&] {
+    torch::NoGradGuard no_grad;
+    AutocastBf16 ac(true);
+    net->decode_codes(codes, keep);
+  });
+  const int grid = net->config.tile_size / net->config.patch_size;
+  const auto head_input = torch::randn({batch, grid, grid, net->config.width}, images.options()).permute({0, 3, 1, 2});
+  const double head_ms = timed_ms([&] {
+    torch::NoGradGuard no_grad;
+    AutocastBf16 ac(true);
+    net->head->forward(head_input);
+  });
+  const double train_ms = timed_ms([&] {
+    AutocastBf16 ac(true);
+    auto loss = (net->decode_codes(net->encode_codes(images), keep).to(torch::kFloat32) - images).pow(2).mean();
+    loss.backward();
+  });
+  net->zero_grad();
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << "# profile (ms per batch of " << batch << "): sample " << sample_ms
+      << ", encode fwd " << encode_ms << ", decode fwd " << decode_ms << " (head " << head_ms << "), fwd+bwd "
+      << train_ms;
+  return out.str();
+}
+
 void copy_parameters(TokenizerNet& from, TokenizerNet& to) {
   torch::NoGradGuard no_grad;
   auto src = from->parameters(), dst = to->parameters();
@@ -185,6 +233,8 @@ void copy_parameters(TokenizerNet& from, TokenizerNet& to) {
 void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& eval_images) {
   const Device dev = parse_device(o.device);
   const bool cuda = dev == Device::kCuda;
+  // Fixed shapes every step: let cuDNN time its convolution algorithms once and keep the fastest.
+  if (cuda) at::globalContext().setBenchmarkCuDNN(true);
   const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
   std::filesystem::create_directories(o.out_dir);
   std::ofstream log_file(o.out_dir + "/log.tsv", std::ios::app);
@@ -325,6 +375,7 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       const int64_t fit = static_cast<int64_t>((o.minutes * 60 - elapsed_seconds(start)) / per_step) + step;
       total_steps = std::max<int64_t>(step + 1, std::min(o.max_steps, fit));
       log("# " + std::to_string(per_step * 1000) + " ms/step: schedule set to " + std::to_string(total_steps) + " steps");
+      if (cuda) log(profile_step(net, bank, o.batch, rng));
     }
     if ((step + 1) % 100 == 0 || step == 50) {
       const double secs = elapsed_seconds(window_start);

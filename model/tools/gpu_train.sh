@@ -4,6 +4,7 @@
 #   gpu_train.sh build               configure + build odp-train against PyTorch's LibTorch, in the background
 #   gpu_train.sh start ARGS...       start training detached (setsid), logging to /root/run/train.log
 #   gpu_train.sh status              last log lines and evaluations
+#   gpu_train.sh wait                returns when the trainer has exited (then export)
 #   gpu_train.sh export              fit entropy tables, split the fp16 model into <= 15 MiB parts in $OUT
 set -euo pipefail
 data=/root/data run=/root/run build=/root/build-train
@@ -12,8 +13,10 @@ case "${1:-}" in
     mkdir -p "$data" && tar -xf "$2" -C "$data" && echo "$(find "$data" -type f | wc -l) files in $data" ;;
   build)
     prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+    # The same configuration as bench/throughput/run_gpu.sh, so that ODP_BUILD_DIR=$build reuses this build.
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DODP_WITH_WEBP=OFF \
-      -DODP_WITH_CUDA=OFF -DODP_BUILD_TESTS=OFF > /root/configure.log 2>&1 || { tail -20 /root/configure.log; exit 1; }
+      -DODP_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc > /root/configure.log 2>&1 ||
+      { tail -20 /root/configure.log; exit 1; }
     (setsid nohup cmake --build "$build" -j "$(nproc)" --target odp-train > /root/build.log 2>&1 &)
     echo "building in the background: tail /root/build.log" ;;
   start)
@@ -25,11 +28,15 @@ case "${1:-}" in
     echo "training started: $run/train.log" ;;
   status)
     grep -E "^#|^eval" "$run/train.log" | tail -8; tail -n 2 "$run/train.log" ;;
+  wait)
+    # -x matches the process name only: `pgrep -f "odp-train train"` also matches the shell running this line.
+    while pgrep -x odp-train > /dev/null; do sleep 5; done
+    grep -E "^# (final|saved)" "$run/train.log" | tail -2 ;;
   export)
     "$build/model/odp-train" tables --model "$run/checkpoint-fp16.safetensors" --data "$data" \
       --out "$run/odp.safetensors" --samples 16000 --device cuda | tail -2
     split -b 15M -d "$run/odp.safetensors" "${OUT:?}/odp.safetensors.part"
     cp "$run/train.log" "$OUT/"
     md5sum "$run/odp.safetensors" ;;
-  *) sed -n '2,8p' "$0"; exit 1 ;;
+  *) sed -n '2,9p' "$0"; exit 1 ;;
 esac
