@@ -1,4 +1,5 @@
-// JPEG and WebP anchors through libjpeg-turbo and libwebp, and the cached quality/downscale search.
+// JPEG and WebP anchors through libjpeg-turbo and libwebp, the anchor list, and the cached quality/downscale
+// search (AVIF and JPEG XL live in avif_anchor.cpp and jxl_anchor.cpp).
 #include "bench/anchors.h"
 
 #include <chrono>
@@ -115,11 +116,12 @@ class WebpMode : public AnchorMode {
 }  // namespace
 
 Image Anchor::decode(const std::vector<uint8_t>& bytes) const {
+  if (decoder) return decoder(bytes);
   return odp::codec::decode_image(bytes.data(), bytes.size(), name + " anchor output");
 }
 
 Anchor make_jpeg_anchor() {
-  Anchor anchor{"jpeg", {}};
+  Anchor anchor{"jpeg", {}, nullptr};  // decoded by codec's image reader
   anchor.modes.push_back(std::make_unique<JpegMode>(true));
   anchor.modes.push_back(std::make_unique<JpegMode>(false));
   return anchor;
@@ -127,7 +129,7 @@ Anchor make_jpeg_anchor() {
 
 Anchor make_webp_anchor() {
 #ifdef ODP_HAVE_WEBP
-  Anchor anchor{"webp", {}};
+  Anchor anchor{"webp", {}, nullptr};
   anchor.modes.push_back(std::make_unique<WebpMode>());
   return anchor;
 #else
@@ -136,17 +138,23 @@ Anchor make_webp_anchor() {
 }
 
 std::vector<std::string> available_anchors() {
+  std::vector<std::string> names = {"jpeg"};
 #ifdef ODP_HAVE_WEBP
-  return {"jpeg", "webp"};
-#else
-  return {"jpeg"};
+  names.push_back("webp");
 #endif
+  if (avif_anchor_available()) names.push_back("avif");
+#ifdef ODP_HAVE_JXL
+  names.push_back("jxl");
+#endif
+  return names;
 }
 
 Anchor make_anchor(const std::string& name) {
   if (name == "jpeg") return make_jpeg_anchor();
   if (name == "webp") return make_webp_anchor();
-  throw BenchError("unknown anchor '" + name + "' (known: jpeg, webp)");
+  if (name == "avif") return make_avif_anchor();
+  if (name == "jxl") return make_jxl_anchor();
+  throw BenchError("unknown anchor '" + name + "' (known: jpeg, webp, avif, jxl)");
 }
 
 const std::vector<double>& default_divisors() {

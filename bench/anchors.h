@@ -1,8 +1,9 @@
-// The anchors odp is compared with (JPEG via libjpeg-turbo, WebP via libwebp), in memory, and the search for
+// The anchors odp is compared with (JPEG; WebP, AVIF and JPEG XL when built), in memory, and the search for
 // the quality setting and downscale factor that gives the best PSNR within a byte budget.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,16 +28,24 @@ class AnchorMode {
 
 // An anchor codec: its modes (all tried by the search) and its decoder.
 struct Anchor {
-  std::string name;                              // "jpeg", "webp"
+  std::string name;                              // "jpeg", "webp", "avif", "jxl"
   std::vector<std::unique_ptr<AnchorMode>> modes;
-  Image decode(const std::vector<uint8_t>& bytes) const;  // through codec's image reader
+  // Its own decoder, for formats that codec's image reader does not read (AVIF, JPEG XL); empty: that reader.
+  std::function<Image(const std::vector<uint8_t>&)> decoder;
+  Image decode(const std::vector<uint8_t>& bytes) const;
 };
 
 // JPEG with optimised Huffman tables, baseline, chroma 4:2:0 and 4:4:4 as the two modes.
 Anchor make_jpeg_anchor();
 // WebP lossy, method 6 (slowest, smallest), default filter settings.
 Anchor make_webp_anchor();
-// Names of the anchors this build has, in report order ("jpeg", then "webp" when libwebp was found).
+// AVIF through libavif (libaom's encoder when present), speed 6, chroma 4:2:0 and 4:4:4 (avif_anchor.cpp).
+Anchor make_avif_anchor();
+bool avif_anchor_available();  // built with libavif, and that libavif has an AV1 encoder
+// JPEG XL through libjxl, lossy (VarDCT), effort 7, bare codestream (jxl_anchor.cpp).
+Anchor make_jxl_anchor();
+// Names of the anchors this build has, in report order: "jpeg", then "webp", "avif", "jxl" for the libraries
+// found at configure time.
 std::vector<std::string> available_anchors();
 Anchor make_anchor(const std::string& name);  // throws BenchError for an unknown or unavailable name
 

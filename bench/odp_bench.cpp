@@ -28,10 +28,10 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: odp-bench [options] DIR|IMAGE...
 
-Encodes every image with odp at each operating point, then JPEG and WebP at the same byte budget (best
-quality and downscale factor that fit), and ThumbHash; measures PSNR (RGB, Y), SSIM, MS-SSIM, SWD and
-encode/decode time. Writes into --out: results.csv, summary.md, rate_psnr.svg, rate_msssim.svg,
-rate_swd.svg, grid.png, and adaptive.md when --target-psnr is given.
+Encodes every image with odp at each operating point, then JPEG, WebP, AVIF and JPEG XL (those this build
+has) at the same byte budget (best quality and downscale factor that fit), and ThumbHash; measures PSNR
+(RGB, Y), SSIM, MS-SSIM, SWD and encode/decode time. Writes into --out: results.csv, summary.md,
+rate_psnr.svg, rate_msssim.svg, rate_swd.svg, grid.png, and adaptive.md when --target-psnr is given.
 
 options:
   --model PATH         odp model file (default: found like the odp tool does, e.g. model/weights/)
@@ -41,7 +41,7 @@ options:
   --tokens LIST        odp token counts per tile (default 1,2,4,8,16,32,64,128,256)
   --target-psnr LIST   adaptive operating points in dB (default none), e.g. 24,28; also measures the bytes
                        the adaptive mode saves against one fixed token count at equal mean PSNR (adaptive.md)
-  --anchors LIST       any of jpeg,webp (default: all this build has)
+  --anchors LIST       any of jpeg,webp,avif,jxl (default: all this build has)
   --no-thumbhash       leave ThumbHash out (it needs node and npm; installed into --cache on first use)
   --no-match           skip the search for the bytes each anchor needs to match odp's PSNR (faster)
   --limit N            only the first N images (sorted by name)

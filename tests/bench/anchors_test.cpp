@@ -29,7 +29,7 @@ TEST_CASE("the budget search fits the budget and improves with it") {
     CAPTURE(name);
     const Anchor anchor = make_anchor(name);
     AnchorSearch search(anchor, a);
-    CHECK_FALSE(search.best_within(10).has_value());  // no JPEG or WebP file is that small
+    CHECK_FALSE(search.best_within(10).has_value());  // no anchor makes a file that small
     const auto small = search.best_within(600), large = search.best_within(3000);
     REQUIRE(small.has_value());
     REQUIRE(large.has_value());
