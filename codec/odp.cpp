@@ -203,7 +203,10 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
     throw CodecError("the size budget must be at least 1 byte", ErrorKind::kUsage);
   if (options.rate == RateControl::kTargetPsnr && !(options.target_psnr > 0 && options.target_psnr < 200))
     throw CodecError("the target PSNR must be between 0 and 200 dB", ErrorKind::kUsage);
-  const TileGrid grid = TileGrid::make(image.width, image.height, t, options.tile_overlap);
+  const int overlap = options.tile_overlap == kAutoOverlap
+                          ? choose_overlap(image.width, image.height, t, std::min(kDefaultMinOverlap, t / 2))
+                          : options.tile_overlap;
+  const TileGrid grid = TileGrid::make(image.width, image.height, t, overlap);
   if (static_cast<uint32_t>(grid.count()) > kMaxTiles)
     throw CodecError("the image needs " + std::to_string(grid.count()) + " tiles, more than the format's " +
                      std::to_string(kMaxTiles));
@@ -236,7 +239,7 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   header.width = static_cast<uint32_t>(image.width);
   header.height = static_cast<uint32_t>(image.height);
   header.tile_size = static_cast<uint32_t>(t);
-  header.tile_overlap = static_cast<uint32_t>(options.tile_overlap);
+  header.tile_overlap = static_cast<uint32_t>(grid.overlap);
   header.model_id = info.model_id;
   header.codebook_bits = static_cast<uint8_t>(info.config.codebook_bits());
   const format::FrequencyTables tables = tables_for(info);

@@ -158,6 +158,14 @@ TileGrid TileGrid::make(int width, int height, int tile, int overlap) {
   return grid;
 }
 
+int choose_overlap(int width, int height, int tile, int min_overlap) {
+  if (width <= tile && height <= tile) return 0;
+  const int base_x = tiles_along(width, tile, min_overlap), base_y = tiles_along(height, tile, min_overlap);
+  for (int overlap = tile / 2; overlap > min_overlap; --overlap)
+    if (tiles_along(width, tile, overlap) == base_x && tiles_along(height, tile, overlap) == base_y) return overlap;
+  return min_overlap;
+}
+
 int reflect_index(int i, int n) {
   if (n == 1) return 0;
   const int period = 2 * n - 2;

@@ -21,6 +21,12 @@ struct TileGrid {
   int origin_y(int ty) const { return ty * (tile - overlap); }
 };
 
+// The overlap the encoder uses when none is given: 0 when the image fits one tile; otherwise the widest
+// overlap (at most tile / 2) that needs no more tiles than `min_overlap` does. Where the image does not fill
+// its tiles exactly, the pixels that would be padding become overlap for free, and the wider blend hides the
+// seams better at the same byte cost.
+int choose_overlap(int width, int height, int tile, int min_overlap);
+
 // Mirror index into [0, n): -1 -> 1, n -> n - 2 (period 2n - 2); n == 1 maps everything to 0.
 int reflect_index(int i, int n);
 

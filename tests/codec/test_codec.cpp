@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "codec/odp.h"
+#include "codec/tiling.h"
 #include "tests/tiny_model_config.h"
 #include "test_support.h"
 
@@ -15,6 +16,7 @@ namespace {
 EncodeOptions rate(RateControl control) {
   EncodeOptions options;
   options.rate = control;
+  options.tile_overlap = 0;  // the rate-control tests count tiles on the plain grid
   return options;
 }
 
@@ -63,6 +65,22 @@ TEST_CASE("any size round-trips to the same size; more tokens, better picture", 
   const EncodeResult with_overlap = encode(image, model, overlapped);
   CHECK(inspect(with_overlap.bytes.data(), with_overlap.bytes.size()).tile_overlap == 8);
   CHECK(decode(with_overlap.bytes.data(), with_overlap.bytes.size(), model).width == 100);
+}
+
+TEST_CASE("by default tiles overlap (choose_overlap) and the file records it", "[codec]") {
+  FakeTileModel model;  // 32-px tiles: the 32-px minimum is capped at tile / 2 = 16
+  const Image image = synthetic_image(100, 64);
+  EncodeOptions options;
+  options.tokens = 16;
+  const EncodeResult encoded = encode(image, model, options);
+  const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
+  CHECK(info.tile_overlap == 16);
+  CHECK(info.tiles_x * info.tiles_y == TileGrid::make(100, 64, 32, 16).count());
+  const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
+  CHECK(back.width == 100);
+  CHECK(back.height == 64);
+  options.tile_overlap = 17;  // more than tile / 2
+  CHECK_THROWS_AS(encode(image, model, options), CodecError);
 }
 
 TEST_CASE("quality and tokens set the tokens per tile", "[codec]") {

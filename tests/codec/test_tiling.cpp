@@ -20,6 +20,26 @@ TEST_CASE("grid follows the documented count formula", "[tiling]") {
   CHECK_THROWS_AS(TileGrid::make(5, 5, 256, 129), CodecError);
 }
 
+TEST_CASE("the default overlap is the widest that costs no tile over the minimum", "[tiling]") {
+  CHECK(choose_overlap(256, 200, 256, 32) == 0);   // one tile: no seams
+  // 1024x680: 5x3 tiles at overlap 32; 5 tiles span 1024 up to overlap 64, 3 tiles span 680 up to 44.
+  CHECK(choose_overlap(1024, 680, 256, 32) == 44);
+  CHECK(choose_overlap(768, 512, 256, 32) == 85);   // 4x3 tiles: 4 span 768 up to overlap 85
+  CHECK(choose_overlap(257, 256, 256, 32) == 128);  // two tiles across, one down: as wide as allowed
+  for (int width = 1; width <= 1400; width += 37)
+    for (int height = 1; height <= 900; height += 53) {
+      const int overlap = choose_overlap(width, height, 256, 32);
+      const TileGrid at_min = TileGrid::make(width, height, 256, 32), chosen = TileGrid::make(width, height, 256, overlap);
+      if (at_min.count() == 1) {
+        CHECK(overlap == 0);
+        continue;
+      }
+      CHECK(overlap >= 32);
+      CHECK(chosen.count() == at_min.count());
+      if (overlap < 128) CHECK(TileGrid::make(width, height, 256, overlap + 1).count() > at_min.count());
+    }
+}
+
 TEST_CASE("reflection does not repeat the edge", "[tiling]") {
   CHECK(reflect_index(-1, 5) == 1);
   CHECK(reflect_index(5, 5) == 3);
