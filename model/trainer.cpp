@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "model/fused_adamw.h"
 #include "model/metrics.h"
 #include "model/weights.h"
 
@@ -272,12 +273,7 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
                            item.key().find("token") == std::string::npos && item.key().find("queries") == std::string::npos;
     (is_matrix ? decay : no_decay).push_back(item.value());
   }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
-                                 torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weight_decay)));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
-  torch::optim::AdamW optimizer(groups);
+  FusedAdamW optimizer({{decay, o.weight_decay}, {no_decay, 0.0}}, 0.9, 0.95);
 
   PatchDiscriminator disc{nullptr};
   std::unique_ptr<torch::optim::Adam> disc_opt;
@@ -324,7 +320,6 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       const double t = std::min(1.0, (step - o.warmup_steps) / static_cast<double>(std::max<int64_t>(1, total_steps - o.warmup_steps)));
       lr = o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * t)));
     }
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
     auto images = bank.sample(o.batch, rng);
     // Tail Token Drop: drop k ~ U(0, N-1) tokens from the tail, i.e. keep 1..N.
@@ -342,8 +337,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     }
     optimizer.zero_grad();
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
-    optimizer.step();
+    clip_grad_norm(params, o.grad_clip);
+    optimizer.step(lr);
     if (gan_on) {
       AutocastBf16 ac(cuda);
       auto real = disc->forward(images).to(torch::kFloat32);

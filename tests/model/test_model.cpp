@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "model/fused_adamw.h"
 #include "model/metrics.h"
 #include "model/network.h"
 #include "model/safetensors.h"
@@ -54,6 +55,51 @@ TEST_CASE("FSQ quantize lands on the grid and passes gradients straight through"
   REQUIRE(torch::allclose(scaled, scaled.round()));
   q.sum().backward();
   REQUIRE(z.grad().abs().sum().item<float>() > 0);
+}
+
+TEST_CASE("fused AdamW and clipping follow LibTorch's AdamW and clip_grad_norm_") {
+  // REQUIRE, not CHECK, in this file: LibTorch's glog headers define their own CHECK macro.
+  torch::manual_seed(3);
+  auto make = [] {
+    return std::vector<torch::Tensor>{torch::randn({7, 5}), torch::randn({5}), torch::randn({2, 3, 4})};
+  };
+  const auto start = make();
+  auto clone = [](const std::vector<torch::Tensor>& v) {
+    std::vector<torch::Tensor> out;
+    for (const auto& t : v) out.push_back(t.clone().set_requires_grad(true));
+    return out;
+  };
+  auto ours = clone(start), reference = clone(start);
+  FusedAdamW fused({{{ours[0], ours[2]}, 0.05}, {{ours[1]}, 0.0}}, 0.9, 0.95);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<torch::Tensor>{reference[0], reference[2]},
+                      std::make_unique<torch::optim::AdamWOptions>(
+                          torch::optim::AdamWOptions(1e-2).betas({0.9, 0.95}).weight_decay(0.05)));
+  groups.emplace_back(std::vector<torch::Tensor>{reference[1]},
+                      std::make_unique<torch::optim::AdamWOptions>(
+                          torch::optim::AdamWOptions(1e-2).betas({0.9, 0.95}).weight_decay(0.0)));
+  torch::optim::AdamW adamw(groups);
+  for (int step = 0; step < 6; ++step) {
+    const double lr = 1e-2 * (step + 1) / 6.0;  // a changing rate, as under warm-up
+    for (auto& group : adamw.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    const auto target = torch::randn({7, 5});
+    auto loss_of = [&](const std::vector<torch::Tensor>& p) {
+      return (p[0] - target).pow(2).sum() + p[1].pow(3).sum() + p[2].abs().sum() * 3;
+    };
+    fused.zero_grad();
+    adamw.zero_grad();
+    loss_of(ours).backward();
+    loss_of(reference).backward();
+    const auto norm = clip_grad_norm(ours, 1.0);
+    const double reference_norm = torch::nn::utils::clip_grad_norm_(reference, 1.0);
+    REQUIRE(norm.item<double>() == Approx(reference_norm).epsilon(1e-5));
+    REQUIRE(reference_norm > 1.0);  // the clipping really scales
+    fused.step(lr);
+    adamw.step();
+    for (size_t i = 0; i < ours.size(); ++i) REQUIRE(torch::allclose(ours[i], reference[i], 1e-5, 1e-6));
+  }
+  REQUIRE(fused.steps() == 6);
+  CHECK_FALSE(torch::allclose(ours[0], start[0]));
 }
 
 TEST_CASE("config validation names the bad field") {
