@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -62,9 +63,11 @@ SwdReference swd_reference(const Image& reference, const SwdOptions& options = {
 double swd(const SwdReference& reference, const Image& test);
 double swd(const Image& reference, const Image& test, const SwdOptions& options = {});
 
-// All measures of one reconstruction, as the report writes them.
+// All measures of one reconstruction, as the report writes them. LPIPS (bench/lpips.h) is optional: NaN
+// when it was not measured (odp-bench without --lpips, or an image below its minimum size).
 struct Quality {
   double psnr_rgb = 0, psnr_y = 0, ssim = 0, ms_ssim = 0, swd = 0;
+  double lpips = std::numeric_limits<double>::quiet_NaN();
 };
 Quality measure(const Image& reference, const SwdReference& swd_ref, const Image& test);
 

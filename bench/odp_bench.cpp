@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -13,6 +14,7 @@
 
 #include "bench/anchors.h"
 #include "bench/crop_grid.h"
+#include "bench/lpips.h"
 #include "bench/metrics.h"
 #include "bench/progress.h"
 #include "bench/rate_match.h"
@@ -30,8 +32,9 @@ constexpr const char* kUsage = R"(usage: odp-bench [options] DIR|IMAGE...
 
 Encodes every image with odp at each operating point, then JPEG, WebP, AVIF and JPEG XL (those this build
 has) at the same byte budget (best quality and downscale factor that fit), and ThumbHash; measures PSNR
-(RGB, Y), SSIM, MS-SSIM, SWD and encode/decode time. Writes into --out: results.csv, summary.md,
-rate_psnr.svg, rate_msssim.svg, rate_swd.svg, grid.png, and adaptive.md when --target-psnr is given.
+(RGB, Y), SSIM, MS-SSIM, SWD (and LPIPS with --lpips) and encode/decode time. Writes into --out: results.csv,
+summary.md, rate_psnr.svg, rate_msssim.svg, rate_swd.svg (rate_lpips.svg with --lpips), grid.png, and
+adaptive.md when --target-psnr is given.
 
 options:
   --model PATH         odp model file (default: found like the odp tool does, e.g. model/weights/)
@@ -49,13 +52,14 @@ options:
   --grid-images N      rows of grid.png (default 4)
   --crop N             crop edge in grid.png, pixels (default 192)
   --cache DIR          where npm installs thumbhash (default: bench-cache beside this program)
-  --lpips-weights F    not implemented (LPIPS needs its network; this benchmark uses SWD instead)
-  --fid-weights F      not implemented (FID needs the Inception network and hundreds of images)
+  --lpips FILE         also measure LPIPS (AlexNet, v0.1) with the weights in FILE, a .safetensors file made
+                       from the lpips Python package (bench/README.md says how); default $ODP_LPIPS
+  --fid-weights F      not implemented (FID needs the Inception network and far more images than a few dozen)
   -h, --help           this text
 )";
 
 struct Options {
-  std::string model_path, device = "auto", out_dir = "bench-out", cache_dir;
+  std::string model_path, device = "auto", out_dir = "bench-out", cache_dir, lpips_path;
   bool help = false, random_model = false, thumbhash = true, match = true;
   std::vector<int> tokens = {1, 2, 4, 8, 16, 32, 64, 128, 256};
   std::vector<double> target_psnr;
@@ -96,6 +100,7 @@ Options parse_options(int argc, char** argv) {
     if (i + 1 >= argc) throw BenchError(std::string(argv[i]) + " needs a value");
     return argv[++i];
   };
+  if (const char* env = std::getenv("ODP_LPIPS")) o.lpips_path = env;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -107,6 +112,7 @@ Options parse_options(int argc, char** argv) {
     else if (arg == "--device") o.device = value(i);
     else if (arg == "--out") o.out_dir = value(i);
     else if (arg == "--cache") o.cache_dir = value(i);
+    else if (arg == "--lpips") o.lpips_path = value(i);
     else if (arg == "--no-thumbhash") o.thumbhash = false;
     else if (arg == "--no-match") o.match = false;
     else if (arg == "--limit") o.limit = parse_int(value(i), arg, 1, 1 << 30);
@@ -122,9 +128,12 @@ Options parse_options(int argc, char** argv) {
     } else if (arg == "--anchors") {
       o.anchors = split(value(i));
       for (const auto& a : o.anchors) odp::bench::make_anchor(a);  // fails early on an unknown name
-    } else if (arg == "--lpips-weights" || arg == "--fid-weights") {
-      throw BenchError(arg + ": not implemented: odp-bench measures perception with the sliced Wasserstein "
-                             "distance (SWD), which needs no network; LPIPS and FID are not available");
+    } else if (arg == "--lpips-weights") {
+      throw BenchError(arg + ": use --lpips FILE (a .safetensors file of LPIPS-alex; see bench/README.md)");
+    } else if (arg == "--fid-weights") {
+      throw BenchError(arg + ": not implemented: FID needs the Inception-v3 network and far more images than "
+                             "a benchmark of a few dozen crops for a stable estimate; odp-bench measures "
+                             "perception with SWD (and LPIPS with --lpips)");
     } else if (!arg.empty() && arg[0] == '-') {
       throw BenchError("unknown option " + arg + " (see --help)");
     } else {
@@ -194,8 +203,8 @@ struct OdpPoint {
 class ImageBench {
  public:
   ImageBench(const Options& o, odp::model::TileModel& model, const std::vector<odp::bench::Anchor>& anchors,
-             const odp::bench::ThumbHash* thumbhash)
-      : o_(o), model_(model), anchors_(anchors), thumbhash_(thumbhash) {}
+             const odp::bench::ThumbHash* thumbhash, const odp::bench::Lpips* lpips)
+      : o_(o), model_(model), anchors_(anchors), thumbhash_(thumbhash), lpips_(lpips) {}
 
   // Appends this image's rows; fills `grid` with the reconstructions at the grid point when asked.
   void run(const std::string& path, const Image& original, std::vector<odp::bench::ResultRow>& rows,
@@ -216,6 +225,7 @@ class ImageBench {
   odp::model::TileModel& model_;
   const std::vector<odp::bench::Anchor>& anchors_;
   const odp::bench::ThumbHash* thumbhash_;
+  const odp::bench::Lpips* lpips_;  // null without --lpips
   std::map<std::string, std::vector<uint8_t>> full_files_;
 };
 
@@ -225,6 +235,17 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
                      std::vector<odp::bench::GridCell>* grid, const std::string& grid_point) {
   const std::string name = fs::path(path).filename().string();
   const auto swd_ref = odp::bench::swd_reference(original);
+  std::optional<odp::bench::LpipsReference> lpips_ref;
+  if (lpips_ && odp::bench::Lpips::fits(original)) lpips_ref = lpips_->reference(original);
+  else if (lpips_)
+    std::cerr << "odp-bench: " << name << " is smaller than " << odp::bench::Lpips::kMinSide << "x"
+              << odp::bench::Lpips::kMinSide << " pixels, too small for LPIPS: its rows have none\n";
+  // Every measure of one reconstruction (LPIPS only with --lpips).
+  auto measure = [&](const Image& test) {
+    odp::bench::Quality q = odp::bench::measure(original, swd_ref, test);
+    if (lpips_ref) q.lpips = lpips_->distance(*lpips_ref, test);
+    return q;
+  };
   const odp::model::ModelInfo& info = model_.info();
 
   // odp: one encode at the full token count; smaller files are its prefixes (what truncation gives).
@@ -268,7 +289,7 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
     auto odp_row = row(name, original, "odp", p.point, p.file.size());
     odp_row.bytes = p.file.size();
     odp_row.setting = p.point;
-    odp_row.quality = odp::bench::measure(original, swd_ref, p.decoded);
+    odp_row.quality = measure(p.decoded);
     odp_row.encode_ms = p.encode_ms, odp_row.decode_ms = p.decode_ms;
     rows.push_back(odp_row);
     const bool in_grid = grid && p.point == grid_point;
@@ -281,7 +302,7 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
       if (best) {
         const Image rebuilt = searches[a].reconstruct(*best);
         r.bytes = best->bytes, r.setting = best->setting(anchors_[a]);
-        r.quality = odp::bench::measure(original, swd_ref, rebuilt);
+        r.quality = measure(rebuilt);
         r.encode_ms = best->encode_ms, r.decode_ms = best->decode_ms;
         if (in_grid) grid->push_back({true, rebuilt, bytes_caption(best->bytes)});
       } else if (in_grid) {
@@ -299,7 +320,7 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
     const odp::bench::ThumbHashResult th = thumbhash_->run(original);
     auto r = row(name, original, "thumbhash", "thumbhash", th.hash.size());
     r.bytes = th.hash.size(), r.setting = "thumbhash";
-    r.quality = odp::bench::measure(original, swd_ref, th.image);
+    r.quality = measure(th.image);
     r.encode_ms = th.encode_ms, r.decode_ms = th.decode_ms;
     rows.push_back(r);
     if (grid) grid->push_back({true, th.image, bytes_caption(th.hash.size())});
@@ -396,8 +417,9 @@ std::string describe_run(const Options& o, const odp::model::TileModel& model, s
        << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode at *X* dB "
           "per tile. Anchors search quality and a downscale factor (";
   for (double d : odp::bench::default_divisors()) text << (d == 1 ? "" : ", ") << odp::bench::divisor_label(d);
-  text << "; bicubic) for the best PSNR within odp's bytes. Run time " << odp::bench::format_number(seconds, 0)
-       << " s.";
+  text << "; bicubic) for the best PSNR within odp's bytes.";
+  if (!o.lpips_path.empty()) text << " LPIPS: AlexNet v0.1 with the weights in " << o.lpips_path << ".";
+  text << " Run time " << odp::bench::format_number(seconds, 0) << " s.";
   return text.str();
 }
 
@@ -409,6 +431,8 @@ int run(int argc, char** argv) {
   }
   const std::vector<std::string> files = list_images(o);
   auto model = open_model(o, argv[0]);
+  std::optional<odp::bench::Lpips> lpips;  // loaded before the long run, so that a bad file fails at once
+  if (!o.lpips_path.empty()) lpips.emplace(o.lpips_path, model->device());
   std::vector<odp::bench::Anchor> anchors;
   for (const auto& name : o.anchors) anchors.push_back(odp::bench::make_anchor(name));
   std::optional<odp::bench::ThumbHash> thumbhash;
@@ -430,7 +454,7 @@ int run(int argc, char** argv) {
   std::vector<std::vector<odp::bench::GridCell>> grid_rows;
 
   std::vector<odp::bench::ResultRow> rows;
-  ImageBench bench(o, *model, anchors, thumbhash ? &*thumbhash : nullptr);
+  ImageBench bench(o, *model, anchors, thumbhash ? &*thumbhash : nullptr, lpips ? &*lpips : nullptr);
   odp::bench::ProgressBar progress(static_cast<int>(files.size()));
   int skipped = 0;
   const auto start = std::chrono::steady_clock::now();
@@ -454,14 +478,18 @@ int run(int argc, char** argv) {
   progress.finish();
   const double total_s = elapsed_ms(start) / 1000;
 
-  std::string csv = odp::bench::csv_header();
-  for (const auto& r : rows) csv += odp::bench::csv_line(r);
+  const bool with_lpips = lpips.has_value();
+  std::string csv = odp::bench::csv_header(with_lpips);
+  for (const auto& r : rows) csv += odp::bench::csv_line(r, with_lpips);
   write_text(fs::path(o.out_dir) / "results.csv", csv);
   const std::string preamble = describe_run(o, *model, files.size() - skipped, total_s, argc, argv);
-  write_text(fs::path(o.out_dir) / "summary.md", odp::bench::markdown_summary(rows, preamble));
+  write_text(fs::path(o.out_dir) / "summary.md", odp::bench::markdown_summary(rows, preamble, with_lpips));
   write_text(fs::path(o.out_dir) / "rate_psnr.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kPsnr));
   write_text(fs::path(o.out_dir) / "rate_msssim.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kMsSsim));
   write_text(fs::path(o.out_dir) / "rate_swd.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kSwd));
+  if (with_lpips)
+    write_text(fs::path(o.out_dir) / "rate_lpips.svg",
+               odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kLpips));
   if (!grid_rows.empty()) {
     const Image grid = odp::bench::crop_grid(grid_titles, grid_rows, o.crop,
                                              "all at the odp file size of " + grid_point + " (" + grid_point.substr(1) + " tokens)");

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -49,12 +50,14 @@ std::string format_number(double value, int digits) {
   return s.str();
 }
 
-std::string csv_header() {
-  return "image,width,height,codec,point,budget_bytes,reached,bytes,setting,psnr_rgb,psnr_y,ssim,ms_ssim,swd,"
+std::string csv_header(bool lpips) {
+  return std::string("image,width,height,codec,point,budget_bytes,reached,bytes,setting,psnr_rgb,psnr_y,ssim,"
+                     "ms_ssim,swd,") +
+         (lpips ? "lpips," : "") +
          "encode_ms,decode_ms,encode_ms_per_mp,decode_ms_per_mp,match_bytes,match_reached\n";
 }
 
-std::string csv_line(const ResultRow& r) {
+std::string csv_line(const ResultRow& r, bool lpips) {
   std::ostringstream s;
   s << csv_field(r.image) << ',' << r.width << ',' << r.height << ',' << r.codec << ',' << r.point << ','
     << r.budget << ',' << (r.reached ? 1 : 0) << ',';
@@ -62,11 +65,12 @@ std::string csv_line(const ResultRow& r) {
     const double mp = r.megapixels();
     s << r.bytes << ',' << csv_field(r.setting) << ',' << format_number(r.quality.psnr_rgb, 4) << ','
       << format_number(r.quality.psnr_y, 4) << ',' << format_number(r.quality.ssim, 6) << ','
-      << format_number(r.quality.ms_ssim, 6) << ',' << format_number(r.quality.swd, 3) << ','
-      << format_number(r.encode_ms, 3) << ',' << format_number(r.decode_ms, 3) << ','
+      << format_number(r.quality.ms_ssim, 6) << ',' << format_number(r.quality.swd, 3) << ',';
+    if (lpips) s << (std::isnan(r.quality.lpips) ? std::string() : format_number(r.quality.lpips, 6)) << ',';
+    s << format_number(r.encode_ms, 3) << ',' << format_number(r.decode_ms, 3) << ','
       << format_number(r.encode_ms / mp, 3) << ',' << format_number(r.decode_ms / mp, 3) << ',';
   } else {
-    s << ",cannot reach,,,,,,,,,,";
+    s << ",cannot reach,,,,,,,,,," << (lpips ? "," : "");
   }
   if (r.codec != "odp" && r.codec != "thumbhash")
     s << (r.match_reached ? std::to_string(r.match_bytes) : std::string()) << ',' << (r.match_reached ? 1 : 0);
@@ -86,7 +90,7 @@ std::vector<SummaryCell> summarize(const std::vector<ResultRow>& rows) {
       SummaryCell c;
       c.codec = codec;
       c.point = point;
-      double log_ratio = 0;
+      double log_ratio = 0, lpips_sum = 0;
       for (const auto& r : rows) {
         if (r.codec != codec || r.point != point) continue;
         ++c.images;
@@ -106,6 +110,7 @@ std::vector<SummaryCell> summarize(const std::vector<ResultRow>& rows) {
         c.quality.ssim += r.quality.ssim;
         c.quality.ms_ssim += r.quality.ms_ssim;
         c.quality.swd += r.quality.swd;
+        if (!std::isnan(r.quality.lpips)) lpips_sum += r.quality.lpips, ++c.lpips_measured;
         c.encode_ms += r.encode_ms;
         c.decode_ms += r.decode_ms;
         c.encode_ms_per_mp += r.encode_ms / r.megapixels();
@@ -120,32 +125,37 @@ std::vector<SummaryCell> summarize(const std::vector<ResultRow>& rows) {
         c.quality.psnr_rgb /= n, c.quality.psnr_y /= n, c.quality.ssim /= n, c.quality.ms_ssim /= n;
         c.quality.swd /= n;
       }
+      c.quality.lpips =
+          c.lpips_measured ? lpips_sum / c.lpips_measured : std::numeric_limits<double>::quiet_NaN();
       cells.push_back(c);
     }
   return cells;
 }
 
-std::string markdown_summary(const std::vector<ResultRow>& rows, const std::string& preamble) {
+std::string markdown_summary(const std::vector<ResultRow>& rows, const std::string& preamble, bool lpips) {
   const auto cells = summarize(rows);
   const auto points = first_seen(rows, &ResultRow::point);
   const auto codecs = first_seen(rows, &ResultRow::codec);
   std::ostringstream md;
   md << "# odp benchmark\n\n" << preamble << "\n\n## Mean per codec and operating point\n\n"
      << "Means are over the images the codec reached within the budget (column *reached*). Budget = the odp "
-        "file's size at that point. SWD ×10³: lower is better.\n\n"
+        "file's size at that point. SWD ×10³: lower is better."
+     << (lpips ? " LPIPS (AlexNet, v0.1): lower is better." : "") << "\n\n"
      << "| point | codec | reached | budget B | bytes B | PSNR RGB | PSNR Y | SSIM | MS-SSIM | SWD | "
-        "enc ms/MP | dec ms/MP |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+     << (lpips ? "LPIPS | " : "") << "enc ms/MP | dec ms/MP |\n"
+     << "|---|---|---|---:|---:|---:|---:|---:|---:|---:|" << (lpips ? "---:|" : "") << "---:|---:|\n";
   for (const auto& c : cells) {
     md << "| " << c.point << " | " << c.codec << " | " << reached_text(c) << " | " << format_number(c.budget, 0)
        << " | ";
     if (c.reached == 0) {
-      md << "cannot reach | | | | | | | |\n";
+      md << "cannot reach | | | | | | | |" << (lpips ? " |" : "") << "\n";
       continue;
     }
     md << format_number(c.bytes, 0) << " | " << format_number(c.quality.psnr_rgb, 2) << " | "
        << format_number(c.quality.psnr_y, 2) << " | " << format_number(c.quality.ssim, 4) << " | "
-       << format_number(c.quality.ms_ssim, 4) << " | " << format_number(c.quality.swd, 1) << " | "
-       << format_number(c.encode_ms_per_mp, 1) << " | " << format_number(c.decode_ms_per_mp, 1) << " |\n";
+       << format_number(c.quality.ms_ssim, 4) << " | " << format_number(c.quality.swd, 1) << " | ";
+    if (lpips) md << (c.lpips_measured ? format_number(c.quality.lpips, 4) : std::string("—")) << " | ";
+    md << format_number(c.encode_ms_per_mp, 1) << " | " << format_number(c.decode_ms_per_mp, 1) << " |\n";
   }
 
   std::vector<std::string> anchors;
@@ -212,7 +222,9 @@ std::string rate_plot_svg(const std::vector<ResultRow>& rows, PlotMeasure measur
       if (c.codec != codec || c.reached != c.images || c.point.rfind("psnr", 0) == 0) continue;
       const double y = measure == PlotMeasure::kPsnr     ? c.quality.psnr_rgb
                        : measure == PlotMeasure::kMsSsim ? c.quality.ms_ssim
-                                                          : c.quality.swd;
+                       : measure == PlotMeasure::kSwd    ? c.quality.swd
+                                                          : c.quality.lpips;
+      if (measure == PlotMeasure::kLpips && c.lpips_measured != c.reached) continue;
       s.points.emplace_back(c.bytes, y);
     }
     std::sort(s.points.begin(), s.points.end());
@@ -222,7 +234,9 @@ std::string rate_plot_svg(const std::vector<ResultRow>& rows, PlotMeasure measur
   options.x_label = "mean file size (bytes, log scale)";
   if (measure == PlotMeasure::kPsnr) options.title = "Rate - PSNR (RGB)", options.y_label = "PSNR (dB)";
   else if (measure == PlotMeasure::kMsSsim) options.title = "Rate - MS-SSIM", options.y_label = "MS-SSIM (RGB mean)";
-  else options.title = "Rate - perception (sliced Wasserstein)", options.y_label = "SWD x1000 (lower is better)";
+  else if (measure == PlotMeasure::kSwd)
+    options.title = "Rate - perception (sliced Wasserstein)", options.y_label = "SWD x1000 (lower is better)";
+  else options.title = "Rate - LPIPS (AlexNet)", options.y_label = "LPIPS (lower is better)";
   return line_chart_svg(series, options);
 }
 

@@ -38,19 +38,23 @@ struct SummaryCell {
   // Anchors: geometric mean over images of match_bytes / odp bytes, and how many images it covers.
   double match_ratio = 0;
   int matched = 0;
+  int lpips_measured = 0;  // reached rows with an LPIPS value; quality.lpips is their mean (NaN when none)
 };
 
-std::string csv_header();
-std::string csv_line(const ResultRow& row);
+// With `lpips` (odp-bench --lpips) an lpips column follows swd; without it the columns are as before.
+std::string csv_header(bool lpips = false);
+std::string csv_line(const ResultRow& row, bool lpips = false);
 
 // Cells in the order the points and codecs first appear in `rows`.
 std::vector<SummaryCell> summarize(const std::vector<ResultRow>& rows);
 
 // The Markdown summary: settings, the mean table, the matched-quality (BD-rate-style) table and speed.
-std::string markdown_summary(const std::vector<ResultRow>& rows, const std::string& preamble);
+// With `lpips` the mean table has an LPIPS column after SWD.
+std::string markdown_summary(const std::vector<ResultRow>& rows, const std::string& preamble,
+                             bool lpips = false);
 
 // Rate curves: x = mean bytes, y = the chosen measure. Only points reached on every image are drawn.
-enum class PlotMeasure { kPsnr, kMsSsim, kSwd };
+enum class PlotMeasure { kPsnr, kMsSsim, kSwd, kLpips };
 std::string rate_plot_svg(const std::vector<ResultRow>& rows, PlotMeasure measure);
 
 // Formats a number with `digits` decimals; infinity as "inf", NaN as "nan".

@@ -3,15 +3,18 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "bench/anchors.h"
 #include "bench_test_images.h"
 #include "codec/image.h"
+#include "lpips_test_weights.h"
 
 namespace fs = std::filesystem;
 
@@ -22,9 +25,12 @@ struct Run {
   std::string output;
 };
 
-Run run_bench(const std::string& arguments) {
+// `environment`: assignments put before the command, e.g. "ODP_LPIPS='/tmp/x' ". ODP_LPIPS is cleared
+// otherwise, so that a user's setting does not change what the tests see.
+Run run_bench(const std::string& arguments, const std::string& environment = "") {
   const fs::path log = fs::temp_directory_path() / ("odp-bench-test-" + std::to_string(::getpid()) + ".log");
-  const std::string command = std::string("'") + ODP_BENCH_EXE + "' " + arguments + " > '" + log.string() + "' 2>&1";
+  const std::string command = "env -u ODP_LPIPS " + environment + "'" + ODP_BENCH_EXE + "' " + arguments +
+                              " > '" + log.string() + "' 2>&1";
   Run run;
   const int raw = std::system(command.c_str());
   run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -54,6 +60,28 @@ int count_lines(const fs::path& path) {
   return lines;
 }
 
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The CSV's lines split at commas (the test images' names have none).
+std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> fields(1);
+    for (char c : line) {
+      if (c == ',') fields.emplace_back();
+      else fields.back() += c;
+    }
+    rows.push_back(fields);
+  }
+  return rows;
+}
+
 }  // namespace
 
 TEST_CASE("odp-bench writes every output for a small dataset and skips unreadable files") {
@@ -70,6 +98,10 @@ TEST_CASE("odp-bench writes every output for a small dataset and skips unreadabl
   // 2 images x 4 points (3 token counts + 1 adaptive) x (odp + each anchor), plus the header.
   const int anchors = static_cast<int>(odp::bench::available_anchors().size());
   CHECK(count_lines(out / "results.csv") == 1 + 2 * 4 * (1 + anchors));
+  // Without --lpips (or ODP_LPIPS) there is no LPIPS anywhere.
+  CHECK(read_text(out / "results.csv").find("lpips") == std::string::npos);
+  CHECK(read_text(out / "summary.md").find("LPIPS") == std::string::npos);
+  CHECK_FALSE(fs::exists(out / "rate_lpips.svg"));
   const odp::codec::Image grid = odp::codec::read_image((out / "grid.png").string());
   CHECK(grid.width > 3 * 40);
   for (const auto& entry : fs::directory_iterator(out))  // no temporary files left behind
@@ -86,8 +118,77 @@ TEST_CASE("odp-bench refuses bad requests with a message that names the problem"
   CHECK(run.output.find("/no/such/folder") != std::string::npos);
   run = run_bench("--lpips-weights lpips.pth x");
   CHECK(run.status == 2);
+  CHECK(run.output.find("--lpips FILE") != std::string::npos);
+  run = run_bench("--fid-weights inception.pth x");
+  CHECK(run.status == 2);
   CHECK(run.output.find("not implemented") != std::string::npos);
   run = run_bench("--help");
   CHECK(run.status == 0);
   CHECK(run.output.find("usage: odp-bench") != std::string::npos);
+}
+
+TEST_CASE("odp-bench --lpips adds an LPIPS value to every reached row and a column to the summary") {
+  const fs::path data = make_dataset(), out = data / "out", weights = data / "lpips.safetensors";
+  odp::bench::test::write_safetensors(weights.string(), odp::bench::test::random_lpips(9).file);
+  // Too small for AlexNet (31x31 at least): measured like the others, but without LPIPS.
+  odp::codec::write_image((data / "d_small.png").string(), odp::bench::test::make_photo_like(24, 20));
+  const std::string common = "--random-model --device cpu --no-thumbhash --no-match --tokens 1,256 "
+                             "--grid-images 0 --out '" + out.string() + "' ";
+  const std::string images = " '" + data.string() + "'", lpips_option = "--lpips '" + weights.string() + "'";
+  Run run = run_bench(common + lpips_option + images);
+  INFO(run.output);
+  REQUIRE(run.status == 0);
+  const auto csv = read_csv(out / "results.csv");
+  const int anchors = static_cast<int>(odp::bench::available_anchors().size());
+  REQUIRE(csv.size() == static_cast<size_t>(1 + 3 * 2 * (1 + anchors)));
+  CHECK(run.output.find("d_small.png is smaller than 31x31") != std::string::npos);
+  const auto& header = csv[0];
+  const auto column = [&](const std::string& name) {
+    return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  const size_t lpips = column("lpips"), reached = column("reached"), codec = column("codec");
+  const size_t point = column("point"), image = column("image");
+  REQUIRE(lpips < header.size());
+  CHECK(header[lpips - 1] == "swd");
+  int odp_rows = 0;
+  for (size_t i = 1; i < csv.size(); ++i) {
+    const auto& row = csv[i];
+    REQUIRE(row.size() == header.size());
+    CAPTURE(row[image], row[codec], row[point]);
+    if (row[image] == "d_small.png") {
+      CHECK(row[lpips].empty());
+    } else if (row[reached] == "1") {
+      REQUIRE_FALSE(row[lpips].empty());
+      CHECK(std::stod(row[lpips]) >= 0);
+      if (row[codec] == "odp") {
+        ++odp_rows;
+        CHECK(std::stod(row[lpips]) > 0);  // a random model is far off
+      }
+    } else {
+      CHECK(row[lpips].empty());
+    }
+  }
+  CHECK(odp_rows == 4);
+  const std::string summary = read_text(out / "summary.md");
+  CHECK(summary.find("| SWD | LPIPS |") != std::string::npos);
+  CHECK(summary.find(weights.string()) != std::string::npos);
+  CHECK(fs::file_size(out / "rate_lpips.svg") > 100);
+
+  // ODP_LPIPS does the same; a file with a misshaped tensor stops the run before any work, naming it.
+  fs::remove_all(out);
+  run = run_bench(common + images, "ODP_LPIPS='" + weights.string() + "' ");
+  CHECK(run.status == 0);
+  CHECK(read_text(out / "results.csv").find(",swd,lpips,") != std::string::npos);
+  auto file = odp::bench::test::random_lpips(9).file;
+  file.tensors["net.slice4.8.weight"] =
+      odp::bench::test::f32_blob(std::vector<float>(256 * 384 * 9, 0), {384, 256, 3, 3});  // in, out swapped
+  odp::bench::test::write_safetensors(weights.string(), file);
+  run = run_bench(common + lpips_option + images);
+  CHECK(run.status == 2);
+  CHECK(run.output.find("net.slice4.8.weight") != std::string::npos);
+  CHECK(run.output.find(weights.string()) != std::string::npos);
+  run = run_bench(common + "--lpips /no/such/lpips.safetensors" + images);
+  CHECK(run.status == 2);
+  CHECK(run.output.find("/no/such/lpips.safetensors") != std::string::npos);
+  fs::remove_all(data);
 }

@@ -81,6 +81,45 @@ TEST_CASE("a codec that reaches nothing says so") {
   CHECK(md.find("| t1 | webp | 0/1 | 20 | cannot reach |") != std::string::npos);
 }
 
+TEST_CASE("with LPIPS the CSV gains an lpips column after swd and the summary an LPIPS column") {
+  ResultRow measured = make_row("1", "odp", "t4", 100, 20), other = make_row("2", "odp", "t4", 200, 30);
+  measured.quality.lpips = 0.25, other.quality.lpips = 0.5;
+  ResultRow unmeasured = make_row("3", "odp", "t4", 300, 25);  // e.g. an image too small for AlexNet
+  ResultRow missed = make_row("1", "jpeg", "t4", 100, 0);
+  missed.reached = false;
+  const std::string header = csv_header(true);
+  CHECK(header.find(",swd,lpips,encode_ms,") != std::string::npos);
+  CHECK(csv_header().find("lpips") == std::string::npos);
+  for (const auto& r : {measured, unmeasured, missed}) {
+    CAPTURE(csv_line(r, true));
+    CHECK(count_fields(csv_line(r, true)) == count_fields(header));
+    CHECK(count_fields(csv_line(r)) == count_fields(csv_header()));
+    CHECK(csv_line(r).find("0.250000") == std::string::npos);
+  }
+  CHECK(csv_line(measured, true).find(",10.000,0.250000,2.000,") != std::string::npos);
+  CHECK(csv_line(unmeasured, true).find(",10.000,,2.000,") != std::string::npos);
+
+  const std::vector<ResultRow> rows = {measured, other, unmeasured, missed};
+  const auto cells = summarize(rows);
+  REQUIRE(cells.size() == 2);
+  CHECK(cells[0].lpips_measured == 2);
+  CHECK(cells[0].quality.lpips == Approx(0.375));  // over the rows that have a value
+  CHECK(cells[1].lpips_measured == 0);
+  CHECK(std::isnan(cells[1].quality.lpips));
+  const std::string md = markdown_summary(rows, "", true);
+  CHECK(md.find("| SWD | LPIPS | enc ms/MP |") != std::string::npos);
+  CHECK(md.find("| 10.0 | 0.3750 | ") != std::string::npos);
+  CHECK(md.find("| t4 | jpeg | 0/1 | 100 | cannot reach | | | | | | | | |\n") != std::string::npos);
+  const std::string plain = markdown_summary(rows, "");
+  CHECK(plain.find("LPIPS") == std::string::npos);
+  CHECK(plain.find("| t4 | jpeg | 0/1 | 100 | cannot reach | | | | | | | |\n") != std::string::npos);
+  // The rate curve leaves out points where LPIPS is missing on some image.
+  const std::string svg =
+      rate_plot_svg({measured, other, make_row("1", "odp", "t16", 400, 30)}, PlotMeasure::kLpips);
+  CHECK(svg.find("LPIPS") != std::string::npos);
+  CHECK(svg.find("nan") == std::string::npos);
+}
+
 TEST_CASE("rate plots are SVG documents with a legend and skip unreachable points") {
   std::vector<ResultRow> rows = {make_row("1", "odp", "t1", 20, 15), make_row("1", "odp", "t4", 50, 18)};
   ResultRow missed = make_row("1", "jpeg", "t1", 20, 0);
