@@ -10,6 +10,7 @@ std::unique_ptr<model::TileModel> load_tool_model(const Arguments& arguments, bo
     throw UsageError("--device must be cpu, cuda or auto, not '" + device + "'");
   const std::string path = locate_model(arguments);
   if (verbose) std::cerr << arguments.tool() << ": model " << path << "\n";
+  model::keep_freed_memory_for_reuse();
   return codec::load_model(path, device);
 }
 

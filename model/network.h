@@ -75,17 +75,20 @@ TORCH_MODULE(TokenizerNet);
 
 int64_t count_parameters(torch::nn::Module& module);
 
-// Turns bf16 autocast on for CUDA ops in this scope (training keeps fp32 master weights). LibTorch changed
-// the autocast API in 2.4; both spellings are kept so the code builds on Debian's 1.13 and on 2.x.
+// Turns bf16 autocast on for CUDA ops (or, with AutocastDevice::kCpu, CPU ops) in this scope (training keeps
+// fp32 master weights). LibTorch changed the autocast API in 2.4; both spellings are kept so the code builds on
+// Debian's 1.13 and on 2.x.
+enum class AutocastDevice { kCuda, kCpu };
 class AutocastBf16 {
  public:
-  explicit AutocastBf16(bool enable);
+  explicit AutocastBf16(bool enable, AutocastDevice device = AutocastDevice::kCuda);
   ~AutocastBf16();
   AutocastBf16(const AutocastBf16&) = delete;
   AutocastBf16& operator=(const AutocastBf16&) = delete;
 
  private:
   bool enabled_;
+  AutocastDevice device_;
 };
 
 }  // namespace odp::model

@@ -2,7 +2,11 @@
 #include "model/tile_model.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "model/weights.h"
 
@@ -20,6 +24,14 @@ Device parse_device(const std::string& name) {
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
+void keep_freed_memory_for_reuse() {
+#if defined(__GLIBC__)
+  // Blocks up to 1 GiB come from the heap (not mmap), and the heap's top is not trimmed below 1 GiB free.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
 namespace {
 
 class TorchTileModel final : public TileModel {
@@ -32,7 +44,13 @@ class TorchTileModel final : public TileModel {
     // bf16 weights on the GPU: inference needs no fp32 master copy, and halves memory traffic.
     net_->to(torch_device_, device == Device::kCuda ? torch::kBFloat16 : torch::kFloat32);
     info_.parameters = count_parameters(*net_);
+    const char* force_fp32 = std::getenv("ODP_CPU_FP32");
+    cpu_bf16_decode_ = device == Device::kCpu && cpu_has_native_bf16() &&
+                       !(force_fp32 != nullptr && std::string(force_fp32) == "1");
   }
+
+  void set_cpu_bf16_decode(bool enable) override { cpu_bf16_decode_ = enable && device_ == Device::kCpu; }
+  bool cpu_bf16_decode() const override { return cpu_bf16_decode_; }
 
   const ModelInfo& info() const override { return info_; }
   Device device() const override { return device_; }
@@ -59,6 +77,7 @@ class TorchTileModel final : public TileModel {
     const auto& c = info_.config;
     const int64_t tile_floats = 3LL * c.tile_size * c.tile_size;
     torch::NoGradGuard no_grad;
+    AutocastBf16 autocast(cpu_bf16_decode_, AutocastDevice::kCpu);
     for (int start = 0; start < n; start += preferred_batch()) {
       const int b = std::min(preferred_batch(), n - start);
       auto idx = torch::empty({b, c.num_tokens}, torch::kInt64);
@@ -84,6 +103,7 @@ class TorchTileModel final : public TileModel {
   ModelInfo info_;
   Device device_;
   torch::Device torch_device_;
+  bool cpu_bf16_decode_ = false;
 };
 
 }  // namespace

@@ -259,6 +259,7 @@ int main(int argc, char** argv) {
     std::cerr << kUsage;
     return *error.what() ? 2 : 0;
   }
+  odp::model::keep_freed_memory_for_reuse();  // as the tools do
   try {
     odp::model::ModelConfig config;
     if (!options.model_path.empty())

@@ -115,6 +115,47 @@ TEST_CASE("config validation names the bad field") {
   REQUIRE(tiny_config().codebook_bits() == 12);
 }
 
+TEST_CASE("CPU decoding in bf16 stays close to fp32 and can be switched off") {
+  const auto c = tiny_config();
+  // A random network's output sits below 0 and would clamp to black in both precisions: centre it first.
+  torch::manual_seed(5);
+  TokenizerNet net(c);
+  {
+    torch::NoGradGuard no_grad;
+    net->head->to_rgb->bias.fill_(0.5);
+  }
+  const std::string path = temp_path("bf16.safetensors");
+  save_network(path, net, torch::kFloat32);
+  auto model = TileModel::load(path, Device::kCpu);
+  std::remove(path.c_str());
+  const int n = 2;
+  const auto tiles = random_tiles(n, c.tile_size, 4);
+  const auto tokens = model->encode(tiles.data(), n);
+  const std::vector<int> keep = {c.num_tokens, 3};
+  const size_t floats = static_cast<size_t>(n) * 3 * c.tile_size * c.tile_size;
+  std::vector<float> fp32(floats), bf16(floats);
+  model->set_cpu_bf16_decode(false);
+  REQUIRE_FALSE(model->cpu_bf16_decode());
+  model->decode(tokens.data(), keep.data(), n, fp32.data());
+  model->set_cpu_bf16_decode(true);  // emulated where the CPU lacks bf16: slower, same arithmetic
+  REQUIRE(model->cpu_bf16_decode());
+  model->decode(tokens.data(), keep.data(), n, bf16.data());
+  double max_diff = 0, sum_sq = 0;
+  for (size_t i = 0; i < floats; ++i) {
+    const double d = std::abs(fp32[i] - bf16[i]);
+    max_diff = std::max(max_diff, d);
+    sum_sq += d * d;
+  }
+  const double psnr = -10 * std::log10(sum_sq / floats);
+  INFO("bf16 vs fp32 decode: PSNR " << psnr << " dB, max |diff| " << max_diff);
+  REQUIRE(max_diff > 0);     // the switch really changes the arithmetic
+  REQUIRE(psnr > 35);        // and stays far below visible differences
+  // The default follows the hardware, unless ODP_CPU_FP32=1 asks for fp32.
+  const char* force_fp32 = std::getenv("ODP_CPU_FP32");
+  const bool forced = force_fp32 != nullptr && std::string(force_fp32) == "1";
+  REQUIRE(TileModel::random(c, 5, Device::kCpu)->cpu_bf16_decode() == (cpu_has_native_bf16() && !forced));
+}
+
 TEST_CASE("tiny model: encode, drop the tail, decode") {
   const auto c = tiny_config();
   auto model = TileModel::random(c, 7, Device::kCpu);
