@@ -144,16 +144,7 @@ TokenizerNetImpl::TokenizerNetImpl(const ModelConfig& cfg) : config(cfg), fsq(cf
 torch::Tensor TokenizerNetImpl::encode_codes(const torch::Tensor& images) {
   const auto B = images.size(0);
   // Inputs are centred so that the first layer sees zero-mean data.
-  // The patch embedding is a 16x16/16 convolution; run as one matrix product over unfolded patches, which is
-  // the same arithmetic on the same weights, but cuDNN's kernels for a 3-channel, stride-16 convolution are slow.
-  const int64_t P = config.patch_size, G = config.tile_size / config.patch_size;
-  const auto unfolded = (images * 2.0 - 1.0)
-                            .to(patch_embed->weight.dtype())
-                            .view({B, 3, G, P, G, P})
-                            .permute({0, 2, 4, 1, 3, 5})
-                            .reshape({B, G * G, 3 * P * P});
-  auto patches = torch::linear(unfolded, patch_embed->weight.view({config.width, 3 * P * P}), patch_embed->bias) +
-                 encoder_pos;
+  auto patches = patch_embed((images * 2.0 - 1.0).to(patch_embed->weight.dtype())).flatten(2).transpose(1, 2) + encoder_pos;
   auto latents = (latent_tokens + latent_pos).expand({B, -1, -1});
   auto x = torch::cat({patches, latents.to(patches.dtype())}, 1);
   for (const auto& block : *encoder_blocks) x = block->as<TransformerBlock>()->forward(x);

@@ -84,9 +84,9 @@ class TileModel {
   virtual int preferred_batch() const = 0;
 
   // CPU decoding under bf16 autocast. On by default where cpu_has_native_bf16() and the environment has no
-  // ODP_CPU_FP32=1: the network runs 2.6x faster (6 tiles on 2 Zen 4 cores: 0.6 s against 1.55 s),
-  // and the shipped model's output stays within 53 dB PSNR of fp32's. Encoding on the CPU always runs in fp32: its tokens are the reference the GPU is checked
-  // against. Models without the choice (test doubles) ignore it.
+  // ODP_CPU_FP32=1: the network runs 2.6x faster (6 tiles on 2 Zen 4 cores: 0.6 s against 1.55 s), and the
+  // shipped model's output stays within 53 dB PSNR of fp32's. Encoding on the CPU always runs in fp32: its
+  // tokens are the reference the GPU is checked against. Models without the choice (test doubles) ignore it.
   virtual void set_cpu_bf16_decode(bool /*enable*/) {}
   virtual bool cpu_bf16_decode() const { return false; }
 };
