@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <iomanip>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -22,6 +21,7 @@
 #include "bench/report.h"
 #include "bench/thumbhash.h"
 #include "codec/odp.h"
+#include "model/model_file.h"
 
 namespace fs = std::filesystem;
 using odp::bench::BenchError;
@@ -414,8 +414,7 @@ std::string describe_run(const Options& o, const odp::model::TileModel& model, s
   text << "Command: `odp-bench";
   for (int i = 1; i < argc; ++i) text << ' ' << argv[i];
   text << "`. Model: " << (o.random_model ? std::string("random (pipeline test only)") : model.info().path)
-       << " (model id " << std::hex << std::setw(8) << std::setfill('0') << model.info().model_id << std::dec
-       << std::setfill(' ') << ") on "
+       << " (model id " << odp::model::model_id_text(model.info().model_id) << ") on "
        << (model.device() == odp::model::Device::kCuda ? "CUDA" : "CPU") << ". Images: " << images
        << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode at *X* dB "
           "per tile. Anchors search quality and a downscale factor (";

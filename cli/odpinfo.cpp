@@ -1,9 +1,9 @@
 // odpinfo: describe .odp files without the model: size, tiles, tokens per tile, bytes per part, model id.
 #include <algorithm>
-#include <cstdio>
 #include <iostream>
 
 #include "cli/cli_common.h"
+#include "model/model_file.h"
 
 namespace {
 
@@ -18,8 +18,6 @@ void print_info(const std::string& name, const odp::codec::FileInfo& info, bool 
   double sum = 0;
   for (uint16_t count : tokens) sum += count;
   const auto [fewest, most] = std::minmax_element(tokens.begin(), tokens.end());
-  char model_id[16];
-  std::snprintf(model_id, sizeof model_id, "%08x", info.model_id);
   std::cout << name << ":\n"
             << "  dimensions:  " << info.width << "x" << info.height << "\n"
             << "  tiles:       " << info.tiles_x << "x" << info.tiles_y << " of " << info.tile_size << " px, overlap "
@@ -30,7 +28,8 @@ void print_info(const std::string& name, const odp::codec::FileInfo& info, bool 
             << info.metadata_bytes << ", tokens " << info.payload_bytes << ")"
             << (info.payload_cut ? " - cut short, a prefix is recoverable" : "") << "\n"
             << "  bits/pixel:  " << 8.0 * info.file_bytes / (double(info.width) * info.height) << "\n"
-            << "  model id:    " << model_id << ", codebook " << info.codebook_bits << " bits, "
+            << "  model id:    " << odp::model::model_id_text(info.model_id) << ", codebook " << info.codebook_bits
+            << " bits, "
             << (info.position_tables ? "position tables" : "uniform") << " entropy coding\n"
             << "  metadata:    ";
   if (info.metadata_tags.empty()) std::cout << "none";

@@ -3,22 +3,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include "codec/tiling.h"
 #include "format/odp_format.h"
+#include "model/model_file.h"
 
 namespace odp::codec {
 namespace {
 
 constexpr int kMaxTokens = 256;           // the format's longest prefix per tile
 constexpr uint32_t kMaxTiles = 1u << 16;  // format::ReadLimits::max_tiles: larger files could not be read back
-
-std::string hex_id(uint32_t id) {
-  char text[16];
-  std::snprintf(text, sizeof text, "%08x", id);
-  return text;
-}
 
 CodecError bad_file(const format::FormatError& error) {
   return CodecError(std::string("not a valid .odp file: ") + error.what(), ErrorKind::kBadInput);
@@ -49,9 +43,9 @@ format::Summary summarize_or_throw(const uint8_t* data, size_t size) {
 
 void check_model_matches(const format::Header& header, const model::ModelInfo& info) {
   if (header.model_id != info.model_id)
-    throw CodecError("the file was made by model " + hex_id(header.model_id) + " but the loaded model" +
-                         (info.path.empty() ? "" : " (" + info.path + ")") + " is " + hex_id(info.model_id) +
-                         "; use --model with the file's model",
+    throw CodecError("the file was made by model " + model::model_id_text(header.model_id) +
+                         " but the loaded model" + (info.path.empty() ? "" : " (" + info.path + ")") + " is " +
+                         model::model_id_text(info.model_id) + "; use --model with the file's model",
                      ErrorKind::kModel);
 }
 
@@ -327,7 +321,7 @@ std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOp
   format::FrequencyTables tables;
   if (summary.header.entropy_model == format::EntropyModel::kPositionTables) {
     if (!model_info)
-      throw CodecError("this file is entropy coded with model " + hex_id(summary.header.model_id) +
+      throw CodecError("this file is entropy coded with model " + model::model_id_text(summary.header.model_id) +
                            "'s tables, so truncating it needs that model file (--model or ODP_MODEL)",
                        ErrorKind::kModel);
     check_model_matches(summary.header, *model_info);

@@ -3,6 +3,7 @@
 
 #include <zlib.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -74,6 +75,12 @@ ModelConfig config_from_metadata(const std::map<std::string, std::string>& m, co
   c.head_channels = split_ints(get("odp.head_channels"), "odp.head_channels");
   c.validate();
   return c;
+}
+
+std::string model_id_text(uint32_t id) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%08x", id);
+  return text;
 }
 
 uint32_t model_id_of(const std::vector<uint8_t>& file_bytes) {

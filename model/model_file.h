@@ -19,6 +19,8 @@ ModelConfig config_from_metadata(const std::map<std::string, std::string>& metad
 
 // A model file's id, as .odp files store it: the CRC-32 (zlib) of the file's bytes.
 uint32_t model_id_of(const std::vector<uint8_t>& file_bytes);
+// The id as every tool prints it: 8 lower-case hex digits ("39505764").
+std::string model_id_text(uint32_t id);
 
 // Reads a whole file (throws ModelError naming it when it cannot).
 std::vector<uint8_t> read_model_bytes(const std::string& path);

@@ -13,6 +13,7 @@
 
 #include "model/fused_adamw.h"
 #include "model/metrics.h"
+#include "model/model_file.h"
 #include "model/weights.h"
 
 namespace odp::model {
@@ -305,9 +306,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     if (eval)
       for (const auto& r : eval->rows) meta["eval.psnr_" + std::to_string(r.tokens)] = std::to_string(r.psnr);
     const uint32_t id = save_network(o.out_dir + "/" + name, ema, torch::kFloat16, meta);
-    char hex[16];
-    std::snprintf(hex, sizeof hex, "%08x", id);
-    log("# saved " + name + " (model id " + hex + ", " + std::to_string(prior_samples + samples) + " samples)");
+    log("# saved " + name + " (model id " + model_id_text(id) + ", " + std::to_string(prior_samples + samples) +
+        " samples)");
   };
 
   int64_t step = 0;
