@@ -101,12 +101,41 @@ UpsampleHeadImpl::UpsampleHeadImpl(int in_channels, const std::vector<int>& chan
   to_rgb = register_module("to_rgb", torch::nn::Conv2d(torch::nn::Conv2dOptions(c_in, 3, 3).padding(1)));
 }
 
-torch::Tensor UpsampleHeadImpl::forward(torch::Tensor x) {
+torch::Tensor UpsampleHeadImpl::forward_reference(torch::Tensor x) {
   namespace F = torch::nn::functional;
   for (const auto& stage : *stages) {
     x = F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
     x = torch::gelu(stage->as<torch::nn::Conv2d>()->forward(x));
   }
+  return to_rgb(x);
+}
+
+namespace {
+// Output pixel (2i+a, 2j+b) of "2x nearest upsample, then 3x3 conv (padding 1)" reads input rows i-1..i for a = 0
+// (kernel rows 0 | 1+2) and rows i..i+1 for a = 1 (kernel rows 0+1 | 2), likewise for columns. So each of the
+// four output phases is a 2x2 conv of the input; they run as the 4 channel blocks of one conv, then interleave.
+torch::Tensor upsample_conv_gelu_sub_pixel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
+  const auto& w = conv.weight;  // [C, Cin, 3, 3]
+  const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = w.size(0);
+  // fold[a][u][k]: whether 3x3 kernel row k adds to 2x2 tap u in phase a (the same table serves columns).
+  const auto fold = torch::tensor({1.f, 0.f, 0.f, 0.f, 1.f, 1.f, 1.f, 1.f, 0.f, 0.f, 0.f, 1.f}, w.device()).view({2, 2, 3});
+  // Summed in fp32 so that half-precision weights lose nothing to the folding.
+  const auto k2 = torch::einsum("auy,bvx,ocyx->abocuv", {fold, fold, w.to(torch::kFloat32)})
+                      .reshape({4 * C, w.size(1), 2, 2})
+                      .to(w.scalar_type());
+  const auto y = torch::gelu(torch::nn::functional::conv2d(
+      x, k2, torch::nn::functional::Conv2dFuncOptions().padding(1).bias(conv.bias.repeat({4}))));
+  // y: [B, 4C, H+1, W+1]; phase (a,b) of output (i,j) is y[2a+b block, i+a, j+b]. In NHWC memory that is one
+  // strided view [B, H, a, W, b, C] of y; copying it out gives the upsampled image, channels-last.
+  const auto nhwc = y.permute({0, 2, 3, 1}).contiguous();
+  const int64_t row = (W + 1) * 4 * C, col = 4 * C;
+  const auto phases = nhwc.as_strided({B, H, 2, W, 2, C}, {nhwc.stride(0), row, row + 2 * C, col, col + C, 1});
+  return phases.reshape({B, 2 * H, 2 * W, C}).permute({0, 3, 1, 2});
+}
+}  // namespace
+
+torch::Tensor UpsampleHeadImpl::forward(torch::Tensor x) {
+  for (const auto& stage : *stages) x = upsample_conv_gelu_sub_pixel(x, *stage->as<torch::nn::Conv2d>());
   return to_rgb(x);
 }
 

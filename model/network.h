@@ -43,7 +43,11 @@ TORCH_MODULE(TransformerBlock);
 // RGB. A plain per-patch linear output leaves a visible patch grid; the convolutions let neighbours blend.
 struct UpsampleHeadImpl : torch::nn::Module {
   UpsampleHeadImpl(int in_channels, const std::vector<int>& channels);
+  // Computes each upsample + 3x3 conv as one 2x2 conv on the low-resolution input (sub-pixel form): the same
+  // function with 4/9 of the multiply-adds and no upsampled copy of the input. The weights keep their 3x3 layout.
   torch::Tensor forward(torch::Tensor x);
+  // The literal upsample-then-convolve definition, kept as the reference that forward() is tested against.
+  torch::Tensor forward_reference(torch::Tensor x);
   torch::nn::ModuleList stages{nullptr};
   torch::nn::Conv2d to_rgb{nullptr};
 };

@@ -24,6 +24,21 @@ Device parse_device(const std::string& name) {
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
+const char* gpu_encode_precision_name(GpuEncodePrecision precision) {
+  switch (precision) {
+    case GpuEncodePrecision::kBf16: return "bf16";
+    case GpuEncodePrecision::kTf32: return "tf32";
+    case GpuEncodePrecision::kFp32: return "fp32";
+  }
+  return "?";
+}
+
+GpuEncodePrecision parse_gpu_encode_precision(const std::string& name) {
+  for (auto p : {GpuEncodePrecision::kBf16, GpuEncodePrecision::kTf32, GpuEncodePrecision::kFp32})
+    if (name == gpu_encode_precision_name(p)) return p;
+  throw ModelError("unknown GPU encode precision '" + name + "' (use bf16, tf32 or fp32)");
+}
+
 void keep_freed_memory_for_reuse() {
 #if defined(__GLIBC__)
   // Blocks up to 1 GiB come from the heap (not mmap), and the heap's top is not trimmed below 1 GiB free.
@@ -34,6 +49,41 @@ void keep_freed_memory_for_reuse() {
 
 namespace {
 
+// Whether fp32 matrix products and convolutions on the GPU may use TF32 tensor cores, for one scope. LibTorch's
+// default lets cuDNN convolutions use TF32 but not cuBLAS matrix products; fp32 encoding needs both off.
+class Tf32Scope {
+ public:
+  explicit Tf32Scope(bool allow) {
+    auto& context = at::globalContext();
+    cublas_ = context.allowTF32CuBLAS();
+    cudnn_ = context.allowTF32CuDNN();
+    context.setAllowTF32CuBLAS(allow);
+    context.setAllowTF32CuDNN(allow);
+  }
+  ~Tf32Scope() {
+    auto& context = at::globalContext();
+    context.setAllowTF32CuBLAS(cublas_);
+    context.setAllowTF32CuDNN(cudnn_);
+  }
+  Tf32Scope(const Tf32Scope&) = delete;
+  Tf32Scope& operator=(const Tf32Scope&) = delete;
+
+ private:
+  bool cublas_ = false, cudnn_ = false;
+};
+
+// A second copy of the network with the same weights, in fp32 on `device` (the GPU keeps a bf16 network for
+// speed and this one for tf32/fp32 encoding).
+TokenizerNet fp32_copy(TokenizerNet& net, const ModelConfig& config, const torch::Device& device) {
+  TokenizerNet copy(config);
+  torch::NoGradGuard no_grad;
+  auto source = net->named_parameters();
+  for (auto& item : copy->named_parameters()) item.value().copy_(source[item.key()]);
+  copy->eval();
+  copy->to(device, torch::kFloat32);
+  return copy;
+}
+
 class TorchTileModel final : public TileModel {
  public:
   TorchTileModel(TokenizerNet net, ModelInfo info, Device device)
@@ -41,6 +91,7 @@ class TorchTileModel final : public TileModel {
         torch_device_(device == Device::kCuda ? torch::kCUDA : torch::kCPU) {
     if (device == Device::kCuda && !cuda_available()) throw ModelError("no CUDA GPU available for the model");
     net_->eval();
+    if (device == Device::kCuda) fp32_net_ = fp32_copy(net_, info_.config, torch_device_);
     // bf16 weights on the GPU: inference needs no fp32 master copy, and halves memory traffic.
     net_->to(torch_device_, device == Device::kCuda ? torch::kBFloat16 : torch::kFloat32);
     info_.parameters = count_parameters(*net_);
@@ -52,6 +103,9 @@ class TorchTileModel final : public TileModel {
   void set_cpu_bf16_decode(bool enable) override { cpu_bf16_decode_ = enable && device_ == Device::kCpu; }
   bool cpu_bf16_decode() const override { return cpu_bf16_decode_; }
 
+  void set_gpu_encode_precision(GpuEncodePrecision precision) override { gpu_encode_precision_ = precision; }
+  GpuEncodePrecision gpu_encode_precision() const override { return gpu_encode_precision_; }
+
   const ModelInfo& info() const override { return info_; }
   Device device() const override { return device_; }
   int preferred_batch() const override { return device_ == Device::kCuda ? 128 : 4; }
@@ -61,12 +115,16 @@ class TorchTileModel final : public TileModel {
     const int64_t tile_floats = 3LL * c.tile_size * c.tile_size;
     std::vector<uint16_t> out(static_cast<size_t>(n) * c.num_tokens);
     torch::NoGradGuard no_grad;
+    const bool wide = device_ == Device::kCuda && gpu_encode_precision_ != GpuEncodePrecision::kBf16;
+    auto& net = wide ? fp32_net_ : net_;
+    std::unique_ptr<Tf32Scope> tf32;
+    if (wide) tf32 = std::make_unique<Tf32Scope>(gpu_encode_precision_ == GpuEncodePrecision::kTf32);
     for (int start = 0; start < n; start += preferred_batch()) {
       const int b = std::min(preferred_batch(), n - start);
       auto input = torch::from_blob(const_cast<float*>(tiles + start * tile_floats), {b, 3, c.tile_size, c.tile_size},
                                     torch::kFloat32)
                        .to(torch_device_);
-      auto indices = net_->encode_indices(input).to(torch::kCPU).to(torch::kInt32).contiguous();
+      auto indices = net->encode_indices(input).to(torch::kInt32).to(torch::kCPU).contiguous();
       const int32_t* p = indices.data_ptr<int32_t>();
       for (int64_t i = 0; i < indices.numel(); ++i) out[start * c.num_tokens + i] = static_cast<uint16_t>(p[i]);
     }
@@ -90,16 +148,16 @@ class TorchTileModel final : public TileModel {
         keep_t[i] = k;
       }
       if ((idx >= c.codebook_size()).any().item<bool>()) throw ModelError("decode: token index outside the codebook");
-      auto images = net_->decode_indices(idx.to(torch_device_), keep_t.to(torch_device_))
-                        .clamp(0.0, 1.0)
-                        .to(torch::kCPU, torch::kFloat32)
-                        .contiguous();
-      std::memcpy(out + start * tile_floats, images.data_ptr<float>(), sizeof(float) * b * tile_floats);
+      // Clamped and widened to fp32 on the device, then copied straight into the caller's buffer.
+      auto images = net_->decode_indices(idx.to(torch_device_), keep_t.to(torch_device_)).clamp(0.0, 1.0).to(torch::kFloat32);
+      torch::from_blob(out + start * tile_floats, {b, 3, c.tile_size, c.tile_size}, torch::kFloat32).copy_(images);
     }
   }
 
  private:
   TokenizerNet net_;
+  TokenizerNet fp32_net_{nullptr};  // CUDA only: for GpuEncodePrecision kTf32 and kFp32
+  GpuEncodePrecision gpu_encode_precision_ = GpuEncodePrecision::kBf16;
   ModelInfo info_;
   Device device_;
   torch::Device torch_device_;

@@ -18,6 +18,15 @@ class ModelError : public std::runtime_error {
 
 enum class Device { kCpu, kCuda };
 
+// The arithmetic of the encoder on the GPU. Tokens are hard decisions (FSQ rounds each latent to a level), so
+// rounding in the transformer moves some latents across a level boundary and changes their tokens; the CPU
+// encoder (fp32) is the reference. kBf16 is the fastest; kTf32 runs fp32 weights on TF32 tensor cores (10-bit
+// mantissa products, fp32 sums); kFp32 uses no tensor cores for fp32 and comes closest to the CPU's tokens.
+enum class GpuEncodePrecision { kBf16, kTf32, kFp32 };
+const char* gpu_encode_precision_name(GpuEncodePrecision precision);
+// Parses "bf16", "tf32" or "fp32"; throws ModelError on anything else.
+GpuEncodePrecision parse_gpu_encode_precision(const std::string& name);
+
 // Parses "cpu", "cuda" or "auto" (CUDA when LibTorch sees a GPU). Throws ModelError on anything else.
 Device parse_device(const std::string& name);
 bool cuda_available();
@@ -89,6 +98,10 @@ class TileModel {
   // tokens are the reference the GPU is checked against. Models without the choice (test doubles) ignore it.
   virtual void set_cpu_bf16_decode(bool /*enable*/) {}
   virtual bool cpu_bf16_decode() const { return false; }
+
+  // The GPU encoder's arithmetic (see GpuEncodePrecision). Ignored on the CPU and by models without the choice.
+  virtual void set_gpu_encode_precision(GpuEncodePrecision /*precision*/) {}
+  virtual GpuEncodePrecision gpu_encode_precision() const { return GpuEncodePrecision::kBf16; }
 };
 
 }  // namespace odp::model

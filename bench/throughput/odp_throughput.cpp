@@ -102,7 +102,7 @@ std::optional<double> gpu_mib_in_use() {
 }
 
 struct Row {
-  std::string device, path, op;
+  std::string device, path, op, precision;
   int batch = 0;
   double seconds_per_call = 0;  // 0: the measurement failed (see note)
   double floor_tiles_per_second = 0;
@@ -135,8 +135,14 @@ Row measure_row(Row row, std::optional<double> gpu_baseline, Measure&& measure) 
 struct DeviceResult {
   std::vector<Row> rows;
   double matmul_rate = 0;
-  std::vector<uint16_t> agreement_tokens;  // encode of a fixed tile set, to compare devices
+  // Encodes of a fixed tile set, to compare devices: one per encoder precision tried (name, tokens).
+  std::vector<std::pair<std::string, std::vector<uint16_t>>> agreement_tokens;
 };
+
+const char* decode_precision(const odp::model::TileModel& model) {
+  if (model.device() == Device::kCuda) return "bf16";
+  return model.cpu_bf16_decode() ? "bf16" : "fp32";
+}
 
 DeviceResult run_device(Device device, const Options& options, const odp::bench::ModelFlops& flops,
                         const std::vector<float>& agreement_set) {
@@ -153,12 +159,17 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
   const int warmups = cuda ? 2 : 1;
 
   std::mt19937 rng(42);
-  const Row encode_row{device_name(device), "TileModel", "encode", 0, 0, result.matmul_rate / flops.encode_per_tile,
-                       std::nullopt, ""};
+  const Row encode_row{device_name(device), "TileModel", "encode", "fp32", 0, 0,
+                       result.matmul_rate / flops.encode_per_tile, std::nullopt, ""};
   Row decode_row = encode_row;
   decode_row.op = "decode";
+  decode_row.precision = decode_precision(*model);
   decode_row.floor_tiles_per_second = result.matmul_rate / flops.decode_per_tile;
-
+  // The GPU encoder runs at each precision (speed against agreement with the CPU's fp32 tokens); the CPU's is fp32.
+  std::vector<odp::model::GpuEncodePrecision> encode_precisions = {odp::model::GpuEncodePrecision::kFp32};
+  if (cuda)
+    encode_precisions = {odp::model::GpuEncodePrecision::kBf16, odp::model::GpuEncodePrecision::kTf32,
+                         odp::model::GpuEncodePrecision::kFp32};
   for (int batch : batches) {
     // Two input sets so that repeats do not replay one buffer.
     const std::vector<float> inputs[2] = {random_tiles(batch, config.tile_size, rng),
@@ -169,24 +180,32 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
     const std::vector<int> keep(batch, config.num_tokens);
     std::vector<float> decoded(inputs[0].size());
     int call = 0;
-    Row row = encode_row;
-    row.batch = batch;
-    result.rows.push_back(measure_row(row, gpu_baseline, [&] {
-      return odp::bench::median_seconds([&] { model->encode(inputs[call++ % 2].data(), batch); }, warmups,
-                                        options.seconds);
-    }));
-    row = decode_row;
+    for (auto precision : encode_precisions) {
+      model->set_gpu_encode_precision(precision);
+      Row row = encode_row;
+      row.batch = batch;
+      row.precision = cuda ? odp::model::gpu_encode_precision_name(precision) : "fp32";
+      result.rows.push_back(measure_row(row, gpu_baseline, [&] {
+        return odp::bench::median_seconds([&] { model->encode(inputs[call++ % 2].data(), batch); }, warmups,
+                                          options.seconds);
+      }));
+    }
+    Row row = decode_row;
     row.batch = batch;
     result.rows.push_back(measure_row(row, gpu_baseline, [&] {
       return odp::bench::median_seconds([&] { model->decode(tokens.data(), keep.data(), batch, decoded.data()); },
                                         warmups, options.seconds);
     }));
   }
-  try {
-    result.agreement_tokens = model->encode(agreement_set.data(), kAgreementTiles);
-  } catch (const std::exception& error) {
-    std::cerr << "odp-throughput: " << device_name(device) << " encode for the agreement check failed: "
-              << error.what() << "\n";
+  for (auto precision : encode_precisions) {
+    const std::string name = cuda ? odp::model::gpu_encode_precision_name(precision) : "fp32";
+    try {
+      model->set_gpu_encode_precision(precision);
+      result.agreement_tokens.emplace_back(name, model->encode(agreement_set.data(), kAgreementTiles));
+    } catch (const std::exception& error) {
+      std::cerr << "odp-throughput: " << device_name(device) << " " << name
+                << " encode for the agreement check failed: " << error.what() << "\n";
+    }
   }
   model.reset();
 
@@ -203,10 +222,12 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
     for (int batch : probe ? batches : std::vector<int>{}) {
       Row row = encode_row;
       row.path = "network";
+      row.precision = "bf16";
       row.batch = batch;
       result.rows.push_back(measure_row(row, gpu_baseline, [&] { return probe->time_encode(batch, options.seconds); }));
       row = decode_row;
       row.path = "network";
+      row.precision = "bf16";
       row.batch = batch;
       result.rows.push_back(measure_row(row, gpu_baseline, [&] { return probe->time_decode(batch, options.seconds); }));
     }
@@ -215,18 +236,18 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
 }
 
 void print_rows(const std::vector<Row>& rows, int tile_size) {
-  std::printf("| device | path      | op     | batch |   tiles/s |    MP/s | floor tiles/s | %% of floor | GPU MiB |\n");
-  std::printf("|--------|-----------|--------|------:|----------:|--------:|--------------:|-----------:|--------:|\n");
+  std::printf("| device | path      | op     | arith | batch |   tiles/s |    MP/s | floor tiles/s | %% of floor | GPU MiB |\n");
+  std::printf("|--------|-----------|--------|-------|------:|----------:|--------:|--------------:|-----------:|--------:|\n");
   for (const Row& row : rows) {
     const std::string mib = row.gpu_mib ? std::to_string(static_cast<long>(*row.gpu_mib)) : "-";
     if (row.seconds_per_call <= 0) {
-      std::printf("| %-6s | %-9s | %-6s | %5d | failed: %s |\n", row.device.c_str(), row.path.c_str(), row.op.c_str(),
-                  row.batch, row.note.c_str());
+      std::printf("| %-6s | %-9s | %-6s | %-5s | %5d | failed: %s |\n", row.device.c_str(), row.path.c_str(),
+                  row.op.c_str(), row.precision.c_str(), row.batch, row.note.c_str());
       continue;
     }
     const double tiles_per_second = row.batch / row.seconds_per_call;
-    std::printf("| %-6s | %-9s | %-6s | %5d | %9.1f | %7.2f | %13.0f | %9.1f%% | %7s |\n", row.device.c_str(),
-                row.path.c_str(), row.op.c_str(), row.batch, tiles_per_second,
+    std::printf("| %-6s | %-9s | %-6s | %-5s | %5d | %9.1f | %7.2f | %13.0f | %9.1f%% | %7s |\n", row.device.c_str(),
+                row.path.c_str(), row.op.c_str(), row.precision.c_str(), row.batch, tiles_per_second,
                 tiles_per_second * tile_size * tile_size / 1e6, row.floor_tiles_per_second,
                 100.0 * tiles_per_second / row.floor_tiles_per_second, mib.c_str());
   }
@@ -274,7 +295,8 @@ int main(int argc, char** argv) {
     std::mt19937 rng(7);
     const auto agreement_set = random_tiles(kAgreementTiles, config.tile_size, rng);
     std::vector<Row> rows;
-    std::vector<std::vector<uint16_t>> agreement;
+    // (device, precision) -> tokens of the agreement set.
+    std::vector<std::pair<std::string, std::vector<uint16_t>>> cuda_agreement, cpu_agreement;
     bool ran_cuda = false;
     for (Device device : options.devices) {
       if (device == Device::kCuda && !odp::model::cuda_available()) {
@@ -286,17 +308,20 @@ int main(int argc, char** argv) {
       std::printf("%s matmul rate (%s, median): %.1f GFLOP/s\n", device_name(device),
                   device == Device::kCuda ? "bf16 8192^3" : "fp32 1024^3", result.matmul_rate / 1e9);
       rows.insert(rows.end(), result.rows.begin(), result.rows.end());
-      if (!result.agreement_tokens.empty()) agreement.push_back(std::move(result.agreement_tokens));
+      (device == Device::kCuda ? cuda_agreement : cpu_agreement) = std::move(result.agreement_tokens);
     }
     std::printf("\n");
     print_rows(rows, config.tile_size);
-    std::printf("floor = matmul rate / FLOPs per tile; GPU MiB = device memory in use above the start, allocator "
-                "reserve included\n");
-    if (agreement.size() == 2) {
-      size_t same = 0;
-      for (size_t i = 0; i < agreement[0].size(); ++i) same += agreement[0][i] == agreement[1][i];
-      std::printf("token agreement cuda vs cpu on %d random tiles: %.2f%% of %zu tokens\n", kAgreementTiles,
-                  100.0 * same / agreement[0].size(), agreement[0].size());
+    std::printf("arith = the arithmetic (GPU encode: GpuEncodePrecision); floor = matmul rate / FLOPs per tile;\n"
+                "GPU MiB = device memory in use above the start, allocator reserve included\n");
+    if (!cpu_agreement.empty()) {
+      const auto& reference = cpu_agreement.front().second;
+      for (const auto& [precision, tokens] : cuda_agreement) {
+        size_t same = 0;
+        for (size_t i = 0; i < reference.size() && i < tokens.size(); ++i) same += reference[i] == tokens[i];
+        std::printf("token agreement, cuda %s encode vs cpu fp32, on %d random tiles: %.2f%% of %zu tokens\n",
+                    precision.c_str(), kAgreementTiles, 100.0 * same / reference.size(), reference.size());
+      }
     }
     if (ran_cuda) print_kernel_rates(options.seconds);
   } catch (const std::exception& error) {

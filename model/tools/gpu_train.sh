@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Steps of a training lease on the GPU machine (see model/TRAINING.md). Run from the repository root there.
 #   gpu_train.sh unpack BUNDLE.tar   extract carried training photos into /root/data
-#   gpu_train.sh build               configure + build odp-train against PyTorch's LibTorch, in the background
+#   gpu_train.sh build               configure + build odp-train (and what run_gpu.sh runs) in the background
 #   gpu_train.sh start ARGS...       start training detached (setsid), logging to /root/run/train.log
 #   gpu_train.sh status              last log lines and evaluations
+#   gpu_train.sh wait-build          returns when the background build has finished
 #   gpu_train.sh wait                returns when the trainer has exited (then export)
 #   gpu_train.sh export              fit entropy tables, split the fp16 model into <= 15 MiB parts in $OUT
 set -euo pipefail
@@ -17,7 +18,9 @@ case "${1:-}" in
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DODP_WITH_WEBP=OFF \
       -DODP_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc > /root/configure.log 2>&1 ||
       { tail -20 /root/configure.log; exit 1; }
-    (setsid nohup cmake --build "$build" -j "$(nproc)" --target odp-train > /root/build.log 2>&1 &)
+    # odp-train first, then the GPU benchmark's targets, so that training can start as soon as its tool exists.
+    (setsid nohup bash -c "cmake --build '$build' -j $(nproc) --target odp-train &&
+      cmake --build '$build' -j $(nproc) --target test_cuda odp-throughput odpenc odpdec" > /root/build.log 2>&1 &)
     echo "building in the background: tail /root/build.log" ;;
   start)
     shift
@@ -28,6 +31,9 @@ case "${1:-}" in
     echo "training started: $run/train.log" ;;
   status)
     grep -E "^#|^eval" "$run/train.log" | tail -8; tail -n 2 "$run/train.log" ;;
+  wait-build)
+    while pgrep -x ninja > /dev/null || pgrep -x cmake > /dev/null; do sleep 5; done
+    tail -n 1 /root/build.log ;;
   wait)
     # -x matches the process name only: `pgrep -f "odp-train train"` also matches the shell running this line.
     while pgrep -x odp-train > /dev/null; do sleep 5; done
@@ -38,5 +44,5 @@ case "${1:-}" in
     split -b 15M -d "$run/odp.safetensors" "${OUT:?}/odp.safetensors.part"
     cp "$run/train.log" "$OUT/"
     md5sum "$run/odp.safetensors" ;;
-  *) sed -n '2,9p' "$0"; exit 1 ;;
+  *) sed -n '2,10p' "$0"; exit 1 ;;
 esac

@@ -57,6 +57,43 @@ TEST_CASE("FSQ quantize lands on the grid and passes gradients straight through"
   REQUIRE(z.grad().abs().sum().item<float>() > 0);
 }
 
+TEST_CASE("the sub-pixel upsampling head computes the same function and gradients as upsample-then-convolve") {
+  torch::manual_seed(3);
+  UpsampleHead head(24, std::vector<int>{16, 8, 4});
+  // Non-square input, channels-last like the decoder's, and a bias away from zero so a dropped bias would show.
+  auto x = torch::randn({2, 24, 5, 7}).contiguous(torch::MemoryFormat::ChannelsLast).set_requires_grad(true);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : head->parameters()) p.add_(torch::randn_like(p) * 0.3);
+  }
+  auto fast = head->forward(x);
+  auto reference = head->forward_reference(x);
+  REQUIRE(fast.sizes() == torch::IntArrayRef({2, 3, 40, 56}));
+  REQUIRE(reference.sizes() == fast.sizes());
+  const float scale = reference.abs().max().item<float>();
+  REQUIRE(scale > 0.1f);
+  REQUIRE((fast - reference).abs().max().item<float>() < 1e-5f * scale);
+
+  // Training goes through forward(): its gradients must match the definition's for every weight and the input.
+  auto probe = torch::randn_like(reference);
+  auto grads_of = [&](const torch::Tensor& out) {
+    head->zero_grad();
+    if (x.grad().defined()) x.mutable_grad().zero_();
+    (out * probe).sum().backward();
+    std::vector<torch::Tensor> g{x.grad().clone()};
+    for (auto& p : head->parameters()) g.push_back(p.grad().clone());
+    return g;
+  };
+  const auto g_fast = grads_of(head->forward(x));
+  const auto g_ref = grads_of(head->forward_reference(x));
+  REQUIRE(g_fast.size() == g_ref.size());
+  for (size_t i = 0; i < g_fast.size(); ++i) {
+    const float g_scale = g_ref[i].abs().max().item<float>();
+    REQUIRE(g_scale > 0.f);
+    REQUIRE((g_fast[i] - g_ref[i]).abs().max().item<float>() < 1e-4f * g_scale);
+  }
+}
+
 TEST_CASE("fused AdamW and clipping follow LibTorch's AdamW and clip_grad_norm_") {
   // REQUIRE, not CHECK, in this file: LibTorch's glog headers define their own CHECK macro.
   torch::manual_seed(3);
