@@ -114,17 +114,24 @@ namespace {
 // Output pixel (2i+a, 2j+b) of "2x nearest upsample, then 3x3 conv (padding 1)" reads input rows i-1..i for a = 0
 // (kernel rows 0 | 1+2) and rows i..i+1 for a = 1 (kernel rows 0+1 | 2), likewise for columns. So each of the
 // four output phases is a 2x2 conv of the input; they run as the 4 channel blocks of one conv, then interleave.
-torch::Tensor upsample_conv_gelu_sub_pixel(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
-  const auto& w = conv.weight;  // [C, Cin, 3, 3]
-  const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = w.size(0);
-  // fold[a][u][k]: whether 3x3 kernel row k adds to 2x2 tap u in phase a (the same table serves columns).
-  const auto fold = torch::tensor({1.f, 0.f, 0.f, 0.f, 1.f, 1.f, 1.f, 1.f, 0.f, 0.f, 0.f, 1.f}, w.device()).view({2, 2, 3});
+// fold[a][u][k]: whether 3x3 kernel row k adds to 2x2 tap u in phase a (the same table serves columns).
+torch::Tensor sub_pixel_fold_table() {
+  return torch::tensor({1.f, 0.f, 0.f, 0.f, 1.f, 1.f, 1.f, 1.f, 0.f, 0.f, 0.f, 1.f}).view({2, 2, 3});
+}
+
+// w: [C, Cin, 3, 3] -> [4C, Cin, 2, 2], phase (a,b) in channel block 2a+b; fold: the table on w's device.
+torch::Tensor fold_to_sub_pixel(const torch::Tensor& w, const torch::Tensor& fold) {
   // Summed in fp32 so that half-precision weights lose nothing to the folding.
-  const auto k2 = torch::einsum("auy,bvx,ocyx->abocuv", {fold, fold, w.to(torch::kFloat32)})
-                      .reshape({4 * C, w.size(1), 2, 2})
-                      .to(w.scalar_type());
+  return torch::einsum("auy,bvx,ocyx->abocuv", {fold, fold, w.to(torch::kFloat32)})
+      .reshape({4 * w.size(0), w.size(1), 2, 2})
+      .to(w.scalar_type());
+}
+
+torch::Tensor upsample_conv_gelu_sub_pixel(const torch::Tensor& x, const torch::Tensor& weight,
+                                           const torch::Tensor& bias) {
+  const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = weight.size(0) / 4;
   const auto y = torch::gelu(torch::nn::functional::conv2d(
-      x, k2, torch::nn::functional::Conv2dFuncOptions().padding(1).bias(conv.bias.repeat({4}))));
+      x, weight, torch::nn::functional::Conv2dFuncOptions().padding(1).bias(bias)));
   // y: [B, 4C, H+1, W+1]; phase (a,b) of output (i,j) is y[2a+b block, i+a, j+b]. In NHWC memory that is one
   // strided view [B, H, a, W, b, C] of y; copying it out gives the upsampled image, channels-last.
   const auto nhwc = y.permute({0, 2, 3, 1}).contiguous();
@@ -134,8 +141,29 @@ torch::Tensor upsample_conv_gelu_sub_pixel(const torch::Tensor& x, const torch::
 }
 }  // namespace
 
+const UpsampleHeadImpl::FoldedStage& UpsampleHeadImpl::folded_stage(size_t index) {
+  const auto& conv = *stages[index]->as<torch::nn::Conv2d>();
+  if (folded_.size() < stages->size()) folded_.resize(stages->size());
+  auto& entry = folded_[index];
+  // The table lives on the weights' device: a host-to-GPU copy per call would stall the GPU queue.
+  if (!fold_table_.defined() || fold_table_.device() != conv.weight.device())
+    fold_table_ = sub_pixel_fold_table().to(conv.weight.device());
+  const bool cache = !torch::GradMode::is_enabled();
+  if (!cache || entry.source != conv.weight.data_ptr() || entry.version != conv.weight._version() ||
+      !entry.weight.defined() || entry.weight.scalar_type() != conv.weight.scalar_type()) {
+    entry.weight = fold_to_sub_pixel(conv.weight, fold_table_);
+    entry.bias = conv.bias.repeat({4});
+    entry.source = cache ? conv.weight.data_ptr() : nullptr;
+    entry.version = cache ? conv.weight._version() : -1;
+  }
+  return entry;
+}
+
 torch::Tensor UpsampleHeadImpl::forward(torch::Tensor x) {
-  for (const auto& stage : *stages) x = upsample_conv_gelu_sub_pixel(x, *stage->as<torch::nn::Conv2d>());
+  for (size_t i = 0; i < stages->size(); ++i) {
+    const auto& stage = folded_stage(i);
+    x = upsample_conv_gelu_sub_pixel(x, stage.weight, stage.bias);
+  }
   return to_rgb(x);
 }
 

@@ -157,7 +157,7 @@ class TorchTileModel final : public TileModel {
  private:
   TokenizerNet net_;
   TokenizerNet fp32_net_{nullptr};  // CUDA only: for GpuEncodePrecision kTf32 and kFp32
-  GpuEncodePrecision gpu_encode_precision_ = GpuEncodePrecision::kBf16;
+  GpuEncodePrecision gpu_encode_precision_ = GpuEncodePrecision::kTf32;
   ModelInfo info_;
   Device device_;
   torch::Device torch_device_;

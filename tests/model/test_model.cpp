@@ -74,6 +74,16 @@ TEST_CASE("the sub-pixel upsampling head computes the same function and gradient
   REQUIRE(scale > 0.1f);
   REQUIRE((fast - reference).abs().max().item<float>() < 1e-5f * scale);
 
+  {
+    // Inference keeps the folded kernels between calls; changing a weight in place must refresh them.
+    torch::NoGradGuard no_grad;
+    REQUIRE((head->forward(x) - reference).abs().max().item<float>() < 1e-5f * scale);
+    head->stages[1]->as<torch::nn::Conv2d>()->weight.mul_(-1.5);
+    const auto changed_reference = head->forward_reference(x);
+    REQUIRE((changed_reference - reference).abs().max().item<float>() > 0.01f * scale);
+    REQUIRE((head->forward(x) - changed_reference).abs().max().item<float>() < 1e-5f * scale);
+  }
+
   // Training goes through forward(): its gradients must match the definition's for every weight and the input.
   auto probe = torch::randn_like(reference);
   auto grads_of = [&](const torch::Tensor& out) {
