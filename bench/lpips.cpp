@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "bench/image_tensor.h"
 #include "model/safetensors.h"
 
 namespace odp::bench {
@@ -80,15 +81,8 @@ struct Lpips::Net {
       throw BenchError("LPIPS (AlexNet) needs images of at least " + std::to_string(kMinSide) + "x" +
                        std::to_string(kMinSide) + " pixels; this one is " + std::to_string(image.width) +
                        "x" + std::to_string(image.height));
-    if (image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
-      throw BenchError("LPIPS: the image's pixel buffer does not match its size");
-    // Interleaved 8-bit RGB -> [1, 3, H, W] in [0, 1] -> [-1, 1] -> ScalingLayer.
-    at::Tensor x =
-        at::from_blob(const_cast<uint8_t*>(image.rgb.data()), {1, image.height, image.width, 3}, at::kByte)
-            .to(device)
-            .permute({0, 3, 1, 2})
-            .to(at::kFloat)
-            .div(255.0);
+    // [1, 3, H, W] in [0, 1] -> [-1, 1] -> ScalingLayer.
+    at::Tensor x = image_to_tensor(image, device, "LPIPS");
     x = (x * 2 - 1 - shift) / scale;
     LpipsFeatures f;
     for (int k = 0; k < 5; ++k) {

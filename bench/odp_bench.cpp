@@ -14,6 +14,7 @@
 
 #include "bench/anchors.h"
 #include "bench/crop_grid.h"
+#include "bench/fid.h"
 #include "bench/lpips.h"
 #include "bench/metrics.h"
 #include "bench/progress.h"
@@ -33,7 +34,7 @@ constexpr const char* kUsage = R"(usage: odp-bench [options] DIR|IMAGE...
 
 Encodes every image with odp at each operating point, then JPEG, WebP, AVIF and JPEG XL (those this build
 has) at the same byte budget (best quality and downscale factor that fit), and ThumbHash; measures PSNR
-(RGB, Y), SSIM, MS-SSIM, SWD (and LPIPS with --lpips) and encode/decode time. Writes into --out: results.csv,
+(RGB, Y), SSIM, MS-SSIM, SWD (LPIPS with --lpips, FID with --fid) and encode/decode time. Writes into --out: results.csv,
 summary.md, rate_psnr.svg, rate_msssim.svg, rate_swd.svg (rate_lpips.svg with --lpips), grid.png, and
 adaptive.md when --target-psnr is given.
 
@@ -55,12 +56,13 @@ options:
   --cache DIR          where npm installs thumbhash (default: bench-cache beside this program)
   --lpips FILE         also measure LPIPS (AlexNet, v0.1) with the weights in FILE, a .safetensors file made
                        from the lpips Python package (bench/README.md says how); default $ODP_LPIPS
-  --fid-weights F      not implemented (FID needs the Inception network and far more images than a few dozen)
+  --fid FILE           also measure FID per codec and point, with features from FILE, a TorchScript network
+                       (e.g. pytorch-fid's Inception-v3; bench/README.md says how); default $ODP_FID
   -h, --help           this text
 )";
 
 struct Options {
-  std::string model_path, device = "auto", out_dir = "bench-out", cache_dir, lpips_path;
+  std::string model_path, device = "auto", out_dir = "bench-out", cache_dir, lpips_path, fid_path;
   bool help = false, random_model = false, thumbhash = true, match = true;
   std::vector<int> tokens = {1, 2, 4, 8, 16, 32, 64, 128, 256};
   std::vector<double> target_psnr;
@@ -102,6 +104,7 @@ Options parse_options(int argc, char** argv) {
     return argv[++i];
   };
   if (const char* env = std::getenv("ODP_LPIPS")) o.lpips_path = env;
+  if (const char* env = std::getenv("ODP_FID")) o.fid_path = env;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -114,6 +117,7 @@ Options parse_options(int argc, char** argv) {
     else if (arg == "--out") o.out_dir = value(i);
     else if (arg == "--cache") o.cache_dir = value(i);
     else if (arg == "--lpips") o.lpips_path = value(i);
+    else if (arg == "--fid") o.fid_path = value(i);
     else if (arg == "--no-thumbhash") o.thumbhash = false;
     else if (arg == "--no-match") o.match = false;
     else if (arg == "--limit") o.limit = parse_int(value(i), arg, 1, 1 << 30);
@@ -132,9 +136,7 @@ Options parse_options(int argc, char** argv) {
     } else if (arg == "--lpips-weights") {
       throw BenchError(arg + ": use --lpips FILE (a .safetensors file of LPIPS-alex; see bench/README.md)");
     } else if (arg == "--fid-weights") {
-      throw BenchError(arg + ": not implemented: FID needs the Inception-v3 network and far more images than "
-                             "a benchmark of a few dozen crops for a stable estimate; odp-bench measures "
-                             "perception with SWD (and LPIPS with --lpips)");
+      throw BenchError(arg + ": use --fid FILE (a TorchScript feature network; see bench/README.md)");
     } else if (!arg.empty() && arg[0] == '-') {
       throw BenchError("unknown option " + arg + " (see --help)");
     } else {
@@ -205,8 +207,8 @@ struct OdpPoint {
 class ImageBench {
  public:
   ImageBench(const Options& o, odp::model::TileModel& model, const std::vector<odp::bench::Anchor>& anchors,
-             const odp::bench::ThumbHash* thumbhash, const odp::bench::Lpips* lpips)
-      : o_(o), model_(model), anchors_(anchors), thumbhash_(thumbhash), lpips_(lpips) {}
+             const odp::bench::ThumbHash* thumbhash, const odp::bench::Lpips* lpips, odp::bench::FidCollector* fid)
+      : o_(o), model_(model), anchors_(anchors), thumbhash_(thumbhash), lpips_(lpips), fid_(fid) {}
 
   // Appends this image's rows; fills `grid` with the reconstructions at the grid point when asked.
   void run(const std::string& path, const Image& original, std::vector<odp::bench::ResultRow>& rows,
@@ -228,6 +230,7 @@ class ImageBench {
   const std::vector<odp::bench::Anchor>& anchors_;
   const odp::bench::ThumbHash* thumbhash_;
   const odp::bench::Lpips* lpips_;  // null without --lpips
+  odp::bench::FidCollector* fid_;   // null without --fid
   std::map<std::string, std::vector<uint8_t>> full_files_;
 };
 
@@ -242,10 +245,12 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
   else if (lpips_)
     std::cerr << "odp-bench: " << name << " is smaller than " << odp::bench::Lpips::kMinSide << "x"
               << odp::bench::Lpips::kMinSide << " pixels, too small for LPIPS: its rows have none\n";
-  // Every measure of one reconstruction (LPIPS only with --lpips).
-  auto measure = [&](const Image& test) {
+  if (fid_) fid_->add_original(original);
+  // Every measure of one reconstruction (LPIPS only with --lpips; FID's features are gathered for the end).
+  auto measure = [&](const Image& test, const std::string& codec, const std::string& point) {
     odp::bench::Quality q = odp::bench::measure(original, swd_ref, test);
     if (lpips_ref) q.lpips = lpips_->distance(*lpips_ref, test);
+    if (fid_) fid_->add(codec, point, test);
     return q;
   };
   const odp::model::ModelInfo& info = model_.info();
@@ -291,7 +296,7 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
     auto odp_row = row(name, original, "odp", p.point, p.file.size());
     odp_row.bytes = p.file.size();
     odp_row.setting = p.point;
-    odp_row.quality = measure(p.decoded);
+    odp_row.quality = measure(p.decoded, "odp", p.point);
     odp_row.encode_ms = p.encode_ms, odp_row.decode_ms = p.decode_ms;
     rows.push_back(odp_row);
     const bool in_grid = grid && p.point == grid_point;
@@ -304,7 +309,7 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
       if (best) {
         const Image rebuilt = searches[a].reconstruct(*best);
         r.bytes = best->bytes, r.setting = best->setting(anchors_[a]);
-        r.quality = measure(rebuilt);
+        r.quality = measure(rebuilt, anchors_[a].name, p.point);
         r.encode_ms = best->encode_ms, r.decode_ms = best->decode_ms;
         if (in_grid) grid->push_back({true, rebuilt, bytes_caption(best->bytes)});
       } else if (in_grid) {
@@ -322,7 +327,7 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
     const odp::bench::ThumbHashResult th = thumbhash_->run(original);
     auto r = row(name, original, "thumbhash", "thumbhash", th.hash.size());
     r.bytes = th.hash.size(), r.setting = "thumbhash";
-    r.quality = measure(th.image);
+    r.quality = measure(th.image, "thumbhash", "thumbhash");
     r.encode_ms = th.encode_ms, r.decode_ms = th.decode_ms;
     rows.push_back(r);
     if (grid) grid->push_back({true, th.image, bytes_caption(th.hash.size())});
@@ -421,6 +426,7 @@ std::string describe_run(const Options& o, const odp::model::TileModel& model, s
   for (double d : odp::bench::default_divisors()) text << (d == 1 ? "" : ", ") << odp::bench::divisor_label(d);
   text << "; bicubic) for the best PSNR within odp's bytes.";
   if (!o.lpips_path.empty()) text << " LPIPS: AlexNet v0.1 with the weights in " << o.lpips_path << ".";
+  if (!o.fid_path.empty()) text << " FID: features from " << o.fid_path << " (section at the end).";
   text << " Run time " << odp::bench::format_number(seconds, 0) << " s.";
   return text.str();
 }
@@ -435,6 +441,9 @@ int run(int argc, char** argv) {
   auto model = open_model(o, argv[0]);
   std::optional<odp::bench::Lpips> lpips;  // loaded before the long run, so that a bad file fails at once
   if (!o.lpips_path.empty()) lpips.emplace(o.lpips_path, model->device());
+  std::optional<odp::bench::FidNetwork> fid_network;  // likewise
+  std::optional<odp::bench::FidCollector> fid;
+  if (!o.fid_path.empty()) fid.emplace(fid_network.emplace(o.fid_path, model->device()));
   std::vector<odp::bench::Anchor> anchors;
   for (const auto& name : o.anchors) anchors.push_back(odp::bench::make_anchor(name));
   std::optional<odp::bench::ThumbHash> thumbhash;
@@ -456,7 +465,8 @@ int run(int argc, char** argv) {
   std::vector<std::vector<odp::bench::GridCell>> grid_rows;
 
   std::vector<odp::bench::ResultRow> rows;
-  ImageBench bench(o, *model, anchors, thumbhash ? &*thumbhash : nullptr, lpips ? &*lpips : nullptr);
+  ImageBench bench(o, *model, anchors, thumbhash ? &*thumbhash : nullptr, lpips ? &*lpips : nullptr,
+                   fid ? &*fid : nullptr);
   odp::bench::ProgressBar progress(static_cast<int>(files.size()));
   int skipped = 0;
   const auto start = std::chrono::steady_clock::now();
@@ -485,7 +495,8 @@ int run(int argc, char** argv) {
   for (const auto& r : rows) csv += odp::bench::csv_line(r, with_lpips);
   write_text(fs::path(o.out_dir) / "results.csv", csv);
   const std::string preamble = describe_run(o, *model, files.size() - skipped, total_s, argc, argv);
-  write_text(fs::path(o.out_dir) / "summary.md", odp::bench::markdown_summary(rows, preamble, with_lpips));
+  write_text(fs::path(o.out_dir) / "summary.md", odp::bench::markdown_summary(rows, preamble, with_lpips) +
+                                                    (fid ? "\n" + fid->markdown() : std::string()));
   write_text(fs::path(o.out_dir) / "rate_psnr.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kPsnr));
   write_text(fs::path(o.out_dir) / "rate_msssim.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kMsSsim));
   write_text(fs::path(o.out_dir) / "rate_swd.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kSwd));

@@ -14,6 +14,7 @@
 #include "bench/anchors.h"
 #include "bench_test_images.h"
 #include "codec/image.h"
+#include "fid_test.h"
 #include "lpips_test_weights.h"
 
 namespace fs = std::filesystem;
@@ -25,11 +26,11 @@ struct Run {
   std::string output;
 };
 
-// `environment`: assignments put before the command, e.g. "ODP_LPIPS='/tmp/x' ". ODP_LPIPS is cleared
-// otherwise, so that a user's setting does not change what the tests see.
+// `environment`: assignments put before the command, e.g. "ODP_LPIPS='/tmp/x' ". ODP_LPIPS and ODP_FID are
+// cleared otherwise, so that a user's setting does not change what the tests see.
 Run run_bench(const std::string& arguments, const std::string& environment = "") {
   const fs::path log = fs::temp_directory_path() / ("odp-bench-test-" + std::to_string(::getpid()) + ".log");
-  const std::string command = "env -u ODP_LPIPS " + environment + "'" + ODP_BENCH_EXE + "' " + arguments +
+  const std::string command = "env -u ODP_LPIPS -u ODP_FID " + environment + "'" + ODP_BENCH_EXE + "' " + arguments +
                               " > '" + log.string() + "' 2>&1";
   Run run;
   const int raw = std::system(command.c_str());
@@ -121,7 +122,7 @@ TEST_CASE("odp-bench refuses bad requests with a message that names the problem"
   CHECK(run.output.find("--lpips FILE") != std::string::npos);
   run = run_bench("--fid-weights inception.pth x");
   CHECK(run.status == 2);
-  CHECK(run.output.find("not implemented") != std::string::npos);
+  CHECK(run.output.find("--fid FILE") != std::string::npos);
   run = run_bench("--help");
   CHECK(run.status == 0);
   CHECK(run.output.find("usage: odp-bench") != std::string::npos);
@@ -190,5 +191,34 @@ TEST_CASE("odp-bench --lpips adds an LPIPS value to every reached row and a colu
   run = run_bench(common + "--lpips /no/such/lpips.safetensors" + images);
   CHECK(run.status == 2);
   CHECK(run.output.find("/no/such/lpips.safetensors") != std::string::npos);
+  fs::remove_all(data);
+}
+
+TEST_CASE("odp-bench --fid appends an FID table per point and codec to the summary") {
+  const fs::path data = make_dataset(), out = data / "out", network = data / "stats.pt";
+  odp::bench::test::write_feature_network(network.string());
+  const std::string common = "--random-model --device cpu --no-match --tokens 1,256 --grid-images 0 --out '" +
+                             out.string() + "' '" + data.string() + "' ";
+  Run run = run_bench(common + "--no-thumbhash --fid '" + network.string() + "'");
+  INFO(run.output);
+  REQUIRE(run.status == 0);
+  const std::string summary = read_text(out / "summary.md");
+  CHECK(summary.find("## FID") != std::string::npos);
+  CHECK(summary.find(network.string()) != std::string::npos);
+  CHECK(summary.find("| point | odp |") != std::string::npos);
+  // Two readable images, both at every odp point.
+  CHECK(summary.find("| t1 | ") != std::string::npos);
+  CHECK(summary.find("| t256 | ") != std::string::npos);
+  CHECK(summary.find(" (2) |") != std::string::npos);
+
+  // Without --fid the summary has no FID section; a bad network stops the run before it starts.
+  run = run_bench(common + "--no-thumbhash");
+  REQUIRE(run.status == 0);
+  CHECK(read_text(out / "summary.md").find("## FID") == std::string::npos);
+  const fs::path bad = data / "a.png";
+  run = run_bench(common + "--no-thumbhash --fid '" + bad.string() + "'");
+  CHECK(run.status == 2);
+  CHECK(run.output.find(bad.string()) != std::string::npos);
+  CHECK(run.output.find("TorchScript") != std::string::npos);
   fs::remove_all(data);
 }

@@ -100,6 +100,13 @@ TEST_CASE("odpenc rate flags, odpinfo and odpdec", "[cli]") {
   REQUIRE(run(odpenc_tool + " photo.png -o auto.odp --tokens 4 --overlap auto").code == 0);
   CHECK(inspect_file(w.path("auto.odp")).tile_overlap == 16);
   CHECK(run(odpenc_tool + " photo.png -o bad.odp --overlap wide").code == 1);
+  // The GPU precision only matters on CUDA; on the CPU a valid value changes nothing, a bad one is a usage error.
+  REQUIRE(run(odpenc_tool + " photo.png -o bf16.odp --tokens 4 --overlap 0 --gpu-precision bf16").code == 0);
+  CHECK(file_size(w.path("bf16.odp")) == file_size(w.path("flat.odp")));
+  const Result bad_precision = run(odpenc_tool + " photo.png -o bad.odp --gpu-precision int8");
+  CHECK(bad_precision.code == 1);
+  CHECK_THAT(bad_precision.err, Catch::Contains("--gpu-precision") && Catch::Contains("int8"));
+  CHECK_FALSE(exists(w.path("bad.odp")));
   const uint64_t full_size = file_size(w.path("full.odp"));
   REQUIRE(run(odpenc_tool + " photo.png -o sized.odp --size " + std::to_string(full_size / 2)).code == 0);
   CHECK(file_size(w.path("sized.odp")) <= full_size / 2);
