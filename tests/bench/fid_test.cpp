@@ -55,6 +55,19 @@ double fid_by_square_roots(const FeatureSet& a, const FeatureSet& b) {
          sb.trace().item<double>() - 2 * cross;
 }
 
+// A temporary folder holding the channel-statistics network as stats.pt; removed at the end of the scope.
+struct NetworkFolder {
+  explicit NetworkFolder(const std::string& name)
+      : dir(fs::temp_directory_path() / ("odp-fid-" + name + "-" + std::to_string(::getpid()))),
+        network((dir / "stats.pt").string()) {
+    fs::create_directories(dir);
+    test::write_feature_network(network);
+  }
+  ~NetworkFolder() { fs::remove_all(dir); }
+  fs::path dir;
+  std::string network;
+};
+
 }  // namespace
 
 TEST_CASE("the Fréchet distance matches closed forms") {
@@ -89,11 +102,9 @@ TEST_CASE("the Fréchet distance refuses sets it cannot fit") {
 }
 
 TEST_CASE("a TorchScript feature network gives one vector per image, and bad files are refused with their path") {
-  const fs::path dir = fs::temp_directory_path() / ("odp-fid-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string good = (dir / "stats.pt").string();
-  test::write_feature_network(good);
-  const FidNetwork network(good, odp::model::Device::kCpu);
+  const NetworkFolder folder("network");
+  const fs::path& dir = folder.dir;
+  const FidNetwork network(folder.network, odp::model::Device::kCpu);
   REQUIRE(network.dims() == 6);
   // A flat grey image: means 128/255, standard deviations 0.
   odp::codec::Image grey = test::make_image(20, 10, [](int, int, int c) { return 64 + 32 * c; });
@@ -110,15 +121,11 @@ TEST_CASE("a TorchScript feature network gives one vector per image, and bad fil
   const std::string scalar = (dir / "scalar.pt").string();
   test::write_scalar_network(scalar);
   REQUIRE_THROWS_WITH(FidNetwork(scalar, odp::model::Device::kCpu), Contains(scalar) && Contains("[N, D]"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("the FID report has one cell per point and codec, with the image count") {
-  const fs::path dir = fs::temp_directory_path() / ("odp-fid-report-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string path = (dir / "stats.pt").string();
-  test::write_feature_network(path);
-  const FidNetwork network(path, odp::model::Device::kCpu);
+  const NetworkFolder folder("report");
+  const FidNetwork network(folder.network, odp::model::Device::kCpu);
   FidCollector collector(network);
   for (uint32_t seed = 1; seed <= 3; ++seed) {
     const auto original = test::make_noise(16, 16, seed);
@@ -132,5 +139,4 @@ TEST_CASE("the FID report has one cell per point and codec, with the image count
   REQUIRE_THAT(md, Contains("| t256 | 0.0 (3) | – |"));
   REQUIRE_THAT(md, Contains("| t1 | "));
   REQUIRE_THAT(md, Contains(" (3) | – |"));
-  fs::remove_all(dir);
 }
