@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On a GPU machine: builds the CUDA kernel tests and odp-throughput against PyTorch's LibTorch, runs the tests,
 # the benchmark (table saved in bench/results/ and $OUT when set) and, when a model file and the CLI exist, a
-# 768x512 encode/decode through odpenc/odpdec --device cuda. Usage: bench/throughput/run_gpu.sh [bench flags]
+# 768x512 encode/decode through odpenc/odpdec --device cuda, and with ODP_EVAL_DIR set, odp-bench's odp rows on
+# CUDA (speed per image and per megapixel). Usage: bench/throughput/run_gpu.sh [odp-throughput flags]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -13,6 +14,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DODP_WITH_CUDA=ON -D
   { tail -40 /tmp/odp-configure.log; exit 1; }
 targets=(test_cuda odp-throughput)
 [ -f cli/CMakeLists.txt ] && targets+=(odpenc odpdec)
+[ -n "${ODP_EVAL_DIR:-}" ] && targets+=(odp-bench)
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}" 2>&1 | grep -E "error|FAILED" | head -40 || true
 [ -x "$build/bench/throughput/odp-throughput" ] || { echo "run_gpu: build failed"; exit 1; }
 
@@ -56,5 +58,17 @@ PY
   done
 else
   echo "end to end: skipped (needs $build/cli/odpenc and $model)" | tee -a "$result"
+fi
+
+# odp-bench on the GPU: the odp rows only (the anchors are CPU codecs, measured by scripts/bench.sh), for the
+# CUDA encode/decode times per image and per megapixel. The evaluation crops are not in the repository: carry them.
+if [ -n "${ODP_EVAL_DIR:-}" ] && [ -x "$build/bench/odp-bench" ] && [ -f "$model" ]; then
+  bench_result="bench/results/summary-cuda-${gpu:-gpu}.md"
+  if "$build/bench/odp-bench" --model "$model" --device cuda --anchors none --no-thumbhash --no-match \
+      --target-psnr 17,19,21 --grid-images 0 --out /tmp/odp-bench-cuda "$ODP_EVAL_DIR"; then
+    cp /tmp/odp-bench-cuda/summary.md "$bench_result"
+    grep -A12 "^## Speed" "$bench_result" || true
+    [ -n "${OUT:-}" ] && cp "$bench_result" "$OUT/" || true
+  fi
 fi
 [ -n "${OUT:-}" ] && cp "$result" "$OUT/" || true

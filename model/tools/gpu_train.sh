@@ -20,7 +20,7 @@ case "${1:-}" in
       { tail -20 /root/configure.log; exit 1; }
     # odp-train first, then the GPU benchmark's targets, so that training can start as soon as its tool exists.
     (setsid nohup bash -c "cmake --build '$build' -j $(nproc) --target odp-train &&
-      cmake --build '$build' -j $(nproc) --target test_cuda odp-throughput odpenc odpdec" > /root/build.log 2>&1 &)
+      cmake --build '$build' -j $(nproc) --target test_cuda odp-throughput odpenc odpdec odp-bench" > /root/build.log 2>&1 &)
     echo "building in the background: tail /root/build.log" ;;
   start)
     shift

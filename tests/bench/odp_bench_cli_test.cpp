@@ -99,6 +99,14 @@ TEST_CASE("odp-bench writes every output for a small dataset and skips unreadabl
   // 2 images x 4 points (3 token counts + 1 adaptive) x (odp + each anchor), plus the header.
   const int anchors = static_cast<int>(odp::bench::available_anchors().size());
   CHECK(count_lines(out / "results.csv") == 1 + 2 * 4 * (1 + anchors));
+  // The adaptive comparison has both tables, each with a row for the one target.
+  const std::string adaptive = read_text(out / "adaptive.md");
+  const size_t by_mean = adaptive.find("## At equal mean PSNR"), by_share = adaptive.find("## At an equal share");
+  REQUIRE(by_mean != std::string::npos);
+  REQUIRE(by_share != std::string::npos);
+  CHECK(adaptive.find("| 10.0 | ", by_mean) < by_share);
+  CHECK(adaptive.find("| 10.0 | ", by_share) != std::string::npos);
+  CHECK(adaptive.find(" % | ", by_share) != std::string::npos);
   // Without --lpips (or ODP_LPIPS) there is no LPIPS anywhere.
   CHECK(read_text(out / "results.csv").find("lpips") == std::string::npos);
   CHECK(read_text(out / "summary.md").find("LPIPS") == std::string::npos);
@@ -191,6 +199,20 @@ TEST_CASE("odp-bench --lpips adds an LPIPS value to every reached row and a colu
   run = run_bench(common + "--lpips /no/such/lpips.safetensors" + images);
   CHECK(run.status == 2);
   CHECK(run.output.find("/no/such/lpips.safetensors") != std::string::npos);
+  fs::remove_all(data);
+}
+
+TEST_CASE("odp-bench --anchors none measures odp alone") {
+  const fs::path data = make_dataset(), out = data / "out";
+  Run run = run_bench("--random-model --device cpu --anchors none --no-thumbhash --tokens 1,4 --grid-images 0 --out '" +
+                      out.string() + "' '" + data.string() + "'");
+  INFO(run.output);
+  REQUIRE(run.status == 0);
+  const auto csv = read_csv(out / "results.csv");
+  REQUIRE(csv.size() == 1 + 2 * 2);  // two readable images x two points, odp rows only
+  const size_t codec = static_cast<size_t>(std::find(csv[0].begin(), csv[0].end(), "codec") - csv[0].begin());
+  for (size_t i = 1; i < csv.size(); ++i) CHECK(csv[i][codec] == "odp");
+  CHECK(read_text(out / "summary.md").find("## Speed") != std::string::npos);
   fs::remove_all(data);
 }
 
