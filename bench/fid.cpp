@@ -22,6 +22,13 @@ at::Tensor to_matrix(const FeatureSet& set, size_t dims) {
   return m;
 }
 
+// LibTorch's message without its backtrace, cut to a length that fits in one error line.
+std::string short_message(const c10::Error& error) {
+  std::string message = error.what_without_backtrace();
+  if (message.size() > 300) message = message.substr(0, 300) + "...";
+  return message;
+}
+
 }  // namespace
 
 double frechet_distance(const FeatureSet& a, const FeatureSet& b) {
@@ -57,10 +64,8 @@ struct FidNetwork::Impl {
       if (!result.isTensor()) throw BenchError(path + ": the FID network must return one tensor");
       out = result.toTensor();
     } catch (const c10::Error& error) {
-      std::string message = error.what_without_backtrace();
-      if (message.size() > 300) message = message.substr(0, 300) + "...";
       throw BenchError(path + ": the FID network failed on a " + std::to_string(image.width) + "x" +
-                       std::to_string(image.height) + " image: " + message);
+                       std::to_string(image.height) + " image: " + short_message(error));
     }
     if (out.dim() < 2 || out.size(0) != 1)
       throw BenchError(path + ": the FID network must return [N, D] features for N images (got " +
@@ -82,9 +87,7 @@ FidNetwork::FidNetwork(const std::string& path, odp::model::Device device) : imp
   try {
     impl_->module = torch::jit::load(path, impl_->device);
   } catch (const c10::Error& error) {
-    std::string message = error.what_without_backtrace();
-    if (message.size() > 300) message = message.substr(0, 300) + "...";
-    throw BenchError(path + ": cannot load it as a TorchScript file (torch.jit.save): " + message);
+    throw BenchError(path + ": cannot load it as a TorchScript file (torch.jit.save): " + short_message(error));
   }
   impl_->module.eval();
   Image probe;

@@ -387,12 +387,14 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
     }
     return fixed[tokens] = std::move(f);
   };
+  auto mean_psnr = [](const std::vector<double>& psnr) {
+    double mean = 0;
+    for (double p : psnr) mean += p / psnr.size();
+    return mean;
+  };
   auto mean_at = [&](int tokens) {
     const Fixed& f = fixed_at(tokens);
-    Mean m;
-    for (double p : f.psnr) m.psnr += p / f.psnr.size();
-    m.bytes = f.bytes;
-    return m;
+    return Mean{mean_psnr(f.psnr), f.bytes};
   };
   // "psnr" of the returned point: the percentage of images at or above `target`, so that the same bisection
   // finds the count reaching a share.
@@ -412,8 +414,7 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
   for (double target : o.target_psnr) {
     const Fixed adaptive = measured(psnr_point(target));
     if (adaptive.psnr.empty()) continue;
-    double adaptive_mean = 0;
-    for (double p : adaptive.psnr) adaptive_mean += p / adaptive.psnr.size();
+    const double adaptive_mean = mean_psnr(adaptive.psnr);
     const std::string target_text = odp::bench::format_number(target, 1);
     mean_table << "| " << target_text << " | " << odp::bench::format_number(adaptive_mean, 2) << " | "
                << odp::bench::format_number(adaptive.bytes, 0) << " | ";

@@ -1,5 +1,6 @@
 // odpenc: compress images (PNG, JPEG, WebP, PPM/PGM) into .odp files with the shipped model.
 #include <iostream>
+#include <optional>
 
 #include "cli/cli_common.h"
 
@@ -62,7 +63,9 @@ int main(int argc, char** argv) {
         read_options.flatten_alpha = arguments.has("--flatten-alpha");
         const bool verbose = arguments.has("-v");
         const std::vector<std::string> outputs = cli::output_paths(arguments, ".odp", false);
-        auto precision = model::GpuEncodePrecision::kTf32;
+        // Parsed before the model loads, so that a bad value fails at once; without the flag the model keeps
+        // its default (TF32).
+        std::optional<model::GpuEncodePrecision> precision;
         if (arguments.has("--gpu-precision")) {
           try {
             precision = model::parse_gpu_encode_precision(arguments.text("--gpu-precision"));
@@ -71,7 +74,7 @@ int main(int argc, char** argv) {
           }
         }
         auto model = cli::load_tool_model(arguments, verbose);
-        model->set_gpu_encode_precision(precision);
+        if (precision) model->set_gpu_encode_precision(*precision);
         int result = cli::kOk;
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];

@@ -170,6 +170,9 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
   if (cuda)
     encode_precisions = {odp::model::GpuEncodePrecision::kBf16, odp::model::GpuEncodePrecision::kTf32,
                          odp::model::GpuEncodePrecision::kFp32};
+  auto encode_precision_name = [&](odp::model::GpuEncodePrecision precision) -> std::string {
+    return cuda ? odp::model::gpu_encode_precision_name(precision) : "fp32";
+  };
   for (int batch : batches) {
     // Two input sets so that repeats do not replay one buffer.
     const std::vector<float> inputs[2] = {random_tiles(batch, config.tile_size, rng),
@@ -184,7 +187,7 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
       model->set_gpu_encode_precision(precision);
       Row row = encode_row;
       row.batch = batch;
-      row.precision = cuda ? odp::model::gpu_encode_precision_name(precision) : "fp32";
+      row.precision = encode_precision_name(precision);
       result.rows.push_back(measure_row(row, gpu_baseline, [&] {
         return odp::bench::median_seconds([&] { model->encode(inputs[call++ % 2].data(), batch); }, warmups,
                                           options.seconds);
@@ -198,7 +201,7 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
     }));
   }
   for (auto precision : encode_precisions) {
-    const std::string name = cuda ? odp::model::gpu_encode_precision_name(precision) : "fp32";
+    const std::string name = encode_precision_name(precision);
     try {
       model->set_gpu_encode_precision(precision);
       result.agreement_tokens.emplace_back(name, model->encode(agreement_set.data(), kAgreementTiles));
