@@ -77,7 +77,8 @@ std::vector<uint8_t> write_or_throw(const format::Image& image, const format::Fr
   }
 }
 
-double tile_psnr(const Image& image, const TileGrid& grid, int tile_index, const float* decoded) {
+// decoded: one tile's bytes from TileModel::decode_bytes (what stitching without overlap writes).
+double tile_psnr(const Image& image, const TileGrid& grid, int tile_index, const uint8_t* decoded) {
   const int t = grid.tile;
   const size_t plane = static_cast<size_t>(t) * t;
   const int origin_x = grid.origin_x(tile_index % grid.tiles_x), origin_y = grid.origin_y(tile_index / grid.tiles_x);
@@ -86,8 +87,7 @@ double tile_psnr(const Image& image, const TileGrid& grid, int tile_index, const
   for (int y = 0; y < visible_h; ++y)
     for (int x = 0; x < visible_w; ++x)
       for (int c = 0; c < 3; ++c) {
-        const float value = std::clamp(decoded[c * plane + static_cast<size_t>(y) * t + x], 0.0f, 1.0f);
-        const double difference = std::lround(value * 255.0f) -
+        const double difference = double(decoded[c * plane + static_cast<size_t>(y) * t + x]) -
                                   image.rgb[(static_cast<size_t>(origin_y + y) * grid.width + origin_x + x) * 3 + c];
         squared += difference * difference;
       }
@@ -106,9 +106,10 @@ std::vector<int> search_prefixes(const Image& image, const TileGrid& grid, const
                                  model::TileModel& model, double target_db, const ProgressFn& progress,
                                  int64_t done, int64_t total) {
   const int num_tokens = model.info().config.num_tokens, t = grid.tile, batch = std::max(1, model.preferred_batch());
-  const size_t tile_floats = 3ull * t * t;
+  const size_t tile_values = 3ull * t * t;
   std::vector<int> low(grid.count(), 1), high(grid.count(), num_tokens);
-  std::vector<float> decoded(batch * tile_floats);
+  // Bytes: PSNR is measured on 8-bit pixels anyway, and the GPU sends back a quarter of fp32's data.
+  std::vector<uint8_t> decoded(batch * tile_values);
   std::vector<uint16_t> batch_tokens(static_cast<size_t>(batch) * num_tokens);
   std::vector<int> keep(batch), members(batch);
   // A tile that cannot reach the target even with every token must not take them all for a fraction of a dB:
@@ -119,9 +120,9 @@ std::vector<int> search_prefixes(const Image& image, const TileGrid& grid, const
     std::copy_n(tokens.begin() + static_cast<size_t>(start) * num_tokens, static_cast<size_t>(n) * num_tokens,
                 batch_tokens.begin());
     std::fill(keep.begin(), keep.begin() + n, num_tokens);
-    model.decode(batch_tokens.data(), keep.data(), n, decoded.data());
+    model.decode_bytes(batch_tokens.data(), keep.data(), n, decoded.data());
     for (int j = 0; j < n; ++j)
-      goal[start + j] = std::min(target_db, tile_psnr(image, grid, start + j, decoded.data() + j * tile_floats) -
+      goal[start + j] = std::min(target_db, tile_psnr(image, grid, start + j, decoded.data() + j * tile_values) -
                                                 kAdaptiveSlackDb);
     done += n;
     report(progress, std::min(done, total - 1), total);
@@ -140,10 +141,10 @@ std::vector<int> search_prefixes(const Image& image, const TileGrid& grid, const
         std::copy_n(tokens.begin() + static_cast<size_t>(tile) * num_tokens, num_tokens,
                     batch_tokens.begin() + static_cast<size_t>(j) * num_tokens);
       }
-      model.decode(batch_tokens.data(), keep.data(), n, decoded.data());
+      model.decode_bytes(batch_tokens.data(), keep.data(), n, decoded.data());
       for (int j = 0; j < n; ++j) {
         const int tile = members[j];
-        if (tile_psnr(image, grid, tile, decoded.data() + j * tile_floats) >= goal[tile]) {
+        if (tile_psnr(image, grid, tile, decoded.data() + j * tile_values) >= goal[tile]) {
           high[tile] = keep[j];
         } else {
           low[tile] = keep[j] + 1;
@@ -206,17 +207,18 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
                      std::to_string(kMaxTiles));
 
   const int batch = std::max(1, model.preferred_batch());
-  const size_t tile_floats = 3ull * t * t;
+  const size_t tile_values = 3ull * t * t;
   const bool adaptive = options.rate == RateControl::kTargetPsnr;
   const int64_t search_rounds = adaptive ? static_cast<int64_t>(std::ceil(std::log2(std::max(num_tokens, 2)))) : 0;
   const int64_t total = grid.count() * (1 + search_rounds + (adaptive ? 1 : 0));  // + the all-token pass
   std::vector<uint16_t> tokens(static_cast<size_t>(grid.count()) * num_tokens);
-  std::vector<float> tiles(batch * tile_floats);
+  // Bytes: the model sees exactly the floats byte / 255 either way, and the GPU receives a quarter of the data.
+  std::vector<uint8_t> tiles(batch * tile_values);
   try {
     for (int first = 0; first < grid.count(); first += batch) {
       const int n = std::min(batch, grid.count() - first);
       extract_tiles(image.rgb.data(), grid, first, n, tiles.data());
-      std::vector<uint16_t> encoded = model.encode(tiles.data(), n);
+      std::vector<uint16_t> encoded = model.encode_bytes(tiles.data(), n);
       std::copy(encoded.begin(), encoded.end(), tokens.begin() + static_cast<size_t>(first) * num_tokens);
       report(options.progress, first + n, total);
     }
@@ -282,8 +284,12 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
   image.height = grid.height;
   image.rgb.resize(static_cast<size_t>(grid.width) * grid.height * 3);
   const int batch = std::max(1, model.preferred_batch());
-  const size_t tile_floats = 3ull * t * t;
-  std::vector<float> tiles(batch * tile_floats);
+  const size_t tile_values = 3ull * t * t;
+  // Without overlap every pixel comes from one tile and is only rounded, so the model can round it on the device
+  // and send back bytes; overlapping tiles are blended before rounding, so they come back as floats.
+  const bool as_bytes = grid.overlap == 0;
+  std::vector<float> tiles(as_bytes ? 0 : batch * tile_values);
+  std::vector<uint8_t> tile_bytes(as_bytes ? batch * tile_values : 0);
   std::vector<uint16_t> batch_tokens(static_cast<size_t>(batch) * num_tokens);
   std::vector<int> keep(batch);
   TileStitcher stitcher(grid, image.rgb.data());
@@ -297,8 +303,13 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
         if (options.max_tokens > 0) keep[j] = std::min(keep[j], options.max_tokens);
         std::copy_n(prefix.begin(), keep[j], batch_tokens.begin() + static_cast<size_t>(j) * num_tokens);
       }
-      model.decode(batch_tokens.data(), keep.data(), n, tiles.data());
-      stitcher.add(tiles.data(), first, n);
+      if (as_bytes) {
+        model.decode_bytes(batch_tokens.data(), keep.data(), n, tile_bytes.data());
+        stitcher.add(tile_bytes.data(), first, n);
+      } else {
+        model.decode(batch_tokens.data(), keep.data(), n, tiles.data());
+        stitcher.add(tiles.data(), first, n);
+      }
       report(options.progress, first + n, grid.count());
     }
   } catch (const model::ModelError& error) {

@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "codec/image.h"
+#include "model/tile_model.h"
 
 namespace odp::codec {
 namespace {
@@ -16,9 +18,10 @@ int tiles_along(int length, int tile, int overlap) {
   return (length - overlap + step - 1) / step;
 }
 
-uint8_t to_byte(float value) {
-  return static_cast<uint8_t>(std::lround(std::clamp(value, 0.0f, 1.0f) * 255.0f));
-}
+uint8_t to_byte(float value) { return model::byte_from_unit(value); }
+
+float unit_value(float value) { return std::clamp(value, 0.0f, 1.0f); }
+float unit_value(uint8_t value) { return model::unit_from_byte(value); }
 
 // Spreads the excess step between line[seam - 1] and line[seam] over `radius` samples each side.
 // line is strided (stride bytes apart for a column); count samples in all.
@@ -174,7 +177,10 @@ int reflect_index(int i, int n) {
   return i < n ? i : period - i;
 }
 
-void extract_tiles(const uint8_t* rgb, const TileGrid& grid, int first, int count, float* out) {
+namespace {
+// Tile pixels as floats (byte / 255) or as the bytes themselves.
+template <typename Pixel>
+void extract_tile_range(const uint8_t* rgb, const TileGrid& grid, int first, int count, Pixel* out) {
   const int t = grid.tile;
   const size_t plane = static_cast<size_t>(t) * t;
   std::vector<int> columns(t);
@@ -182,13 +188,29 @@ void extract_tiles(const uint8_t* rgb, const TileGrid& grid, int first, int coun
     const int tile_index = first + index;
     const int origin_x = grid.origin_x(tile_index % grid.tiles_x), origin_y = grid.origin_y(tile_index / grid.tiles_x);
     for (int x = 0; x < t; ++x) columns[x] = reflect_index(origin_x + x, grid.width);
-    float* tile = out + index * 3 * plane;
+    Pixel* tile = out + index * 3 * plane;
     for (int y = 0; y < t; ++y) {
       const uint8_t* row = rgb + static_cast<size_t>(reflect_index(origin_y + y, grid.height)) * grid.width * 3;
       for (int x = 0; x < t; ++x)
-        for (int c = 0; c < 3; ++c) tile[c * plane + static_cast<size_t>(y) * t + x] = row[columns[x] * 3 + c] / 255.0f;
+        for (int c = 0; c < 3; ++c) {
+          const uint8_t byte = row[columns[x] * 3 + c];
+          if constexpr (std::is_same_v<Pixel, float>) {
+            tile[c * plane + static_cast<size_t>(y) * t + x] = model::unit_from_byte(byte);
+          } else {
+            tile[c * plane + static_cast<size_t>(y) * t + x] = byte;
+          }
+        }
     }
   }
+}
+}  // namespace
+
+void extract_tiles(const uint8_t* rgb, const TileGrid& grid, int first, int count, float* out) {
+  extract_tile_range(rgb, grid, first, count, out);
+}
+
+void extract_tiles(const uint8_t* rgb, const TileGrid& grid, int first, int count, uint8_t* out) {
+  extract_tile_range(rgb, grid, first, count, out);
 }
 
 void extract_tiles(const uint8_t* rgb, const TileGrid& grid, float* out) { extract_tiles(rgb, grid, 0, grid.count(), out); }
@@ -204,7 +226,12 @@ TileStitcher::TileStitcher(const TileGrid& grid, uint8_t* rgb) : grid_(grid), rg
   if (grid.overlap > 0) sum_.assign(static_cast<size_t>(grid.width) * grid.height * 3, 0.0f);
 }
 
-void TileStitcher::add(const float* tiles, int first, int count) {
+void TileStitcher::add(const float* tiles, int first, int count) { add_tiles(tiles, first, count); }
+
+void TileStitcher::add(const uint8_t* tiles, int first, int count) { add_tiles(tiles, first, count); }
+
+template <typename Pixel>
+void TileStitcher::add_tiles(const Pixel* tiles, int first, int count) {
   const int t = grid_.tile;
   const size_t plane = static_cast<size_t>(t) * t;
   std::vector<float> column_weight(t);
@@ -213,17 +240,22 @@ void TileStitcher::add(const float* tiles, int first, int count) {
     const int origin_x = grid_.origin_x(tx), origin_y = grid_.origin_y(ty);
     const int visible_w = std::min(t, grid_.width - origin_x), visible_h = std::min(t, grid_.height - origin_y);
     for (int x = 0; x < visible_w; ++x) column_weight[x] = blend_weight(x, t, grid_.overlap, tx > 0, tx + 1 < grid_.tiles_x);
-    const float* tile = tiles + index * 3 * plane;
+    const Pixel* tile = tiles + index * 3 * plane;
     for (int y = 0; y < visible_h; ++y) {
       const float row_weight = blend_weight(y, t, grid_.overlap, ty > 0, ty + 1 < grid_.tiles_y);
       const size_t row_start = (static_cast<size_t>(origin_y + y) * grid_.width + origin_x) * 3;
       for (int x = 0; x < visible_w; ++x) {
         for (int c = 0; c < 3; ++c) {
-          const float value = std::clamp(tile[c * plane + static_cast<size_t>(y) * t + x], 0.0f, 1.0f);
+          const Pixel pixel = tile[c * plane + static_cast<size_t>(y) * t + x];
           if (sum_.empty()) {
-            rgb_[row_start + x * 3 + c] = to_byte(value);
+            // A byte is already what to_byte would make of it.
+            if constexpr (std::is_same_v<Pixel, uint8_t>) {
+              rgb_[row_start + x * 3 + c] = pixel;
+            } else {
+              rgb_[row_start + x * 3 + c] = to_byte(pixel);
+            }
           } else {
-            sum_[row_start + x * 3 + c] += value * row_weight * column_weight[x];
+            sum_[row_start + x * 3 + c] += unit_value(pixel) * row_weight * column_weight[x];
           }
         }
       }

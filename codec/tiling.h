@@ -34,6 +34,8 @@ int reflect_index(int i, int n);
 void extract_tiles(const uint8_t* rgb, const TileGrid& grid, float* out);
 // The same for tiles first..first+count-1 only (out: count x 3 x tile x tile), so memory stays one batch.
 void extract_tiles(const uint8_t* rgb, const TileGrid& grid, int first, int count, float* out);
+// The same tiles as bytes (value = byte), for TileModel::encode_bytes: a quarter of the memory to move.
+void extract_tiles(const uint8_t* rgb, const TileGrid& grid, int first, int count, uint8_t* out);
 
 // Blend weight of position p (0..tile-1) along one axis inside a tile that has neighbours on the low side
 // (has_low) and/or high side (has_high): 1 in the interior, a linear ramp (k + 0.5) / overlap across the
@@ -50,12 +52,18 @@ class TileStitcher {
  public:
   TileStitcher(const TileGrid& grid, uint8_t* rgb);
   void add(const float* tiles, int first, int count);  // tiles first..first+count-1
+  // Tiles already rounded to bytes (TileModel::decode_bytes). Without overlap this writes exactly what add()
+  // writes for the floats they were rounded from; with overlap it blends the rounded values, which differs,
+  // so the codec passes floats there.
+  void add(const uint8_t* tiles, int first, int count);
   void finish();
 
  private:
   TileGrid grid_;
   uint8_t* rgb_;
   std::vector<float> sum_;  // weighted sums when overlap > 0
+  template <typename Pixel>
+  void add_tiles(const Pixel* tiles, int first, int count);
 };
 
 // Evens out the low-frequency colour casts by which independently decoded, non-overlapping tiles differ:

@@ -1,13 +1,16 @@
-// TileModel on LibTorch: batches host tiles through the network on the CPU (fp32) or CUDA (bf16 weights).
+// TileModel on LibTorch: batches host tiles (floats or bytes) through the network on the CPU (fp32) or CUDA (bf16).
 #include "model/tile_model.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <type_traits>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
+#include "model/pixels.h"
 #include "model/weights.h"
 
 namespace odp::model {
@@ -72,28 +75,40 @@ class Tf32Scope {
   bool cublas_ = false, cudnn_ = false;
 };
 
-// A second copy of the network with the same weights, in fp32 on `device` (the GPU keeps a bf16 network for
-// speed and this one for tf32/fp32 encoding).
-TokenizerNet fp32_copy(TokenizerNet& net, const ModelConfig& config, const torch::Device& device) {
+// A copy of the network with the same weights, in `dtype` on `device`.
+TokenizerNet network_copy(TokenizerNet& net, const ModelConfig& config, const torch::Device& device,
+                          torch::ScalarType dtype) {
   TokenizerNet copy(config);
   torch::NoGradGuard no_grad;
   auto source = net->named_parameters();
   for (auto& item : copy->named_parameters()) item.value().copy_(source[item.key()]);
   copy->eval();
-  copy->to(device, torch::kFloat32);
+  copy->to(device, dtype);
   return copy;
+}
+
+int64_t weight_bytes(TokenizerNet& net) {
+  int64_t bytes = 0;
+  for (const auto& p : net->parameters()) bytes += p.numel() * static_cast<int64_t>(p.element_size());
+  return bytes;
 }
 
 class TorchTileModel final : public TileModel {
  public:
   TorchTileModel(TokenizerNet net, ModelInfo info, Device device)
-      : net_(std::move(net)), info_(std::move(info)), device_(device),
-        torch_device_(device == Device::kCuda ? torch::kCUDA : torch::kCPU) {
+      : info_(std::move(info)), device_(device), torch_device_(device == Device::kCuda ? torch::kCUDA : torch::kCPU) {
     if (device == Device::kCuda && !cuda_available()) throw ModelError("no CUDA GPU available for the model");
-    net_->eval();
-    if (device == Device::kCuda) fp32_net_ = fp32_copy(net_, info_.config, torch_device_);
-    // bf16 weights on the GPU: inference needs no fp32 master copy, and halves memory traffic.
-    net_->to(torch_device_, device == Device::kCuda ? torch::kBFloat16 : torch::kFloat32);
+    net->eval();
+    if (device == Device::kCuda) {
+      // bf16 weights on the GPU: inference needs no fp32 master copy, and halves memory traffic. The fp32 weights
+      // stay on the host for the tf32/fp32 encoder: a copy of the bf16 network would have them rounded.
+      net_ = network_copy(net, info_.config, torch_device_, torch::kBFloat16);
+      host_fp32_net_ = std::move(net);
+    } else {
+      net_ = std::move(net);
+      net_->to(torch_device_, torch::kFloat32);
+    }
+    byte_table_ = byte_unit_table(torch_device_);
     info_.parameters = count_parameters(*net_);
     const char* force_fp32 = std::getenv("ODP_CPU_FP32");
     cpu_bf16_decode_ = device == Device::kCpu && cpu_has_native_bf16() &&
@@ -110,30 +125,71 @@ class TorchTileModel final : public TileModel {
   Device device() const override { return device_; }
   int preferred_batch() const override { return device_ == Device::kCuda ? 128 : 4; }
 
-  std::vector<uint16_t> encode(const float* tiles, int n) override {
+  int64_t device_weight_bytes() const override {
+    std::lock_guard<std::mutex> lock(fp32_net_mutex_);
+    TokenizerNet net = net_, wide = fp32_net_;
+    return weight_bytes(net) + (wide ? weight_bytes(wide) : 0);
+  }
+
+  std::vector<uint16_t> encode(const float* tiles, int n) override { return encode_tiles(tiles, n); }
+  std::vector<uint16_t> encode_bytes(const uint8_t* tiles, int n) override { return encode_tiles(tiles, n); }
+  void decode(const uint16_t* tokens, const int* keep, int n, float* out) override {
+    decode_tiles(tokens, keep, n, out);
+  }
+  void decode_bytes(const uint16_t* tokens, const int* keep, int n, uint8_t* out) override {
+    decode_tiles(tokens, keep, n, out);
+  }
+
+ private:
+  template <typename Pixel>
+  static constexpr torch::ScalarType pixel_type() {
+    static_assert(std::is_same_v<Pixel, float> || std::is_same_v<Pixel, uint8_t>, "tiles are float or uint8");
+    return std::is_same_v<Pixel, float> ? torch::kFloat32 : torch::kUInt8;
+  }
+
+  // The fp32 network of the tf32/fp32 encoder, made on first use: the host's fp32 network moves to the GPU
+  // (no copy, no new random initialisation). The lock keeps two first callers from both moving it; once made,
+  // the model is as safe for concurrent calls as it was when the constructor made it.
+  TokenizerNet fp32_net() {
+    std::lock_guard<std::mutex> lock(fp32_net_mutex_);
+    if (!fp32_net_) {
+      torch::NoGradGuard no_grad;
+      // A failure part way (out of GPU memory) leaves host_fp32_net_ to be moved again by the next call.
+      host_fp32_net_->to(torch_device_, torch::kFloat32);
+      fp32_net_ = std::move(host_fp32_net_);
+      host_fp32_net_ = TokenizerNet(nullptr);
+    }
+    return fp32_net_;
+  }
+
+  template <typename Pixel>
+  std::vector<uint16_t> encode_tiles(const Pixel* tiles, int n) {
     const auto& c = info_.config;
-    const int64_t tile_floats = 3LL * c.tile_size * c.tile_size;
+    const int64_t tile_values = 3LL * c.tile_size * c.tile_size;
     std::vector<uint16_t> out(static_cast<size_t>(n) * c.num_tokens);
     torch::NoGradGuard no_grad;
     const bool wide = device_ == Device::kCuda && gpu_encode_precision_ != GpuEncodePrecision::kBf16;
-    auto& net = wide ? fp32_net_ : net_;
+    TokenizerNet net = wide ? fp32_net() : net_;
     std::unique_ptr<Tf32Scope> tf32;
     if (wide) tf32 = std::make_unique<Tf32Scope>(gpu_encode_precision_ == GpuEncodePrecision::kTf32);
     for (int start = 0; start < n; start += preferred_batch()) {
       const int b = std::min(preferred_batch(), n - start);
-      auto input = torch::from_blob(const_cast<float*>(tiles + start * tile_floats), {b, 3, c.tile_size, c.tile_size},
-                                    torch::kFloat32)
-                       .to(torch_device_);
-      auto indices = net->encode_indices(input).to(torch::kInt32).to(torch::kCPU).contiguous();
+      // Pixels cross to the device in the caller's type (bytes: a quarter of fp32's) and become floats there.
+      torch::Tensor input = torch::from_blob(const_cast<Pixel*>(tiles + start * tile_values),
+                                             {b, 3, c.tile_size, c.tile_size}, pixel_type<Pixel>())
+                                .to(torch_device_);
+      if constexpr (std::is_same_v<Pixel, uint8_t>) input = unit_from_bytes(input, byte_table_);
+      torch::Tensor indices = net->encode_indices(input).to(torch::kInt32).to(torch::kCPU).contiguous();
       const int32_t* p = indices.data_ptr<int32_t>();
       for (int64_t i = 0; i < indices.numel(); ++i) out[start * c.num_tokens + i] = static_cast<uint16_t>(p[i]);
     }
     return out;
   }
 
-  void decode(const uint16_t* tokens, const int* keep, int n, float* out) override {
+  template <typename Pixel>
+  void decode_tiles(const uint16_t* tokens, const int* keep, int n, Pixel* out) {
     const auto& c = info_.config;
-    const int64_t tile_floats = 3LL * c.tile_size * c.tile_size;
+    const int64_t tile_values = 3LL * c.tile_size * c.tile_size;
     torch::NoGradGuard no_grad;
     AutocastBf16 autocast(cpu_bf16_decode_, AutocastDevice::kCpu);
     for (int start = 0; start < n; start += preferred_batch()) {
@@ -148,19 +204,26 @@ class TorchTileModel final : public TileModel {
         keep_t[i] = k;
       }
       if ((idx >= c.codebook_size()).any().item<bool>()) throw ModelError("decode: token index outside the codebook");
-      // Clamped and widened to fp32 on the device, then copied straight into the caller's buffer.
-      auto images = net_->decode_indices(idx.to(torch_device_), keep_t.to(torch_device_)).clamp(0.0, 1.0).to(torch::kFloat32);
-      torch::from_blob(out + start * tile_floats, {b, 3, c.tile_size, c.tile_size}, torch::kFloat32).copy_(images);
+      // Clamped and converted to the caller's type on the device (bytes: a quarter of fp32's to copy back),
+      // then copied straight into the caller's buffer.
+      auto images =
+          net_->decode_indices(idx.to(torch_device_), keep_t.to(torch_device_)).clamp(0.0, 1.0).to(torch::kFloat32);
+      if constexpr (std::is_same_v<Pixel, uint8_t>) images = bytes_from_unit(images);
+      torch::from_blob(out + start * tile_values, {b, 3, c.tile_size, c.tile_size}, pixel_type<Pixel>()).copy_(images);
     }
   }
 
- private:
-  TokenizerNet net_;
-  TokenizerNet fp32_net_{nullptr};  // CUDA only: for GpuEncodePrecision kTf32 and kFp32
+  TokenizerNet net_{nullptr};
+  // CUDA only, for GpuEncodePrecision kTf32 and kFp32: the file's fp32 weights on the host until the first such
+  // encode moves them to the GPU as fp32_net_. Both guarded by fp32_net_mutex_.
+  TokenizerNet host_fp32_net_{nullptr};
+  TokenizerNet fp32_net_{nullptr};
+  mutable std::mutex fp32_net_mutex_;
   GpuEncodePrecision gpu_encode_precision_ = GpuEncodePrecision::kTf32;
   ModelInfo info_;
   Device device_;
   torch::Device torch_device_;
+  torch::Tensor byte_table_;  // byte_unit_table on the model's device, made once: no host copy per call
   bool cpu_bf16_decode_ = false;
 };
 

@@ -2,6 +2,8 @@
 // This header is free of LibTorch so that codec/ and cli/ compile quickly; model/*.cpp holds the network.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -74,6 +76,11 @@ bool cpu_has_native_bf16();
 // leaves the choice to programs: the tools and benchmarks call this once at start.
 void keep_freed_memory_for_reuse();
 
+// The codec's 8-bit pixel rules, here so that the model's byte entry points and codec/ share one definition:
+// a byte b is the float b / 255.0f; a float v is the byte round(clamp(v, 0, 1) * 255.0f), halves away from zero.
+inline float unit_from_byte(uint8_t b) { return b / 255.0f; }
+inline uint8_t byte_from_unit(float v) { return static_cast<uint8_t>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f)); }
+
 // A loaded tokenizer. Tiles are planar RGB floats in [0,1]: n x 3 x tile_size x tile_size.
 class TileModel {
  public:
@@ -92,6 +99,20 @@ class TileModel {
   // Decodes n tiles; tile i uses its first keep[i] tokens (0..num_tokens; the rest are masked).
   // tokens holds n x num_tokens entries (entries past keep[i] are ignored). out: n x 3 x T x T in [0,1].
   virtual void decode(const uint16_t* tokens, const int* keep, int n, float* out) = 0;
+  // The same with 8-bit tiles (n x 3 x T x T bytes), a quarter of the data to move: the GPU model takes bytes
+  // across PCIe and converts them on the device. encode_bytes gives exactly encode() of the floats
+  // unit_from_byte(b); decode_bytes gives exactly byte_from_unit of decode()'s floats, as codec/ rounds them.
+  // These defaults convert on the host, for models that only have the float path (test doubles).
+  virtual std::vector<uint16_t> encode_bytes(const uint8_t* tiles, int n) {
+    std::vector<float> floats(static_cast<size_t>(n) * tile_value_count());
+    std::transform(tiles, tiles + floats.size(), floats.begin(), unit_from_byte);
+    return encode(floats.data(), n);
+  }
+  virtual void decode_bytes(const uint16_t* tokens, const int* keep, int n, uint8_t* out) {
+    std::vector<float> floats(static_cast<size_t>(n) * tile_value_count());
+    decode(tokens, keep, n, floats.data());
+    std::transform(floats.begin(), floats.end(), out, byte_from_unit);
+  }
   // Largest batch of tiles the caller should pass at once on this device.
   virtual int preferred_batch() const = 0;
 
@@ -105,6 +126,18 @@ class TileModel {
   // The GPU encoder's arithmetic (see GpuEncodePrecision). Ignored on the CPU and by models without the choice.
   virtual void set_gpu_encode_precision(GpuEncodePrecision /*precision*/) {}
   virtual GpuEncodePrecision gpu_encode_precision() const { return GpuEncodePrecision::kTf32; }
+
+  // Bytes of network weights held in the model's device memory now. On the GPU the fp32 network that kTf32 and
+  // kFp32 encoding use is made on the first such encode, so a model that only decodes or encodes in bf16 never
+  // holds it (the file's fp32 weights wait in host memory until then). 0 for models without weights.
+  virtual int64_t device_weight_bytes() const { return 0; }
+
+ protected:
+  // Values in one tile: 3 x tile_size x tile_size.
+  size_t tile_value_count() const {
+    const size_t t = static_cast<size_t>(info().config.tile_size);
+    return 3 * t * t;
+  }
 };
 
 }  // namespace odp::model

@@ -25,6 +25,8 @@ using odp::model::Device;
 
 constexpr uint64_t kRandomModelSeed = 1;
 constexpr int kAgreementTiles = 8;
+// The path name of rows through TileModel's byte entry points (encode_bytes / decode_bytes).
+constexpr const char* kBytePath = "TM bytes";
 
 const char* const kUsage =
     "usage: odp-throughput [--model FILE] [--device cpu|cuda|all] [--batch LIST] [--seconds S]\n"
@@ -117,6 +119,13 @@ std::vector<float> random_tiles(int count, int tile_size, std::mt19937& rng) {
   return tiles;
 }
 
+std::vector<uint8_t> random_byte_tiles(int count, int tile_size, std::mt19937& rng) {
+  std::uniform_int_distribution<int> value(0, 255);
+  std::vector<uint8_t> tiles(static_cast<size_t>(count) * 3 * tile_size * tile_size);
+  for (auto& v : tiles) v = static_cast<uint8_t>(value(rng));
+  return tiles;
+}
+
 // Runs one measurement; a failure becomes a row with its message, so the other rows still get measured.
 template <typename Measure>
 Row measure_row(Row row, std::optional<double> gpu_baseline, Measure&& measure) {
@@ -198,6 +207,29 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
     result.rows.push_back(measure_row(row, gpu_baseline, [&] {
       return odp::bench::median_seconds([&] { model->decode(tokens.data(), keep.data(), batch, decoded.data()); },
                                         warmups, options.seconds);
+    }));
+    // The byte entry points the codec uses: 8-bit pixels across PCIe, converted on the device.
+    const std::vector<uint8_t> byte_inputs[2] = {random_byte_tiles(batch, config.tile_size, rng),
+                                                 random_byte_tiles(batch, config.tile_size, rng)};
+    std::vector<uint8_t> decoded_bytes(byte_inputs[0].size());
+    for (auto precision : encode_precisions) {
+      model->set_gpu_encode_precision(precision);
+      row = encode_row;
+      row.path = kBytePath;
+      row.batch = batch;
+      row.precision = encode_precision_name(precision);
+      result.rows.push_back(measure_row(row, gpu_baseline, [&] {
+        return odp::bench::median_seconds([&] { model->encode_bytes(byte_inputs[call++ % 2].data(), batch); },
+                                          warmups, options.seconds);
+      }));
+    }
+    row = decode_row;
+    row.path = kBytePath;
+    row.batch = batch;
+    result.rows.push_back(measure_row(row, gpu_baseline, [&] {
+      return odp::bench::median_seconds(
+          [&] { model->decode_bytes(tokens.data(), keep.data(), batch, decoded_bytes.data()); }, warmups,
+          options.seconds);
     }));
   }
   for (auto precision : encode_precisions) {
@@ -316,7 +348,9 @@ int main(int argc, char** argv) {
     std::printf("\n");
     print_rows(rows, config.tile_size);
     std::printf("arith = the arithmetic (GPU encode: GpuEncodePrecision); floor = matmul rate / FLOPs per tile;\n"
-                "GPU MiB = device memory in use above the start, allocator reserve included\n");
+                "GPU MiB = device memory in use above the start, allocator reserve included;\n"
+                "TileModel = float tiles from and to host memory, %s = 8-bit tiles (converted on the device)\n",
+                kBytePath);
     if (!cpu_agreement.empty()) {
       const auto& reference = cpu_agreement.front().second;
       for (const auto& [precision, tokens] : cuda_agreement) {

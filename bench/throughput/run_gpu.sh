@@ -37,6 +37,8 @@ result="bench/results/throughput-${gpu:-gpu}.md"
   "$build/bench/throughput/odp-throughput" "$@"
   echo '```'
 } 2>&1 | tee "$result"
+# Out at once: what follows may outlast the caller's time limit.
+[ -n "${OUT:-}" ] && cp "$result" "$OUT/" || true
 
 model=${ODP_MODEL:-model/weights/odp.safetensors}
 if [ -x "$build/cli/odpenc" ] && [ -f "$model" ]; then
@@ -72,4 +74,4 @@ if [ -n "${ODP_EVAL_DIR:-}" ] && [ -x "$build/bench/odp-bench" ] && [ -f "$model
     [ -n "${OUT:-}" ] && cp "$bench_result" "$OUT/" || true
   fi
 fi
-[ -n "${OUT:-}" ] && cp "$result" "$OUT/" || true
+[ -n "${OUT:-}" ] && cp "$result" "$OUT/" || true  # again, with the end-to-end lines

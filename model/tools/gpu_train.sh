@@ -3,10 +3,10 @@
 #   gpu_train.sh unpack BUNDLE.tar   extract carried training photos into /root/data
 #   gpu_train.sh build               configure + build odp-train (and what run_gpu.sh runs) in the background
 #   gpu_train.sh start ARGS...       start training detached (setsid), logging to /root/run/train.log
-#   gpu_train.sh status              last log lines and evaluations
+#   gpu_train.sh status              last log lines and evaluations; the latest checkpoint's parts in $OUT
 #   gpu_train.sh wait-build          returns when the background build has finished
 #   gpu_train.sh wait                returns when the trainer has exited (then export)
-#   gpu_train.sh export              fit entropy tables, split the fp16 model into <= 15 MiB parts in $OUT
+#   gpu_train.sh export [CHECKPOINT] fit entropy tables, split the fp16 model into <= 15 MiB parts in $OUT
 set -euo pipefail
 data=/root/data run=/root/run build=/root/build-train
 case "${1:-}" in
@@ -32,7 +32,13 @@ case "${1:-}" in
       > "$run/train.log" 2>&1 &)
     echo "training started: $run/train.log" ;;
   status)
-    grep -E "^#|^eval" "$run/train.log" | tail -8; tail -n 2 "$run/train.log" ;;
+    grep -E "^#|^eval" "$run/train.log" | tail -8; tail -n 2 "$run/train.log"
+    # Every poll also brings the latest checkpoint out: if the machine is given back before `export`, the
+    # training up to that checkpoint is not lost (run 4 was saved this way).
+    if [ -n "${OUT:-}" ] && [ -f "$run/checkpoint-fp16.safetensors" ]; then
+      split -b 15M -d "$run/checkpoint-fp16.safetensors" "$OUT/checkpoint-fp16.safetensors.part"
+      md5sum "$run/checkpoint-fp16.safetensors"
+    fi ;;
   wait-build)
     while pgrep -x ninja > /dev/null || pgrep -x cmake > /dev/null; do sleep 5; done
     tail -n 1 /root/build.log ;;
@@ -41,10 +47,11 @@ case "${1:-}" in
     while pgrep -x odp-train > /dev/null; do sleep 5; done
     grep -E "^# (final|saved)" "$run/train.log" | tail -2 ;;
   export)
-    "$build/model/odp-train" tables --model "$run/checkpoint-fp16.safetensors" --data "$data" \
+    mkdir -p "$run"
+    "$build/model/odp-train" tables --model "${2:-$run/checkpoint-fp16.safetensors}" --data "$data" \
       --out "$run/odp.safetensors" --samples 16000 --device cuda | tail -2
     split -b 15M -d "$run/odp.safetensors" "${OUT:?}/odp.safetensors.part"
-    cp "$run/train.log" "$OUT/"
+    [ ! -f "$run/train.log" ] || cp "$run/train.log" "$OUT/"
     md5sum "$run/odp.safetensors" ;;
   *) sed -n '2,10p' "$0"; exit 1 ;;
 esac

@@ -82,6 +82,24 @@ class FakeTileModel : public model::TileModel {
   model::ModelInfo info_;
 };
 
+// Drives another model through its float entry points only: its encode_bytes / decode_bytes are TileModel's
+// host-side defaults, i.e. exactly what the codec computed before it passed bytes. The codec's results with a
+// model and with this wrapper around it must be the same.
+class FloatPathModel : public model::TileModel {
+ public:
+  explicit FloatPathModel(model::TileModel& inner) : inner_(inner) {}
+  const model::ModelInfo& info() const override { return inner_.info(); }
+  model::Device device() const override { return inner_.device(); }
+  int preferred_batch() const override { return inner_.preferred_batch(); }
+  std::vector<uint16_t> encode(const float* tiles, int n) override { return inner_.encode(tiles, n); }
+  void decode(const uint16_t* tokens, const int* keep, int n, float* out) override {
+    inner_.decode(tokens, keep, n, out);
+  }
+
+ private:
+  model::TileModel& inner_;
+};
+
 // Uniform-looking per-position frequency tables for a model with `positions` tokens and 16 codes.
 inline std::vector<uint16_t> flat_frequencies(int positions, int codes) {
   std::vector<uint16_t> frequencies(static_cast<size_t>(positions) * codes, static_cast<uint16_t>(65536 / codes));

@@ -1,6 +1,8 @@
 // Tile grid geometry, mirror padding, stitching with and without overlap, and the seam filters.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "codec/tiling.h"
 #include "codec/image.h"
 #include "test_support.h"
@@ -76,6 +78,44 @@ TEST_CASE("extract then stitch gives the image back, with and without overlap", 
   extract_tiles(small.rgb.data(), narrow, tile.data());
   CHECK(tile[5] == tile[3]);
   CHECK(tile[3] == Approx(small.rgb[3 * 3] / 255.0f));
+}
+
+TEST_CASE("byte tiles hold the float tiles' pixels; stitching bytes without overlap writes what floats write", "[tiling]") {
+  const Image image = odp::test::synthetic_image(70, 45);
+  for (int overlap : {0, 8}) {
+    const TileGrid grid = TileGrid::make(70, 45, 32, overlap);
+    const size_t values = static_cast<size_t>(grid.count()) * 3 * 32 * 32;
+    std::vector<float> floats(values);
+    std::vector<uint8_t> bytes(values);
+    extract_tiles(image.rgb.data(), grid, floats.data());
+    // A range that starts inside the grid, as the codec's batches do.
+    const int first = 1, count = grid.count() - 1;
+    extract_tiles(image.rgb.data(), grid, first, count, bytes.data() + static_cast<size_t>(first) * 3 * 32 * 32);
+    extract_tiles(image.rgb.data(), grid, 0, first, bytes.data());
+    bool same = true;
+    for (size_t i = 0; i < values; ++i) same = same && floats[i] == odp::model::unit_from_byte(bytes[i]);
+    CHECK(same);
+  }
+  // Decoder-like floats (off the byte grid, some outside [0,1]) rounded to bytes, then stitched without overlap.
+  const TileGrid grid = TileGrid::make(70, 45, 32, 0);
+  std::vector<float> decoded(static_cast<size_t>(grid.count()) * 3 * 32 * 32);
+  for (size_t i = 0; i < decoded.size(); ++i) decoded[i] = static_cast<float>((i * 7919) % 10007) / 9000.0f - 0.05f;
+  std::vector<uint8_t> rounded(decoded.size());
+  std::transform(decoded.begin(), decoded.end(), rounded.begin(), odp::model::byte_from_unit);
+  std::vector<uint8_t> from_floats(image.rgb.size()), from_bytes(image.rgb.size());
+  stitch_tiles(decoded.data(), grid, from_floats.data());
+  TileStitcher stitcher(grid, from_bytes.data());
+  stitcher.add(rounded.data(), 0, grid.count());
+  stitcher.finish();
+  CHECK(from_bytes == from_floats);
+  // With overlap the bytes are blended as byte / 255: an image's own pixels still come back exactly.
+  const TileGrid overlapped = TileGrid::make(70, 45, 32, 8);
+  std::vector<uint8_t> tiles(static_cast<size_t>(overlapped.count()) * 3 * 32 * 32), back(image.rgb.size());
+  extract_tiles(image.rgb.data(), overlapped, 0, overlapped.count(), tiles.data());
+  TileStitcher blended(overlapped, back.data());
+  blended.add(tiles.data(), 0, overlapped.count());
+  blended.finish();
+  CHECK(back == image.rgb);
 }
 
 TEST_CASE("blend weights sum to one across an overlap", "[tiling]") {

@@ -2,6 +2,8 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include "model/fused_adamw.h"
 #include "model/metrics.h"
 #include "model/network.h"
+#include "model/pixels.h"
 #include "model/safetensors.h"
 #include "model/trainer.h"
 #include "model/weights.h"
@@ -31,6 +34,30 @@ std::vector<float> random_tiles(int n, int tile, uint32_t seed) {
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("odp_test_model_" + name)).string();
+}
+
+std::vector<uint8_t> random_bytes(size_t count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::vector<uint8_t> v(count);
+  for (auto& b : v) b = static_cast<uint8_t>(byte(rng));
+  return v;
+}
+
+// A tiny random model whose output is centred in [0,1]: a plain random network's sits below 0 and would clamp
+// every pixel to black, which would hide rounding differences.
+std::unique_ptr<TileModel> centred_tiny_model(uint64_t seed) {
+  torch::manual_seed(seed);
+  TokenizerNet net(odp::testing::tiny_model_config());
+  {
+    torch::NoGradGuard no_grad;
+    net->head->to_rgb->bias.fill_(0.5);
+  }
+  const std::string path = temp_path("centred.safetensors");
+  save_network(path, net, torch::kFloat32);
+  auto model = TileModel::load(path, Device::kCpu);
+  std::remove(path.c_str());
+  return model;
 }
 
 }  // namespace
@@ -246,6 +273,81 @@ TEST_CASE("tiny model: encode, drop the tail, decode") {
     std::vector<int> keep(n, 17);
     REQUIRE_THROWS_AS(model->decode(tokens.data(), keep.data(), n, out.data()), ModelError);
   }
+}
+
+TEST_CASE("bytes to floats and back as tensor ops follow the codec's rules to the bit") {
+  const auto table = byte_unit_table(torch::kCPU);
+  auto all = torch::arange(256, torch::kInt64).to(torch::kUInt8).view({4, 2, 32});
+  const auto units = unit_from_bytes(all, table);
+  REQUIRE(units.scalar_type() == torch::kFloat32);
+  REQUIRE(units.sizes() == all.sizes());
+  const float* u = units.contiguous().data_ptr<float>();
+  for (int b = 0; b < 256; ++b) REQUIRE(u[b] == static_cast<uint8_t>(b) / 255.0f);
+  // Back to bytes gives every byte again.
+  REQUIRE(torch::equal(bytes_from_unit(units), all));
+
+  // Floats around every rounding boundary (k + 0.5) / 255, a few ulps either way, beyond [0,1], and random ones.
+  std::vector<float> values = {0.0f, -0.0f, 1.0f, -1e-30f, -3.0f, 1.0000001f, 7.0f, INFINITY, -INFINITY};
+  for (int k = 0; k < 255; ++k) {
+    float v = (k + 0.5f) / 255.0f;
+    for (int step = 0; step < 24; ++step) v = std::nextafter(v, 0.0f);
+    for (int step = 0; step < 48; ++step, v = std::nextafter(v, 2.0f)) values.push_back(v);
+  }
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> anywhere(-0.1f, 1.1f);
+  for (int i = 0; i < 100000; ++i) values.push_back(anywhere(rng));
+  // The set must hold exact halves at even k, where rounding halves to even (torch::round) would disagree.
+  int even_halves = 0;
+  for (float v : values) {
+    const float scaled = std::clamp(v, 0.0f, 1.0f) * 255.0f;
+    if (scaled - std::floor(scaled) == 0.5f && static_cast<int>(std::floor(scaled)) % 2 == 0) ++even_halves;
+  }
+  INFO("exact halves at even levels in the test set: " << even_halves);
+  REQUIRE(even_halves > 0);
+  const auto bytes = bytes_from_unit(torch::tensor(values, torch::kFloat32));
+  REQUIRE(bytes.scalar_type() == torch::kUInt8);
+  const uint8_t* out = bytes.data_ptr<uint8_t>();
+  size_t wrong = 0;
+  for (size_t i = 0; i < values.size(); ++i) wrong += out[i] != byte_from_unit(values[i]);
+  REQUIRE(wrong == 0);
+  // bf16 input (the GPU network's output type) is widened exactly first.
+  const auto half_precision = torch::tensor(values, torch::kFloat32).to(torch::kBFloat16);
+  REQUIRE(torch::equal(bytes_from_unit(half_precision), bytes_from_unit(half_precision.to(torch::kFloat32))));
+}
+
+TEST_CASE("TileModel's byte entry points give exactly what its float ones give, in batches") {
+  auto model = centred_tiny_model(9);
+  const auto& c = model->info().config;
+  const int n = 2 * model->preferred_batch() + 1;  // several batches and a short last one
+  const size_t values = static_cast<size_t>(n) * 3 * c.tile_size * c.tile_size;
+  const auto bytes = random_bytes(values, 3);
+  std::vector<float> floats(values);
+  std::transform(bytes.begin(), bytes.end(), floats.begin(), unit_from_byte);
+  const auto tokens = model->encode(floats.data(), n);
+  REQUIRE(model->encode_bytes(bytes.data(), n) == tokens);
+
+  std::vector<int> keep(n);
+  for (int i = 0; i < n; ++i) keep[i] = i % (c.num_tokens + 1);
+  for (bool bf16 : {false, true}) {
+    model->set_cpu_bf16_decode(bf16);
+    std::vector<float> decoded(values);
+    std::vector<uint8_t> decoded_bytes(values);
+    model->decode(tokens.data(), keep.data(), n, decoded.data());
+    model->decode_bytes(tokens.data(), keep.data(), n, decoded_bytes.data());
+    size_t wrong = 0, clamped = 0;
+    for (size_t i = 0; i < values; ++i) {
+      wrong += decoded_bytes[i] != byte_from_unit(decoded[i]);
+      clamped += decoded_bytes[i] == 0 || decoded_bytes[i] == 255;
+    }
+    INFO("bf16 decode " << bf16 << ": " << clamped << " of " << values << " bytes at 0 or 255");
+    REQUIRE(wrong == 0);
+    REQUIRE(clamped < values / 2);  // the comparison is between real values, not clamped ones
+  }
+  std::vector<uint8_t> out(values);
+  std::vector<int> too_many(n, c.num_tokens + 1);
+  REQUIRE_THROWS_AS(model->decode_bytes(tokens.data(), too_many.data(), n, out.data()), ModelError);
+  // The CPU holds one fp32 network: no second copy for any GPU precision.
+  REQUIRE(model->device_weight_bytes() == model->info().parameters * 4);
 }
 
 TEST_CASE("model files keep weights and hyper-parameters; bad files are refused") {
