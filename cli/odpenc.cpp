@@ -19,8 +19,8 @@ Options:
   -o OUT             output file (or directory for several inputs); "-" = stdout
   --model FILE       model weights (.safetensors); see the search order below
   --device D         cpu, cuda or auto (default: auto, CUDA when a GPU is present)
-  --gpu-precision P  the encoder's arithmetic on CUDA: tf32 (default; the same tokens as the CPU on 99.95%
-                     of positions in the benchmark), bf16 (1.6x faster on large batches, 95.8% the same)
+  --gpu-precision P  the encoder's arithmetic on CUDA: tf32 (default; the same tokens as the CPU on 99.85%
+                     of positions in the benchmark), bf16 (2.1x faster on large batches, 96.9% the same)
                      or fp32 (100%, slowest). Decoding is unaffected
   --overlap PX|auto  pixels shared by neighbouring tiles, 0..128. auto (default): at least 32, widened where
                      that costs no extra tile; seams are blended away. 0: fewest tiles (smallest files),

@@ -221,6 +221,38 @@ GridShape checked_shape(const codec::TileGrid& grid, const char* operation) {
   return {grid.width, grid.height, grid.tile, grid.overlap, grid.tiles_x, grid.tiles_y};
 }
 
+// GELU (erf form) in float, as LibTorch computes it for bf16 tensors before rounding.
+__device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
+
+// One thread per 8 channels (16 bytes) of one output pixel: reads and writes are whole 16-byte vectors, and
+// consecutive threads write consecutive vectors of the output row.
+__global__ void gelu_pixel_interleave_kernel(const uint4* __restrict__ y, int64_t n, int h, int w, int c,
+                                             uint4* __restrict__ out) {
+  const int vectors = c / 8;
+  const int64_t total = n * (2LL * h) * (2LL * w) * vectors;
+  for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < total;
+       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int v = static_cast<int>(k % vectors);
+    int64_t rest = k / vectors;
+    const int ox = static_cast<int>(rest % (2 * w));
+    rest /= 2 * w;
+    const int oy = static_cast<int>(rest % (2 * h));
+    const int64_t b = rest / (2 * h);
+    const int a = oy & 1, p = ox & 1;
+    const int iy = (oy >> 1) + a, ix = (ox >> 1) + p;
+    // y is [n, h+1, w+1, 4c]; phase (a, p) is channel block 2a+p.
+    const int64_t in = ((b * (h + 1) + iy) * (w + 1) + ix) * (4LL * vectors) + (2 * a + p) * vectors + v;
+    uint4 packed = y[in];
+    __nv_bfloat162* pairs = reinterpret_cast<__nv_bfloat162*>(&packed);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __bfloat1622float2(pairs[i]);
+      pairs[i] = __floats2bfloat162_rn(gelu_erf(f.x), gelu_erf(f.y));
+    }
+    out[k] = packed;
+  }
+}
+
 void require_pointer(const void* pointer, const char* operation, const char* name) {
   if (!pointer) throw CudaError(std::string(operation) + ": " + name + " is a null pointer");
 }
@@ -319,6 +351,23 @@ void fsq_codes_from_indices(const void* indices, IndexType index_type, int64_t n
     });
   });
   check_launch("fsq_codes_from_indices");
+}
+
+void gelu_pixel_interleave(const void* y, int64_t n, int h, int w, int c, void* out, cudaStream_t stream) {
+  if (n < 0 || h < 1 || w < 1 || c < 8 || c % 8 != 0)
+    throw CudaError("gelu_pixel_interleave: needs n >= 0, h and w >= 1 and c a positive multiple of 8 (got n " +
+                    std::to_string(n) + ", h " + std::to_string(h) + ", w " + std::to_string(w) + ", c " +
+                    std::to_string(c) + ")");
+  if (n == 0) return;
+  require_pointer(y, "gelu_pixel_interleave", "y");
+  require_pointer(out, "gelu_pixel_interleave", "out");
+  // 16-byte vector loads and stores: both buffers must be 16-byte aligned (LibTorch's allocations are).
+  if (reinterpret_cast<uintptr_t>(y) % 16 != 0 || reinterpret_cast<uintptr_t>(out) % 16 != 0)
+    throw CudaError("gelu_pixel_interleave: y and out must be 16-byte aligned");
+  const int64_t work = n * 4LL * h * w * (c / 8);
+  gelu_pixel_interleave_kernel<<<blocks_for(work), kThreads, 0, stream>>>(static_cast<const uint4*>(y), n, h, w, c,
+                                                                          static_cast<uint4*>(out));
+  check_launch("gelu_pixel_interleave");
 }
 
 }  // namespace odp::cuda

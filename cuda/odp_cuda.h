@@ -1,4 +1,4 @@
-// GPU kernels for the steps around the network that LibTorch does poorly: tiling, stitching and FSQ.
+// GPU kernels for the steps LibTorch does poorly: tiling, stitching, FSQ and the decoder head's upsampling.
 // Raw device pointers and a stream in, no LibTorch; codec/tiling.h and model/network.h stay the reference.
 #pragma once
 
@@ -52,6 +52,12 @@ void fsq_quantize(const void* latents, RealType latent_type, int64_t n, const st
 // Codebook indices -> codes (n x d). Indices outside [0, codebook size) are taken modulo the codebook size.
 void fsq_codes_from_indices(const void* indices, IndexType index_type, int64_t n, const std::vector<int>& levels,
                             void* codes, RealType code_type, cudaStream_t stream);
+
+// The decoder head's upsampling stage after its sub-pixel convolution (odp::model, UpsampleHeadImpl): y is the
+// convolution's output, channels-last [n, h+1, w+1, 4c] bf16, and phase (a, p) of output pixel (i, j) is channel
+// block 2a+p of y at (i+a, j+p). Writes GELU (erf form) of each phase value to out, channels-last
+// [n, 2h, 2w, c] bf16: one pass instead of LibTorch's GELU and interleaving copy. c: a positive multiple of 8.
+void gelu_pixel_interleave(const void* y, int64_t n, int h, int w, int c, void* out, cudaStream_t stream);
 
 // Bytes of device memory in use on the current device (all processes, the caching allocators' reserve
 // included): the difference around a workload bounds its peak footprint from above.

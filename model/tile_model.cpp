@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <mutex>
+#include <tuple>
 #include <type_traits>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -12,6 +15,14 @@
 
 #include "model/pixels.h"
 #include "model/weights.h"
+
+// CUDA graphs need LibTorch's CUDA API (ODP_TORCH_CUDA: a CUDA LibTorch and cuda/ built; model/CMakeLists.txt).
+#if defined(ODP_TORCH_CUDA) && TORCH_VERSION_MAJOR >= 2
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#define ODP_CUDA_GRAPHS 1
+#endif
 
 namespace odp::model {
 
@@ -118,6 +129,9 @@ class TorchTileModel final : public TileModel {
   void set_cpu_bf16_decode(bool enable) override { cpu_bf16_decode_ = enable && device_ == Device::kCpu; }
   bool cpu_bf16_decode() const override { return cpu_bf16_decode_; }
 
+  void set_gpu_graphs(bool enable) override { gpu_graphs_ = enable; }
+  bool gpu_graphs() const override { return gpu_graphs_; }
+
   void set_gpu_encode_precision(GpuEncodePrecision precision) override { gpu_encode_precision_ = precision; }
   GpuEncodePrecision gpu_encode_precision() const override { return gpu_encode_precision_; }
 
@@ -175,11 +189,18 @@ class TorchTileModel final : public TileModel {
     for (int start = 0; start < n; start += preferred_batch()) {
       const int b = std::min(preferred_batch(), n - start);
       // Pixels cross to the device in the caller's type (bytes: a quarter of fp32's) and become floats there.
-      torch::Tensor input = torch::from_blob(const_cast<Pixel*>(tiles + start * tile_values),
-                                             {b, 3, c.tile_size, c.tile_size}, pixel_type<Pixel>())
-                                .to(torch_device_);
-      if constexpr (std::is_same_v<Pixel, uint8_t>) input = unit_from_bytes(input, byte_table_);
-      torch::Tensor indices = net->encode_indices(input).to(torch::kInt32).to(torch::kCPU).contiguous();
+      const torch::Tensor host = torch::from_blob(const_cast<Pixel*>(tiles + start * tile_values),
+                                                  {b, 3, c.tile_size, c.tile_size}, pixel_type<Pixel>());
+      const GraphKey key{false, b, std::is_same_v<Pixel, uint8_t>, static_cast<int>(gpu_encode_precision_)};
+      torch::Tensor indices;
+      run_pass(
+          key, {host},
+          [&](const std::vector<torch::Tensor>& device_inputs) {
+            torch::Tensor input = device_inputs[0];
+            if constexpr (std::is_same_v<Pixel, uint8_t>) input = unit_from_bytes(input, byte_table_);
+            return net->encode_indices(input).to(torch::kInt32);
+          },
+          [&](const torch::Tensor& result) { indices = result.to(torch::kCPU).contiguous(); });
       const int32_t* p = indices.data_ptr<int32_t>();
       for (int64_t i = 0; i < indices.numel(); ++i) out[start * c.num_tokens + i] = static_cast<uint16_t>(p[i]);
     }
@@ -206,12 +227,92 @@ class TorchTileModel final : public TileModel {
       if ((idx >= c.codebook_size()).any().item<bool>()) throw ModelError("decode: token index outside the codebook");
       // Clamped and converted to the caller's type on the device (bytes: a quarter of fp32's to copy back),
       // then copied straight into the caller's buffer.
-      auto images =
-          net_->decode_indices(idx.to(torch_device_), keep_t.to(torch_device_)).clamp(0.0, 1.0).to(torch::kFloat32);
-      if constexpr (std::is_same_v<Pixel, uint8_t>) images = bytes_from_unit(images);
-      torch::from_blob(out + start * tile_values, {b, 3, c.tile_size, c.tile_size}, pixel_type<Pixel>()).copy_(images);
+      const GraphKey key{true, b, std::is_same_v<Pixel, uint8_t>, 0};
+      run_pass(
+          key, {idx, keep_t},
+          [&](const std::vector<torch::Tensor>& device_inputs) {
+            auto decoded = net_->decode_indices(device_inputs[0], device_inputs[1]).clamp(0.0, 1.0).to(torch::kFloat32);
+            if constexpr (std::is_same_v<Pixel, uint8_t>) decoded = bytes_from_unit(decoded);
+            return decoded;
+          },
+          [&](const torch::Tensor& images) {
+            torch::from_blob(out + start * tile_values, {b, 3, c.tile_size, c.tile_size}, pixel_type<Pixel>())
+                .copy_(images);
+          });
     }
   }
+
+  // One network pass: host inputs in; take() receives the result on the device (encode: int32 indices, decode:
+  // the caller's pixels) and copies it out. (decode?, batch, byte pixels?, encode precision) names a pass whose
+  // kernels are the same on every call.
+  using GraphKey = std::tuple<bool, int, bool, int>;
+  using Pass = std::function<torch::Tensor(const std::vector<torch::Tensor>& device_inputs)>;
+  using Take = std::function<void(const torch::Tensor& result)>;
+
+  void run_pass(const GraphKey& key, const std::vector<torch::Tensor>& host_inputs, const Pass& pass, const Take& take) {
+#ifdef ODP_CUDA_GRAPHS
+    if (device_ == Device::kCuda && gpu_graphs_ && std::get<1>(key) <= kMaxGraphBatch) {
+      std::lock_guard<std::mutex> lock(graphs_mutex_);
+      if (GraphedPass* graphed = graphed_pass(key, host_inputs, pass)) {
+        for (size_t i = 0; i < host_inputs.size(); ++i) graphed->inputs[i].copy_(host_inputs[i]);
+        graphed->graph.replay();
+        take(graphed->output);  // under the lock: the next replay overwrites the output buffer
+        return;
+      }
+    }
+#else
+    (void)key;
+#endif
+    std::vector<torch::Tensor> device_inputs;
+    for (const auto& input : host_inputs) device_inputs.push_back(input.to(torch_device_));
+    take(pass(device_inputs));
+  }
+
+#ifdef ODP_CUDA_GRAPHS
+  // Small batches on the GPU are bound by launching the pass's 100+ kernels, not by the GPU: each such pass is
+  // captured once as a CUDA graph and replayed, with the inputs copied into the graph's own buffers.
+  static constexpr int kMaxGraphBatch = 16;
+  static constexpr size_t kMaxGraphs = 8;  // each holds its activations' memory; more shapes run eagerly
+  struct GraphedPass {
+    at::cuda::CUDAGraph graph;
+    std::vector<torch::Tensor> inputs;  // device buffers the graph reads
+    torch::Tensor output;               // device buffer the graph writes
+  };
+
+  // The graph for key, captured on first use; nullptr when the cache is full.
+  GraphedPass* graphed_pass(const GraphKey& key, const std::vector<torch::Tensor>& host_inputs, const Pass& pass) {
+    auto found = graphs_.find(key);
+    if (found != graphs_.end()) return found->second.get();
+    if (graphs_.size() >= kMaxGraphs) return nullptr;
+    auto graphed = std::make_unique<GraphedPass>();
+    for (const auto& input : host_inputs) graphed->inputs.push_back(input.to(torch_device_));
+    // Capture runs on a side stream; two eager passes there first let lazy state (cuBLAS workspaces, cached
+    // tables and folded kernels) settle, since a graph cannot record allocations made outside it.
+    torch::cuda::synchronize();
+    {
+      const c10::cuda::CUDAStreamGuard side(c10::cuda::getStreamFromPool());
+      for (int i = 0; i < 2; ++i) pass(graphed->inputs);
+      torch::cuda::synchronize();
+      graphed->graph.capture_begin();
+      try {
+        graphed->output = pass(graphed->inputs);
+      } catch (...) {
+        // End the capture before reporting, or the stream stays in capture mode and every later call fails.
+        try {
+          graphed->graph.capture_end();
+        } catch (...) {
+        }
+        throw;
+      }
+      graphed->graph.capture_end();
+    }
+    torch::cuda::synchronize();
+    return graphs_.emplace(key, std::move(graphed)).first->second.get();
+  }
+
+  std::map<GraphKey, std::unique_ptr<GraphedPass>> graphs_;
+  std::mutex graphs_mutex_;
+#endif
 
   TokenizerNet net_{nullptr};
   // CUDA only, for GpuEncodePrecision kTf32 and kFp32: the file's fp32 weights on the host until the first such
@@ -225,6 +326,7 @@ class TorchTileModel final : public TileModel {
   torch::Device torch_device_;
   torch::Tensor byte_table_;  // byte_unit_table on the model's device, made once: no host copy per call
   bool cpu_bf16_decode_ = false;
+  bool gpu_graphs_ = true;
 };
 
 }  // namespace

@@ -24,9 +24,9 @@ enum class Device { kCpu, kCuda };
 // rounding in the transformer moves some latents across a level boundary and changes their tokens; the CPU
 // encoder (fp32) is the reference. kBf16 is the fastest; kTf32 runs fp32 weights on TF32 tensor cores (10-bit
 // mantissa products, fp32 sums); kFp32 uses no tensor cores for fp32 and comes closest to the CPU's tokens.
-// Measured on an H100 (odp-throughput, batch 256, run-2 model): bf16 5,672 tiles/s and 95.75% of tokens equal
-// to the CPU's, tf32 3,576 and 99.95%, fp32 2,153 and 100%. kTf32 is the default: the same image should give
-// (nearly) the same file on any machine.
+// Measured on an H200 (odp-throughput, 8-bit tiles, batch 256, run-4 model): bf16 10,566 tiles/s and 96.88% of
+// tokens equal to the CPU's, tf32 4,936 and 99.85%, fp32 2,505 and 100%. kTf32 is the default: the same image
+// should give (nearly) the same file on any machine.
 enum class GpuEncodePrecision { kBf16, kTf32, kFp32 };
 const char* gpu_encode_precision_name(GpuEncodePrecision precision);
 // Parses "bf16", "tf32" or "fp32"; throws ModelError on anything else.
@@ -122,6 +122,12 @@ class TileModel {
   // tokens are the reference the GPU is checked against. Models without the choice (test doubles) ignore it.
   virtual void set_cpu_bf16_decode(bool /*enable*/) {}
   virtual bool cpu_bf16_decode() const { return false; }
+
+  // GPU passes of up to 16 tiles replayed as CUDA graphs (on by default where LibTorch has CUDA): such batches
+  // are bound by kernel launches, not by the GPU. Each batch size and precision is captured on first use and
+  // keeps its activations' memory (at most 8 graphs). Ignored on the CPU and by models without the choice.
+  virtual void set_gpu_graphs(bool /*enable*/) {}
+  virtual bool gpu_graphs() const { return false; }
 
   // The GPU encoder's arithmetic (see GpuEncodePrecision). Ignored on the CPU and by models without the choice.
   virtual void set_gpu_encode_precision(GpuEncodePrecision /*precision*/) {}

@@ -114,6 +114,19 @@ std::vector<KernelRate> measure_kernel_rates(double seconds) {
                                                                     cuda::RealType::kBFloat16, nullptr); },
                                  seconds),
                    rows * 4.0 + rows * 4.0 * 2});
+  {
+    // The decoder head's last upsampling stage for 64 tiles (a quarter of a large batch):
+    // 64 x 129 x 129 x (4 x 32) bf16 in, 64 x 256 x 256 x 32 bf16 out.
+    const int64_t n = 64;
+    const int h = 128, w = 128, c = 32;
+    const double stage_in = 2.0 * n * (h + 1) * (w + 1) * 4 * c, stage_out = 2.0 * n * (2 * h) * (2 * w) * c;
+    RandomDeviceBuffer stage(static_cast<size_t>(stage_in)), upsampled(static_cast<size_t>(stage_out));
+    // Random bits make NaN and huge bf16 values; GELU passes them through without trapping.
+    rates.push_back({"gelu_pixel_interleave 64 x 129^2 x 128 bf16",
+                     time_launches([&] { cuda::gelu_pixel_interleave(stage.get(), n, h, w, c, upsampled.get(), nullptr); },
+                                   seconds),
+                     stage_in * (2.0 * h * 2.0 * w) / ((h + 1.0) * (w + 1.0)) + stage_out});
+  }
   return rates;
 }
 

@@ -27,6 +27,8 @@ constexpr uint64_t kRandomModelSeed = 1;
 constexpr int kAgreementTiles = 8;
 // The path name of rows through TileModel's byte entry points (encode_bytes / decode_bytes).
 constexpr const char* kBytePath = "TM bytes";
+// The same with CUDA graphs off (TileModel::set_gpu_graphs), at the small batches where they apply.
+constexpr const char* kEagerBytePath = "TM eager";
 
 const char* const kUsage =
     "usage: odp-throughput [--model FILE] [--device cpu|cuda|all] [--batch LIST] [--seconds S]\n"
@@ -231,6 +233,28 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
           [&] { model->decode_bytes(tokens.data(), keep.data(), batch, decoded_bytes.data()); }, warmups,
           options.seconds);
     }));
+    if (cuda && model->gpu_graphs() && batch <= 16) {
+      // The same byte passes without CUDA graphs: what the graphs save where launches dominate.
+      model->set_gpu_graphs(false);
+      model->set_gpu_encode_precision(odp::model::GpuEncodePrecision::kBf16);
+      row = encode_row;
+      row.path = kEagerBytePath;
+      row.batch = batch;
+      row.precision = "bf16";
+      result.rows.push_back(measure_row(row, gpu_baseline, [&] {
+        return odp::bench::median_seconds([&] { model->encode_bytes(byte_inputs[call++ % 2].data(), batch); },
+                                          warmups, options.seconds);
+      }));
+      row = decode_row;
+      row.path = kEagerBytePath;
+      row.batch = batch;
+      result.rows.push_back(measure_row(row, gpu_baseline, [&] {
+        return odp::bench::median_seconds(
+            [&] { model->decode_bytes(tokens.data(), keep.data(), batch, decoded_bytes.data()); }, warmups,
+            options.seconds);
+      }));
+      model->set_gpu_graphs(true);
+    }
   }
   for (auto precision : encode_precisions) {
     const std::string name = encode_precision_name(precision);
@@ -349,8 +373,9 @@ int main(int argc, char** argv) {
     print_rows(rows, config.tile_size);
     std::printf("arith = the arithmetic (GPU encode: GpuEncodePrecision); floor = matmul rate / FLOPs per tile;\n"
                 "GPU MiB = device memory in use above the start, allocator reserve included;\n"
-                "TileModel = float tiles from and to host memory, %s = 8-bit tiles (converted on the device)\n",
-                kBytePath);
+                "TileModel = float tiles from and to host memory, %s = 8-bit tiles (converted on the device),\n"
+                "GPU TileModel passes of <= 16 tiles replay CUDA graphs; %s = the same byte passes without them\n",
+                kBytePath, kEagerBytePath);
     if (!cpu_agreement.empty()) {
       const auto& reference = cpu_agreement.front().second;
       for (const auto& [precision, tokens] : cuda_agreement) {

@@ -75,7 +75,7 @@ TEST_CASE("by default tiles overlap (choose_overlap) and the file records it", "
   const EncodeResult encoded = encode(image, model, options);
   const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
   CHECK(info.tile_overlap == 16);
-  CHECK(info.tiles_x * info.tiles_y == TileGrid::make(100, 64, 32, 16).count());
+  CHECK(static_cast<int>(info.tiles_x * info.tiles_y) == TileGrid::make(100, 64, 32, 16).count());
   const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
   CHECK(back.width == 100);
   CHECK(back.height == 64);

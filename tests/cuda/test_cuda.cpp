@@ -398,6 +398,38 @@ TEST_CASE("fsq round trip: codes from quantize's indices equal quantize's codes"
   CHECK(direct.download<float>() == via_index.download<float>());
 }
 
+TEST_CASE("gelu_pixel_interleave puts GELU of each phase at its output pixel", "[gpu]") {
+  // y: [n, h+1, w+1, 4c]; output (b, 2i+a, 2j+p, ch) = GELU(y[b, i+a, j+p, (2a+p)c + ch]), rounded to bf16.
+  const int n = 2, h = 3, w = 5, c = 16;
+  std::mt19937 rng(31);
+  const auto values = random_floats(static_cast<size_t>(n) * (h + 1) * (w + 1) * 4 * c, -4.0f, 4.0f, rng);
+  auto y = upload_as(values, RealType::kBFloat16);
+  DeviceBuffer out(static_cast<size_t>(n) * 2 * h * 2 * w * c * 2);
+  out.poison(0xFF);  // bf16 0xFFFF is a NaN: any output the kernel skips shows
+  odp::cuda::gelu_pixel_interleave(y.get(), n, h, w, c, out.get(), nullptr);
+  const auto got = download_as(out, RealType::kBFloat16);
+  size_t off_by_one_step = 0, wrong = 0;
+  for (int b = 0; b < n; ++b)
+    for (int oy = 0; oy < 2 * h; ++oy)
+      for (int ox = 0; ox < 2 * w; ++ox)
+        for (int ch = 0; ch < c; ++ch) {
+          const int a = oy % 2, p = ox % 2;
+          const size_t in = ((static_cast<size_t>(b) * (h + 1) + oy / 2 + a) * (w + 1) + ox / 2 + p) * 4 * c +
+                            (2 * a + p) * c + ch;
+          const double x = round_as(values[in], RealType::kBFloat16);
+          const float expected = round_as(static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))),
+                                          RealType::kBFloat16);
+          const float value = got[((static_cast<size_t>(b) * 2 * h + oy) * 2 * w + ox) * c + ch];
+          if (value == expected) continue;
+          // The device's erff and the host's erf may differ in the last float bit, which can move a bf16 rounding.
+          const bool one_step = std::abs(value - expected) <= std::abs(expected) / 128.0f + 1e-30f;
+          (one_step ? off_by_one_step : wrong) += 1;
+        }
+  INFO(off_by_one_step << " values one bf16 step off");
+  CHECK(wrong == 0);
+  CHECK(off_by_one_step <= got.size() / 100);
+}
+
 #ifdef ODP_TEST_WITH_CODEC
 namespace {
 // A LibTorch built without CUDA can sit beside the kernels (the CPU build machine): then there is no GPU model.
@@ -442,6 +474,61 @@ TEST_CASE("the GPU TileModel's byte entry points give exactly its float entry po
   INFO(inside << " of " << values << " decoded values inside (0,1), the rest clamped");
   CHECK(inside > 0);
   CHECK(wrong == 0);
+}
+
+TEST_CASE("GPU decoding (fused kernels, CUDA graphs) stays close to the CPU's fp32 decoding", "[gpu]") {
+  if (!torch_sees_gpu()) return;
+  const odp::model::ModelConfig config = odp::testing::tiny_model_config();
+  auto gpu = odp::model::TileModel::random(config, 7, odp::model::Device::kCuda);
+  auto cpu = odp::model::TileModel::random(config, 7, odp::model::Device::kCpu);
+  cpu->set_cpu_bf16_decode(false);
+  const int n = 5;
+  const size_t values = static_cast<size_t>(n) * 3 * config.tile_size * config.tile_size;
+  std::mt19937 rng(41);
+  std::vector<uint16_t> tokens(static_cast<size_t>(n) * config.num_tokens);
+  std::uniform_int_distribution<int> code(0, config.codebook_size() - 1);
+  for (auto& t : tokens) t = static_cast<uint16_t>(code(rng));
+  std::vector<int> keep = {config.num_tokens, 1, 0, config.num_tokens / 2, config.num_tokens};
+  std::vector<float> on_gpu(values), on_cpu(values);
+  gpu->decode(tokens.data(), keep.data(), n, on_gpu.data());
+  cpu->decode(tokens.data(), keep.data(), n, on_cpu.data());
+  double squared = 0, mean = 0, spread = 0;
+  for (size_t i = 0; i < values; ++i) {
+    squared += (on_gpu[i] - on_cpu[i]) * (on_gpu[i] - on_cpu[i]);
+    mean += on_cpu[i];
+  }
+  mean /= values;
+  for (float v : on_cpu) spread += (v - mean) * (v - mean);
+  const double psnr = 10 * std::log10(1.0 / std::max(squared / values, 1e-20));
+  INFO("GPU vs CPU decode: PSNR " << psnr << " dB; CPU output standard deviation " << std::sqrt(spread / values));
+  // A misplaced phase or channel in the fused kernels moves whole pixels: far below this.
+  CHECK(std::sqrt(spread / values) > 0.01);
+  CHECK(psnr > 35.0);
+}
+
+TEST_CASE("GPU passes replayed as CUDA graphs give the eager passes' results, for every new input", "[gpu]") {
+  if (!torch_sees_gpu()) return;
+  using odp::model::GpuEncodePrecision;
+  const odp::model::ModelConfig config = odp::testing::tiny_model_config();
+  auto model = odp::model::TileModel::random(config, 11, odp::model::Device::kCuda);
+  model->set_gpu_encode_precision(GpuEncodePrecision::kBf16);
+  std::mt19937 rng(43);
+  for (int n : {1, 3, 1}) {  // the second batch of 1 replays the graph the first one captured
+    CAPTURE(n);
+    const size_t values = static_cast<size_t>(n) * 3 * config.tile_size * config.tile_size;
+    const auto bytes = random_bytes(values, rng);
+    std::vector<int> keep(n);
+    for (int i = 0; i < n; ++i) keep[i] = (i * 7 + 5) % (config.num_tokens + 1);
+    std::vector<uint8_t> graphed(values), eager(values);
+    model->set_gpu_graphs(true);
+    const auto graphed_tokens = model->encode_bytes(bytes.data(), n);
+    model->decode_bytes(graphed_tokens.data(), keep.data(), n, graphed.data());
+    model->set_gpu_graphs(false);
+    const auto eager_tokens = model->encode_bytes(bytes.data(), n);
+    model->decode_bytes(graphed_tokens.data(), keep.data(), n, eager.data());
+    CHECK(graphed_tokens == eager_tokens);
+    CHECK(graphed == eager);
+  }
 }
 
 TEST_CASE("the GPU model makes its fp32 network on the first tf32/fp32 encode, from the fp32 weights", "[gpu]") {
@@ -504,6 +591,10 @@ TEST_CASE("bad arguments throw CudaError before touching the device", "[host]") 
   CHECK_THROWS_AS(odp::cuda::fsq_codes_from_indices(&dummy, IndexType::kInt64, -1, {8}, &dummy, RealType::kFloat32,
                                                     nullptr),
                   CudaError);
+  CHECK_THROWS_WITH(odp::cuda::gelu_pixel_interleave(&dummy, 1, 2, 2, 12, &dummy, nullptr),
+                    Catch::Contains("multiple of 8"));
+  CHECK_THROWS_WITH(odp::cuda::gelu_pixel_interleave(nullptr, 1, 2, 2, 8, &dummy, nullptr),
+                    Catch::Contains("y is a null pointer"));
 }
 
 // Without a GPU only the [host] tests run; the exit code 77 then tells ctest the GPU tests were skipped.
