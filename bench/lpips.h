@@ -1,7 +1,6 @@
 // Optional LPIPS metric of odp-bench (Zhang et al. 2018, AlexNet, v0.1) from a user's weights file.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,15 +10,8 @@
 
 namespace odp::bench {
 
-// One tensor an LPIPS-alex file must hold: its name (the `lpips` package's state-dict key, which carries
-// torchvision's AlexNet `features` indices) and its shape.
-struct LpipsTensor {
-  std::string name;
-  std::vector<int64_t> shape;
-};
-// net.slice1.0.weight/bias ... net.slice5.10.weight/bias (AlexNet's five convolutions) and
-// lin0.model.1.weight ... lin4.model.1.weight (the linear heads, [1, C, 1, 1], no bias), in network order.
-const std::vector<LpipsTensor>& lpips_alex_tensors();
+// The network itself is odp::model::LpipsNet (model/lpips.h), which the trainer uses too; this is the bench's
+// per-image interface over it. The tensors a weights file must hold: odp::model::lpips_alex_tensors().
 
 struct LpipsFeatures;  // the five unit-normalised activation maps of one image (lpips.cpp)
 
@@ -29,10 +21,8 @@ struct LpipsReference {
   std::shared_ptr<const LpipsFeatures> features;
 };
 
-// LPIPS with the AlexNet trunk, as `lpips.LPIPS(net='alex', version='0.1')(a, b, normalize=True)`:
-// RGB in [0,1] -> [-1,1] -> ScalingLayer (shift -.030 -.088 -.188, scale .458 .448 .450) -> AlexNet's
-// features up to the five ReLUs; per tap x / (sqrt(sum_c x^2) + 1e-10), squared difference, the 1x1 linear
-// head, spatial mean; sum over the taps. Lower is better, 0 for identical images.
+// LPIPS with the AlexNet trunk, as `lpips.LPIPS(net='alex', version='0.1')(a, b, normalize=True)` (the
+// arithmetic: model/lpips.h). Lower is better, 0 for identical images.
 class Lpips {
  public:
   // AlexNet needs this many pixels on the short side (two 3x3/2 max-pools after the stride-4 convolution).

@@ -9,9 +9,11 @@
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "model/fused_adamw.h"
+#include "model/lpips.h"
 #include "model/metrics.h"
 #include "model/model_file.h"
 #include "model/weights.h"
@@ -238,6 +240,12 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   // Fixed shapes every step: let cuDNN time its convolution algorithms once and keep the fastest.
   if (cuda) at::globalContext().setBenchmarkCuDNN(true);
   const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
+  // The perceptual loss's network (frozen), loaded first so that a bad or missing file stops the run at once.
+  std::optional<LpipsNet> lpips;
+  if (o.lpips_weight > 0) {
+    if (o.lpips_path.empty()) throw ModelError("an LPIPS loss weight needs an LPIPS weights file (lpips_path)");
+    lpips.emplace(o.lpips_path, device);
+  }
   std::filesystem::create_directories(o.out_dir);
   std::ofstream log_file(o.out_dir + "/log.tsv", std::ios::app);
   auto log = [&](const std::string& line) {
@@ -258,6 +266,9 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     net = TokenizerNet(o.config);
   }
   const ModelConfig config = net->config;
+  if (lpips && config.tile_size < LpipsNet::kMinSide)
+    throw ModelError("the LPIPS loss needs tiles of at least " + std::to_string(LpipsNet::kMinSide) +
+                     " pixels; these are " + std::to_string(config.tile_size));
   TokenizerNet ema(config);
   copy_parameters(net, ema);
   net->to(device);
@@ -266,6 +277,7 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   for (auto& p : ema->parameters()) p.set_requires_grad(false);
   log("# parameters: " + std::to_string(count_parameters(*net)) + ", device: " + (cuda ? "cuda" : "cpu") +
       ", batch " + std::to_string(o.batch) + ", lr " + std::to_string(o.lr));
+  if (lpips) log("# LPIPS loss, weight " + std::to_string(o.lpips_weight) + ", weights " + lpips->path());
 
   // Matrices decay; norms, biases, embeddings and tokens do not.
   std::vector<torch::Tensor> decay, no_decay;
@@ -293,6 +305,7 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   // Accumulated on the device: reading them every step would stall the GPU queue.
   torch::Tensor window_loss = torch::zeros({}, torch::TensorOptions().device(device));
   torch::Tensor window_psnr = torch::zeros({}, torch::TensorOptions().device(device));
+  torch::Tensor window_lpips = torch::zeros({}, torch::TensorOptions().device(device));
   int window_steps = 0;
   auto window_start = start, speed_probe_start = start;
 
@@ -335,6 +348,11 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       if (o.ms_ssim_weight > 0) loss = loss + o.ms_ssim_weight * (1 - ms_ssim(recon, images).mean());
       if (gan_on) loss = loss - o.gan_weight * disc->forward(recon).to(torch::kFloat32).mean();
     }
+    torch::Tensor lpips_loss;
+    if (lpips) {  // outside autocast: AlexNet runs in float32 on the float32 reconstruction
+      lpips_loss = lpips->distance(recon, images).mean();
+      loss = loss + o.lpips_weight * lpips_loss;
+    }
     optimizer.zero_grad();
     loss.backward();
     clip_grad_norm(params, o.grad_clip);
@@ -357,6 +375,7 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     samples += o.batch;
     window_loss += loss.detach();
     window_psnr += psnr_per_image(recon.detach(), images).mean();
+    if (lpips) window_lpips += lpips_loss.detach();
     ++window_steps;
 
     if (step == 20) {
@@ -379,9 +398,11 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
            << std::setprecision(6) << lr << "\tloss\t" << window_loss.item<double>() / window_steps << "\tbatch_psnr\t"
            << std::setprecision(2) << window_psnr.item<double>() / window_steps << "\tsamples_per_s\t" << std::setprecision(1)
            << window_steps * o.batch / secs << "\tminutes\t" << std::setprecision(2) << elapsed_seconds(start) / 60;
+      if (lpips) line << "\tlpips\t" << std::setprecision(4) << window_lpips.item<double>() / window_steps;
       log(line.str());
       window_loss.zero_();
       window_psnr.zero_();
+      window_lpips.zero_();
       window_steps = 0;
       window_start = std::chrono::steady_clock::now();
     }

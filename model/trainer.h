@@ -56,6 +56,8 @@ struct TrainOptions {
   double l1_weight = 0.0, mse_weight = 1.0, ms_ssim_weight = 0.0;
   double gan_weight = 0.0;        // > 0: adversarial stage with a patch discriminator after gan_start_fraction
   double gan_start_fraction = 0.8;
+  std::string lpips_path;         // LPIPS-alex weights file (model/lpips.h; the state dict of lpips.LPIPS(net='alex'))
+  double lpips_weight = 0.0;      // > 0: adds lpips_weight * LPIPS(recon, images) to the loss from the first step
   int eval_every = 1000;
   double save_every_minutes = 4;
   uint64_t seed = 1;

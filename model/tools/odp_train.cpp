@@ -17,13 +17,16 @@ namespace {
 const char* kUsage = R"(usage:
   odp-train train --data DIR[,DIR...] --out DIR [--eval DIR] [--init MODEL] [--minutes M] [--steps S]
                   [--batch B] [--lr X] [--warmup S] [--ema D] [--l1 W] [--mse W] [--ms-ssim W]
-                  [--gan W] [--gan-start FRACTION] [--eval-every S] [--save-every-minutes M]
+                  [--gan W] [--gan-start FRACTION] [--lpips FILE [--lpips-weight W]]
+                  [--eval-every S] [--save-every-minutes M]
                   [--device auto|cpu|cuda] [--seed N] [--width W] [--layers ENC,DEC] [--heads H]
                   [--tile T] [--patch P] [--tokens N] [--head-channels C,C,...]
   odp-train eval --model MODEL --eval DIR [--device D] [--contribution]
   odp-train tables --model MODEL --data DIR[,DIR...] --out MODEL [--samples N] [--device D]
       fits per-position token frequencies on training crops and writes MODEL (fp16) with them
 Images are JPEG/PNG/WebP/PPM files; every file directly inside DIR (or its sub-folders) is read.
+--lpips FILE adds W * LPIPS(reconstruction, image) to the loss (W: --lpips-weight, default 0.1), with the
+LPIPS-alex weights in FILE: a .safetensors state dict of lpips.LPIPS(net='alex'), made as bench/README.md says.
 )";
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -124,6 +127,16 @@ int run_train(const Args& a) {
   o.ms_ssim_weight = std::stod(a.get("ms-ssim", "0"));
   o.gan_weight = std::stod(a.get("gan", "0"));
   o.gan_start_fraction = std::stod(a.get("gan-start", "0.8"));
+  if (a.has("lpips-weight") && !a.has("lpips"))
+    throw std::invalid_argument("--lpips-weight needs --lpips FILE (the LPIPS-alex weights)");
+  if (a.has("lpips")) {
+    o.lpips_path = a.get("lpips");
+    o.lpips_weight = std::stod(a.get("lpips-weight", "0.1"));
+    if (!(o.lpips_weight > 0)) throw std::invalid_argument("--lpips-weight must be above 0");
+    // Before the photos are read (minutes on the GPU machine); train() checks the file's tensors.
+    if (!fs::is_regular_file(o.lpips_path))
+      throw std::runtime_error("LPIPS weights " + o.lpips_path + ": no such file");
+  }
   o.eval_every = std::stoi(a.get("eval-every", "1000"));
   o.save_every_minutes = std::stod(a.get("save-every-minutes", "4"));
   o.seed = std::stoull(a.get("seed", "1"));

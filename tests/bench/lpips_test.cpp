@@ -1,8 +1,6 @@
 // LPIPS-alex with random weights: metric properties, agreement with plain loops, refused files.
 #include "bench/lpips.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -13,27 +11,15 @@
 #include <vector>
 
 #include "bench_test_images.h"
-#include "lpips_test_weights.h"
+#include "tests/lpips_test_weights.h"
 
 namespace fs = std::filesystem;
 using namespace odp::bench;
 using Catch::Matchers::Contains;
+using odp::testing::lpips_temp_path;
+using odp::testing::TempWeights;
 
 namespace {
-
-fs::path temp_file(const std::string& name) {
-  return fs::temp_directory_path() / ("odp-lpips-test-" + std::to_string(::getpid()) + "-" + name);
-}
-
-// Writes `file` to a fresh temporary path and removes it when it goes out of scope.
-struct TempWeights {
-  explicit TempWeights(const std::string& name, const odp::model::SafetensorsFile& file)
-      : path(temp_file(name)) {
-    test::write_safetensors(path.string(), file);
-  }
-  ~TempWeights() { fs::remove(path); }
-  fs::path path;
-};
 
 // A smooth image: gradients and two soft blobs, no texture.
 Image smooth_image(int width, int height) {
@@ -106,7 +92,7 @@ Map unit_over_channels(Map m) {
   return m;
 }
 
-std::vector<Map> plain_taps(const test::RandomLpips& weights, const Image& image) {
+std::vector<Map> plain_taps(const odp::testing::RandomLpips& weights, const Image& image) {
   const double shift[3] = {-.030, -.088, -.188}, scale[3] = {.458, .448, .450};
   Map x(3, image.height, image.width);
   for (int c = 0; c < 3; ++c)
@@ -131,7 +117,7 @@ std::vector<Map> plain_taps(const test::RandomLpips& weights, const Image& image
   return taps;
 }
 
-double plain_lpips(const test::RandomLpips& weights, const Image& a, const Image& b) {
+double plain_lpips(const odp::testing::RandomLpips& weights, const Image& a, const Image& b) {
   const auto ta = plain_taps(weights, a), tb = plain_taps(weights, b);
   double total = 0;
   for (int k = 0; k < 5; ++k) {
@@ -151,7 +137,7 @@ double plain_lpips(const test::RandomLpips& weights, const Image& a, const Image
 }  // namespace
 
 TEST_CASE("LPIPS is zero for identical images, symmetric, and positive for different ones") {
-  const TempWeights weights("random.safetensors", test::random_lpips(1).file);
+  const TempWeights weights("random.safetensors", odp::testing::random_lpips(1).file);
   const Lpips lpips(weights.path.string());
   CHECK(lpips.path() == weights.path.string());
   const Image photo = test::make_photo_like(80, 64), noise = test::make_noise(80, 64, 7);
@@ -175,7 +161,7 @@ TEST_CASE("LPIPS is zero for identical images, symmetric, and positive for diffe
 }
 
 TEST_CASE("LPIPS grows with the noise added to a smooth image") {
-  const TempWeights weights("noise.safetensors", test::random_lpips(2).file);
+  const TempWeights weights("noise.safetensors", odp::testing::random_lpips(2).file);
   const Lpips lpips(weights.path.string());
   const Image smooth = smooth_image(96, 80);
   const LpipsReference ref = lpips.reference(smooth);
@@ -189,7 +175,7 @@ TEST_CASE("LPIPS grows with the noise added to a smooth image") {
 }
 
 TEST_CASE("LPIPS matches a plain-loop computation of the same network") {
-  const test::RandomLpips random = test::random_lpips(3);
+  const odp::testing::RandomLpips random = odp::testing::random_lpips(3);
   const TempWeights weights("plain.safetensors", random.file);
   const Lpips lpips(weights.path.string());
   // 72x56 (not square, so that a swapped height and width would show): taps of 17x13, 8x6, 3x2, 3x2, 3x2.
@@ -209,7 +195,7 @@ TEST_CASE("LPIPS matches a plain-loop computation of the same network") {
 
 TEST_CASE("an LPIPS file with a missing, misshaped or mistyped tensor is refused with its name") {
   const std::string missing_name = "net.slice3.6.weight";
-  odp::model::SafetensorsFile file = test::random_lpips(4).file;
+  odp::model::SafetensorsFile file = odp::testing::random_lpips(4).file;
   file.tensors.erase(missing_name);
   {
     const TempWeights weights("missing.safetensors", file);
@@ -217,15 +203,15 @@ TEST_CASE("an LPIPS file with a missing, misshaped or mistyped tensor is refused
     CHECK_THROWS_WITH(Lpips(weights.path.string()),
                       Contains(missing_name) && Contains(weights.path.string()));
   }
-  file = test::random_lpips(4).file;
+  file = odp::testing::random_lpips(4).file;
   file.tensors.erase("lin4.model.1.weight");
   {
     const TempWeights weights("missing-lin.safetensors", file);
     CHECK_THROWS_WITH(Lpips(weights.path.string()), Contains("lin4.model.1.weight") && Contains("lacks"));
   }
   // A head stored flat ([1, 384] instead of [1, 384, 1, 1]).
-  file = test::random_lpips(4).file;
-  file.tensors["lin2.model.1.weight"] = test::f32_blob(std::vector<float>(384, 0.5f), {1, 384});
+  file = odp::testing::random_lpips(4).file;
+  file.tensors["lin2.model.1.weight"] = odp::testing::f32_blob(std::vector<float>(384, 0.5f), {1, 384});
   {
     const TempWeights weights("flat-lin.safetensors", file);
     CHECK_THROWS_WITH(Lpips(weights.path.string()), Contains("lin2.model.1.weight") && Contains("[1, 384]") &&
@@ -233,15 +219,15 @@ TEST_CASE("an LPIPS file with a missing, misshaped or mistyped tensor is refused
                                                         Contains(weights.path.string()));
   }
   // VGG's first convolution (3x3) where AlexNet's (11x11) belongs: the file of another LPIPS variant.
-  file = test::random_lpips(4).file;
+  file = odp::testing::random_lpips(4).file;
   file.tensors["net.slice1.0.weight"] =
-      test::f32_blob(std::vector<float>(64 * 3 * 3 * 3, 0.1f), {64, 3, 3, 3});
+      odp::testing::f32_blob(std::vector<float>(64 * 3 * 3 * 3, 0.1f), {64, 3, 3, 3});
   {
     const TempWeights weights("vgg.safetensors", file);
     CHECK_THROWS_WITH(Lpips(weights.path.string()),
                       Contains("net.slice1.0.weight") && Contains("[64, 3, 11, 11]"));
   }
-  file = test::random_lpips(4).file;
+  file = odp::testing::random_lpips(4).file;
   odp::model::TensorBlob ints;
   ints.dtype = "I32", ints.shape = {64}, ints.data.resize(64 * 4);
   file.tensors["net.slice1.0.bias"] = ints;
@@ -252,10 +238,10 @@ TEST_CASE("an LPIPS file with a missing, misshaped or mistyped tensor is refused
 }
 
 TEST_CASE("an unreadable or malformed LPIPS file is refused with its path") {
-  const fs::path none = temp_file("none.safetensors");
+  const fs::path none = lpips_temp_path("none.safetensors");
   CHECK_THROWS_AS(Lpips(none.string()), BenchError);
   CHECK_THROWS_WITH(Lpips(none.string()), Contains(none.string()));
-  const fs::path junk = temp_file("junk.safetensors");
+  const fs::path junk = lpips_temp_path("junk.safetensors");
   std::ofstream(junk) << "this is not a safetensors file";
   CHECK_THROWS_AS(Lpips(junk.string()), BenchError);
   CHECK_THROWS_WITH(Lpips(junk.string()), Contains(junk.string()));

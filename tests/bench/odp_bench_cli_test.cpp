@@ -15,7 +15,7 @@
 #include "bench_test_images.h"
 #include "codec/image.h"
 #include "fid_test.h"
-#include "lpips_test_weights.h"
+#include "tests/lpips_test_weights.h"
 
 namespace fs = std::filesystem;
 
@@ -138,7 +138,7 @@ TEST_CASE("odp-bench refuses bad requests with a message that names the problem"
 
 TEST_CASE("odp-bench --lpips adds an LPIPS value to every reached row and a column to the summary") {
   const fs::path data = make_dataset(), out = data / "out", weights = data / "lpips.safetensors";
-  odp::bench::test::write_safetensors(weights.string(), odp::bench::test::random_lpips(9).file);
+  odp::testing::write_safetensors(weights.string(), odp::testing::random_lpips(9).file);
   // Too small for AlexNet (31x31 at least): measured like the others, but without LPIPS.
   odp::codec::write_image((data / "d_small.png").string(), odp::bench::test::make_photo_like(24, 20));
   const std::string common = "--random-model --device cpu --no-thumbhash --no-match --tokens 1,256 "
@@ -188,10 +188,10 @@ TEST_CASE("odp-bench --lpips adds an LPIPS value to every reached row and a colu
   run = run_bench(common + images, "ODP_LPIPS='" + weights.string() + "' ");
   CHECK(run.status == 0);
   CHECK(read_text(out / "results.csv").find(",swd,lpips,") != std::string::npos);
-  auto file = odp::bench::test::random_lpips(9).file;
+  auto file = odp::testing::random_lpips(9).file;
   file.tensors["net.slice4.8.weight"] =
-      odp::bench::test::f32_blob(std::vector<float>(256 * 384 * 9, 0), {384, 256, 3, 3});  // in, out swapped
-  odp::bench::test::write_safetensors(weights.string(), file);
+      odp::testing::f32_blob(std::vector<float>(256 * 384 * 9, 0), {384, 256, 3, 3});  // in, out swapped
+  odp::testing::write_safetensors(weights.string(), file);
   run = run_bench(common + lpips_option + images);
   CHECK(run.status == 2);
   CHECK(run.output.find("net.slice4.8.weight") != std::string::npos);

@@ -1,9 +1,12 @@
-// LPIPS-alex weight files with random values for the tests (the real weights are never in the repository).
+// LPIPS-alex weight files of random values for the model and bench tests (the real weights are not here).
 #pragma once
+
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -12,10 +15,10 @@
 
 #include "model/safetensors.h"
 
-namespace odp::bench::test {
+namespace odp::testing {
 
 // The state-dict keys and shapes of lpips.LPIPS(net='alex') (lpips/pretrained_networks.py, lpips/lpips.py),
-// written out here independently of bench/lpips.cpp so that a wrong name there fails the tests.
+// written out here independently of model/lpips.cpp so that a wrong name there fails the tests.
 struct LpipsTestTensor {
   std::string name;
   std::vector<int64_t> shape;
@@ -73,4 +76,22 @@ inline void write_safetensors(const std::string& path, const odp::model::Safeten
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
-}  // namespace odp::bench::test
+// A temporary path for the LPIPS tests' files, made unique to this process.
+inline std::filesystem::path lpips_temp_path(const std::string& name) {
+  return std::filesystem::temp_directory_path() /
+         ("odp-lpips-test-" + std::to_string(::getpid()) + "-" + name);
+}
+
+// `file` written to lpips_temp_path(name), removed when this goes away.
+struct TempWeights {
+  TempWeights(const std::string& name, const odp::model::SafetensorsFile& file)
+      : path(lpips_temp_path(name)) {
+    write_safetensors(path.string(), file);
+  }
+  ~TempWeights() { std::filesystem::remove(path); }
+  TempWeights(const TempWeights&) = delete;
+  TempWeights& operator=(const TempWeights&) = delete;
+  std::filesystem::path path;
+};
+
+}  // namespace odp::testing
