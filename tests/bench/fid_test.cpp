@@ -15,6 +15,7 @@
 
 #include "bench_test_images.h"
 #include "fid_test.h"
+#include "tests/remove_tree.h"
 
 namespace fs = std::filesystem;
 using namespace odp::bench;
@@ -63,7 +64,7 @@ struct NetworkFolder {
     fs::create_directories(dir);
     test::write_feature_network(network);
   }
-  ~NetworkFolder() { fs::remove_all(dir); }
+  ~NetworkFolder() { odp::testing::remove_tree(dir); }
   fs::path dir;
   std::string network;
 };

@@ -16,6 +16,7 @@
 #include "codec/image.h"
 #include "fid_test.h"
 #include "tests/lpips_test_weights.h"
+#include "tests/remove_tree.h"
 
 namespace fs = std::filesystem;
 
@@ -46,7 +47,7 @@ Run run_bench(const std::string& arguments, const std::string& environment = "")
 // A fresh folder with two small images and one file that only pretends to be a PNG.
 fs::path make_dataset() {
   const fs::path dir = fs::temp_directory_path() / ("odp-bench-data-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  odp::testing::remove_tree(dir);
   fs::create_directories(dir);
   odp::codec::write_image((dir / "a.png").string(), odp::bench::test::make_photo_like(64, 48));
   odp::codec::write_image((dir / "b.png").string(), odp::bench::test::make_photo_like(40, 40));
@@ -115,7 +116,7 @@ TEST_CASE("odp-bench writes every output for a small dataset and skips unreadabl
   CHECK(grid.width > 3 * 40);
   for (const auto& entry : fs::directory_iterator(out))  // no temporary files left behind
     CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
-  fs::remove_all(data);
+  odp::testing::remove_tree(data);
 }
 
 TEST_CASE("odp-bench refuses bad requests with a message that names the problem") {
@@ -184,7 +185,7 @@ TEST_CASE("odp-bench --lpips adds an LPIPS value to every reached row and a colu
   CHECK(fs::file_size(out / "rate_lpips.svg") > 100);
 
   // ODP_LPIPS does the same; a file with a misshaped tensor stops the run before any work, naming it.
-  fs::remove_all(out);
+  odp::testing::remove_tree(out);
   run = run_bench(common + images, "ODP_LPIPS='" + weights.string() + "' ");
   CHECK(run.status == 0);
   CHECK(read_text(out / "results.csv").find(",swd,lpips,") != std::string::npos);
@@ -199,7 +200,7 @@ TEST_CASE("odp-bench --lpips adds an LPIPS value to every reached row and a colu
   run = run_bench(common + "--lpips /no/such/lpips.safetensors" + images);
   CHECK(run.status == 2);
   CHECK(run.output.find("/no/such/lpips.safetensors") != std::string::npos);
-  fs::remove_all(data);
+  odp::testing::remove_tree(data);
 }
 
 TEST_CASE("odp-bench --anchors none measures odp alone") {
@@ -213,7 +214,7 @@ TEST_CASE("odp-bench --anchors none measures odp alone") {
   const size_t codec = static_cast<size_t>(std::find(csv[0].begin(), csv[0].end(), "codec") - csv[0].begin());
   for (size_t i = 1; i < csv.size(); ++i) CHECK(csv[i][codec] == "odp");
   CHECK(read_text(out / "summary.md").find("## Speed") != std::string::npos);
-  fs::remove_all(data);
+  odp::testing::remove_tree(data);
 }
 
 TEST_CASE("odp-bench --fid appends an FID table per point and codec to the summary") {
@@ -242,5 +243,5 @@ TEST_CASE("odp-bench --fid appends an FID table per point and codec to the summa
   CHECK(run.status == 2);
   CHECK(run.output.find(bad.string()) != std::string::npos);
   CHECK(run.output.find("TorchScript") != std::string::npos);
-  fs::remove_all(data);
+  odp::testing::remove_tree(data);
 }

@@ -10,6 +10,7 @@
 #include "model/trainer.h"
 #include "model/weights.h"
 #include "tests/lpips_test_weights.h"
+#include "tests/remove_tree.h"
 #include "tests/tiny_model_config.h"
 
 namespace fs = std::filesystem;
@@ -148,7 +149,7 @@ TEST_CASE("a short training run with an LPIPS loss completes and writes a checkp
   o.lpips_path = weights.path.string();
   o.lpips_weight = 0.5;
   o.out_dir = lpips_temp_path("run").string();
-  fs::remove_all(o.out_dir);
+  odp::testing::remove_tree(o.out_dir);
   train(o, bank, torch::Tensor());
   const auto trained = load_network(o.out_dir + "/checkpoint-fp16.safetensors");
   REQUIRE(std::stoll(trained.metadata.at("train.samples")) == 100 * 4);
@@ -161,7 +162,7 @@ TEST_CASE("a short training run with an LPIPS loss completes and writes a checkp
   TrainOptions plain = o;
   plain.lpips_weight = 0;
   plain.out_dir = lpips_temp_path("run_plain").string();
-  fs::remove_all(plain.out_dir);
+  odp::testing::remove_tree(plain.out_dir);
   train(plain, bank, torch::Tensor());
   const auto without = load_network(plain.out_dir + "/checkpoint-fp16.safetensors");
   double change = 0;
@@ -172,14 +173,14 @@ TEST_CASE("a short training run with an LPIPS loss completes and writes a checkp
     for (size_t i = 0; i < p.size(); ++i) change += (p[i] - q[i]).abs().sum().item<double>();
   }
   REQUIRE(change > 0);
-  fs::remove_all(plain.out_dir);
-  fs::remove_all(o.out_dir);
+  odp::testing::remove_tree(plain.out_dir);
+  odp::testing::remove_tree(o.out_dir);
 
   // A missing file stops the run before anything is written; so does a weight without a file.
   TrainOptions missing = o;
   missing.lpips_path = lpips_temp_path("no-such-lpips.safetensors").string();
   missing.out_dir = lpips_temp_path("run_missing").string();
-  fs::remove_all(missing.out_dir);
+  odp::testing::remove_tree(missing.out_dir);
   REQUIRE_THROWS_AS(train(missing, bank, torch::Tensor()), ModelError);
   REQUIRE_THROWS_WITH(train(missing, bank, torch::Tensor()), Contains(missing.lpips_path));
   REQUIRE_FALSE(fs::exists(missing.out_dir));

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <random>
 
+#include <unistd.h>
+
 #include "model/fused_adamw.h"
 #include "model/metrics.h"
 #include "model/network.h"
@@ -16,6 +18,7 @@
 #include "model/safetensors.h"
 #include "model/trainer.h"
 #include "model/weights.h"
+#include "tests/remove_tree.h"
 #include "tests/tiny_model_config.h"
 
 using namespace odp::model;
@@ -33,7 +36,9 @@ std::vector<float> random_tiles(int n, int tile, uint32_t seed) {
 }
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("odp_test_model_" + name)).string();
+  // The process id keeps two test runs on one machine (a CI clone beside a checkout) out of each other's files.
+  return (std::filesystem::temp_directory_path() / ("odp_test_model_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 
 std::vector<uint8_t> random_bytes(size_t count, uint32_t seed) {
@@ -424,7 +429,7 @@ TEST_CASE("a short training run lowers the loss and writes a loadable checkpoint
   o.eval_every = 0;
   o.device = "cpu";
   o.out_dir = temp_path("run");
-  std::filesystem::remove_all(o.out_dir);
+  odp::testing::remove_tree(o.out_dir);
   auto eval = torch::stack({eval_crop(rgb.data(), w, h, c.tile_size)}, 0);
   torch::manual_seed(5);
   auto before_net = TokenizerNet(c);
@@ -442,11 +447,11 @@ TEST_CASE("a short training run lowers the loss and writes a loadable checkpoint
   resume.init_model = o.out_dir + "/checkpoint-fp16.safetensors";
   resume.out_dir = temp_path("run_resumed");
   resume.max_steps = 20;
-  std::filesystem::remove_all(resume.out_dir);
+  odp::testing::remove_tree(resume.out_dir);
   train(resume, bank, eval);
   auto resumed = load_network(resume.out_dir + "/checkpoint-fp16.safetensors");
   REQUIRE(std::stoll(resumed.metadata.at("train.samples")) == 170 * 8);
   REQUIRE(evaluate(resumed.net, eval, false, false).rows.back().psnr > before + 3.0);
-  std::filesystem::remove_all(resume.out_dir);
-  std::filesystem::remove_all(o.out_dir);
+  odp::testing::remove_tree(resume.out_dir);
+  odp::testing::remove_tree(o.out_dir);
 }
