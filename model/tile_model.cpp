@@ -271,7 +271,6 @@ class TorchTileModel final : public TileModel {
 #ifdef ODP_CUDA_GRAPHS
   // Small batches on the GPU are bound by launching the pass's 100+ kernels, not by the GPU: each such pass is
   // captured once as a CUDA graph and replayed, with the inputs copied into the graph's own buffers.
-  static constexpr int kMaxGraphBatch = 16;
   static constexpr size_t kMaxGraphs = 8;  // each holds its activations' memory; more shapes run eagerly
   struct GraphedPass {
     at::cuda::CUDAGraph graph;

@@ -123,9 +123,11 @@ class TileModel {
   virtual void set_cpu_bf16_decode(bool /*enable*/) {}
   virtual bool cpu_bf16_decode() const { return false; }
 
-  // GPU passes of up to 16 tiles replayed as CUDA graphs (on by default where LibTorch has CUDA): such batches
-  // are bound by kernel launches, not by the GPU. Each batch size and precision is captured on first use and
-  // keeps its activations' memory (at most 8 graphs). Ignored on the CPU and by models without the choice.
+  // GPU passes of up to kMaxGraphBatch tiles replayed as CUDA graphs (on by default where LibTorch has CUDA):
+  // such batches are bound by kernel launches, not by the GPU. Each batch size and precision is captured on
+  // first use and keeps its activations' memory (at most 8 graphs). Ignored on the CPU and by models without
+  // the choice.
+  static constexpr int kMaxGraphBatch = 16;
   virtual void set_gpu_graphs(bool /*enable*/) {}
   virtual bool gpu_graphs() const { return false; }
 

@@ -214,45 +214,33 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
     const std::vector<uint8_t> byte_inputs[2] = {random_byte_tiles(batch, config.tile_size, rng),
                                                  random_byte_tiles(batch, config.tile_size, rng)};
     std::vector<uint8_t> decoded_bytes(byte_inputs[0].size());
-    for (auto precision : encode_precisions) {
-      model->set_gpu_encode_precision(precision);
-      row = encode_row;
-      row.path = kBytePath;
-      row.batch = batch;
-      row.precision = encode_precision_name(precision);
-      result.rows.push_back(measure_row(row, gpu_baseline, [&] {
-        return odp::bench::median_seconds([&] { model->encode_bytes(byte_inputs[call++ % 2].data(), batch); },
-                                          warmups, options.seconds);
-      }));
-    }
-    row = decode_row;
-    row.path = kBytePath;
-    row.batch = batch;
-    result.rows.push_back(measure_row(row, gpu_baseline, [&] {
-      return odp::bench::median_seconds(
-          [&] { model->decode_bytes(tokens.data(), keep.data(), batch, decoded_bytes.data()); }, warmups,
-          options.seconds);
-    }));
-    if (cuda && model->gpu_graphs() && batch <= 16) {
-      // The same byte passes without CUDA graphs: what the graphs save where launches dominate.
-      model->set_gpu_graphs(false);
-      model->set_gpu_encode_precision(odp::model::GpuEncodePrecision::kBf16);
-      row = encode_row;
-      row.path = kEagerBytePath;
-      row.batch = batch;
-      row.precision = "bf16";
-      result.rows.push_back(measure_row(row, gpu_baseline, [&] {
-        return odp::bench::median_seconds([&] { model->encode_bytes(byte_inputs[call++ % 2].data(), batch); },
-                                          warmups, options.seconds);
-      }));
-      row = decode_row;
-      row.path = kEagerBytePath;
-      row.batch = batch;
-      result.rows.push_back(measure_row(row, gpu_baseline, [&] {
+    // Rows labelled `path`: an encode per precision, then a decode.
+    auto measure_bytes = [&](const char* path, const std::vector<odp::model::GpuEncodePrecision>& precisions) {
+      for (auto precision : precisions) {
+        model->set_gpu_encode_precision(precision);
+        Row encode = encode_row;
+        encode.path = path;
+        encode.batch = batch;
+        encode.precision = encode_precision_name(precision);
+        result.rows.push_back(measure_row(encode, gpu_baseline, [&] {
+          return odp::bench::median_seconds([&] { model->encode_bytes(byte_inputs[call++ % 2].data(), batch); },
+                                            warmups, options.seconds);
+        }));
+      }
+      Row decode = decode_row;
+      decode.path = path;
+      decode.batch = batch;
+      result.rows.push_back(measure_row(decode, gpu_baseline, [&] {
         return odp::bench::median_seconds(
             [&] { model->decode_bytes(tokens.data(), keep.data(), batch, decoded_bytes.data()); }, warmups,
             options.seconds);
       }));
+    };
+    measure_bytes(kBytePath, encode_precisions);
+    if (cuda && model->gpu_graphs() && batch <= odp::model::TileModel::kMaxGraphBatch) {
+      // The same byte passes without CUDA graphs: what the graphs save where launches dominate.
+      model->set_gpu_graphs(false);
+      measure_bytes(kEagerBytePath, {odp::model::GpuEncodePrecision::kBf16});
       model->set_gpu_graphs(true);
     }
   }
@@ -374,8 +362,8 @@ int main(int argc, char** argv) {
     std::printf("arith = the arithmetic (GPU encode: GpuEncodePrecision); floor = matmul rate / FLOPs per tile;\n"
                 "GPU MiB = device memory in use above the start, allocator reserve included;\n"
                 "TileModel = float tiles from and to host memory, %s = 8-bit tiles (converted on the device),\n"
-                "GPU TileModel passes of <= 16 tiles replay CUDA graphs; %s = the same byte passes without them\n",
-                kBytePath, kEagerBytePath);
+                "GPU TileModel passes of <= %d tiles replay CUDA graphs; %s = the same byte passes without them\n",
+                kBytePath, odp::model::TileModel::kMaxGraphBatch, kEagerBytePath);
     if (!cpu_agreement.empty()) {
       const auto& reference = cpu_agreement.front().second;
       for (const auto& [precision, tokens] : cuda_agreement) {
