@@ -180,6 +180,7 @@ std::vector<std::string> list_images(const Options& o) {
 
 std::unique_ptr<odp::model::TileModel> open_model(const Options& o, const char* argv0) {
   odp::model::keep_freed_memory_for_reuse();  // as odpenc/odpdec do: timings comparable with the tools
+  odp::model::use_all_physical_cpu_cores();
   if (o.random_model) {
     odp::model::ModelConfig config;
     config.width = 32, config.heads = 2, config.encoder_layers = 1, config.decoder_layers = 1;

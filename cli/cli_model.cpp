@@ -11,6 +11,7 @@ std::unique_ptr<model::TileModel> load_tool_model(const Arguments& arguments, bo
   const std::string path = locate_model(arguments);
   if (verbose) std::cerr << arguments.tool() << ": model " << path << "\n";
   model::keep_freed_memory_for_reuse();
+  model::use_all_physical_cpu_cores();
   return codec::load_model(path, device);
 }
 

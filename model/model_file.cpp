@@ -113,10 +113,11 @@ ModelInfo model_info_from(const SafetensorsFile& file, const std::vector<uint8_t
   for (size_t i = 0; i < info.token_frequencies.size(); ++i)
     info.token_frequencies[i] = static_cast<uint16_t>(blob.data[2 * i] | (blob.data[2 * i + 1] << 8));
   // The coder needs every code codable (frequency >= 1) and each position's total exactly 65536.
+  const int codes = config.codebook_size();
   for (int p = 0; p < config.num_tokens; ++p) {
     uint32_t sum = 0;
-    for (int c = 0; c < config.codebook_size(); ++c) {
-      const uint16_t f = info.token_frequencies[static_cast<size_t>(p) * config.codebook_size() + c];
+    for (int c = 0; c < codes; ++c) {
+      const uint16_t f = info.token_frequencies[static_cast<size_t>(p) * codes + c];
       if (f == 0) throw ModelError(path + ": token frequency table has a zero entry at position " + std::to_string(p));
       sum += f;
     }

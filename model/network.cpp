@@ -86,31 +86,64 @@ bool fused_cuda_inference(const torch::Tensor& x, const torch::Tensor& weight) {
   return false;
 #endif
 }
+
+// Whether x and weight take the CPU's bf16 inference path: fp32 activations with bf16 weights (a network made by
+// cpu_bf16_inference_copy), on the CPU, without autograd.
+bool cpu_bf16_inference(const torch::Tensor& x, const torch::Tensor& weight) {
+  return !x.is_cuda() && x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kBFloat16 &&
+         !torch::GradMode::is_enabled();
+}
 }  // namespace
 
-TransformerBlockImpl::TransformerBlockImpl(int width, int heads_, int mlp_ratio) : heads(heads_) {
-  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
-  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
-  qkv = register_module("qkv", torch::nn::Linear(width, 3 * width));
-  proj = register_module("proj", torch::nn::Linear(width, width));
-  fc1 = register_module("fc1", torch::nn::Linear(width, mlp_ratio * width));
-  fc2 = register_module("fc2", torch::nn::Linear(mlp_ratio * width, width));
+DenseImpl::DenseImpl(int64_t in_features, int64_t out_features, WeightInit init) {
+  weight = register_parameter("weight", torch::empty({out_features, in_features}));
+  bias = register_parameter("bias", torch::empty({out_features}));
+  if (init == WeightInit::kRandom) {
+    torch::NoGradGuard no_grad;
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
+    weight.uniform_(-bound, bound);
+    bias.uniform_(-bound, bound);
+  }
 }
 
-torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x) {
-  const auto B = x.size(0), L = x.size(1), C = x.size(2);
-  auto qkv_out = qkv(norm1(x)).view({B, L, 3, heads, C / heads}).permute({2, 0, 3, 1, 4});
-  auto q = qkv_out[0], k = qkv_out[1], v = qkv_out[2];
+TransformerBlockImpl::TransformerBlockImpl(int width, int heads_, int mlp_ratio, WeightInit init) : heads(heads_) {
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+  qkv = register_module("qkv", Dense(width, 3 * width, init));
+  proj = register_module("proj", Dense(width, width, init));
+  fc1 = register_module("fc1", Dense(width, mlp_ratio * width, init));
+  fc2 = register_module("fc2", Dense(mlp_ratio * width, width, init));
+}
+
+namespace {
+// Multi-head attention of q, k, v: [B, heads, L, head_dim] -> [B, heads, L, head_dim].
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
 #if TORCH_VERSION_MAJOR >= 2
   // Fused (flash / memory-efficient) attention where LibTorch has it.
-  auto attended = at::scaled_dot_product_attention(q, k, v);
+  return at::scaled_dot_product_attention(q, k, v);
 #else
   // Scaling q (L x d) rather than the scores (L x L) saves a pass over the largest tensor, and contiguous
   // operands let the batched products run as plain BLAS calls (q k^T ~30% faster on 2 CPU cores).
-  const double scale = 1.0 / std::sqrt(static_cast<double>(C / heads));
-  auto attended = torch::softmax(torch::matmul((q * scale).contiguous(), k.contiguous().transpose(-2, -1)), -1)
-                      .matmul(v.contiguous());
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  return torch::softmax(torch::matmul((q * scale).contiguous(), k.contiguous().transpose(-2, -1)), -1)
+      .matmul(v.contiguous());
 #endif
+}
+
+// x [..., in] times a linear layer's weight, plus its bias, as one product: the bias is the product's initial
+// value (beta = 1), not a separate pass over the output.
+torch::Tensor linear_in_one_product(const torch::Tensor& x, const Dense& layer) {
+  auto sizes = x.sizes().vec();
+  sizes.back() = layer->weight.size(0);
+  return at::addmm(layer->bias, x.reshape({-1, x.size(-1)}), layer->weight.t()).view(sizes);
+}
+}  // namespace
+
+torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x) {
+  if (cpu_bf16_inference(x, qkv->weight)) return forward_cpu_bf16(x);
+  const auto B = x.size(0), L = x.size(1), C = x.size(2);
+  auto qkv_out = qkv(norm1(x)).view({B, L, 3, heads, C / heads}).permute({2, 0, 3, 1, 4});
+  auto attended = attention(qkv_out[0], qkv_out[1], qkv_out[2]);
   auto y = x + proj(attended.transpose(1, 2).reshape({B, L, C}));
 #ifdef ODP_FUSED_CUDA_INFERENCE
   if (fused_cuda_inference(x, fc1->weight)) {
@@ -122,6 +155,19 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x) {
   }
 #endif
   return y + fc2(torch::gelu(fc1(norm2(y))));
+}
+
+torch::Tensor TransformerBlockImpl::forward_cpu_bf16(const torch::Tensor& x) {
+  const auto B = x.size(0), L = x.size(1), C = x.size(2);
+  // The residual stream and the layer norms stay fp32 (bf16 layer norm is 10x slower here, and the stream
+  // accumulates); the products take bf16 operands and add their bias as they are written.
+  auto qkv_out = linear_in_one_product(norm1(x).to(torch::kBFloat16), qkv)
+                     .view({B, L, 3, heads, C / heads})
+                     .permute({2, 0, 3, 1, 4});
+  auto attended = attention(qkv_out[0], qkv_out[1], qkv_out[2]);
+  auto y = x + linear_in_one_product(attended.transpose(1, 2).reshape({B, L, C}), proj);
+  auto hidden = torch::gelu(linear_in_one_product(norm2(y).to(torch::kBFloat16), fc1));
+  return y + linear_in_one_product(hidden, fc2);
 }
 
 UpsampleHeadImpl::UpsampleHeadImpl(int in_channels, const std::vector<int>& channels) {
@@ -163,11 +209,13 @@ torch::Tensor fold_to_sub_pixel(const torch::Tensor& w, const torch::Tensor& fol
 torch::Tensor upsample_conv_gelu_sub_pixel(const torch::Tensor& x, const torch::Tensor& weight,
                                            const torch::Tensor& bias) {
   const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = weight.size(0) / 4;
-  const auto y = torch::gelu(torch::nn::functional::conv2d(
-      x, weight, torch::nn::functional::Conv2dFuncOptions().padding(1).bias(bias)));
+  const auto y = torch::nn::functional::conv2d(x, weight,
+                                              torch::nn::functional::Conv2dFuncOptions().padding(1).bias(bias));
   // y: [B, 4C, H+1, W+1]; phase (a,b) of output (i,j) is y[2a+b block, i+a, j+b]. In NHWC memory that is one
   // strided view [B, H, a, W, b, C] of y; copying it out gives the upsampled image, channels-last.
-  const auto nhwc = y.permute({0, 2, 3, 1}).contiguous();
+  // GELU runs on the NHWC view (contiguous when the convolution wrote channels-last, as cuDNN and oneDNN do):
+  // LibTorch 1.13's CPU GELU takes 10x longer on the same memory seen as a channels-last NCHW tensor.
+  const auto nhwc = torch::gelu(y.permute({0, 2, 3, 1}).contiguous());
   const int64_t row = (W + 1) * 4 * C, col = 4 * C;
   const auto phases = nhwc.as_strided({B, H, 2, W, 2, C}, {nhwc.stride(0), row, row + 2 * C, col, col + C, 1});
   return phases.reshape({B, 2 * H, 2 * W, C}).permute({0, 3, 1, 2});
@@ -211,6 +259,8 @@ torch::Tensor fused_upsample_conv_gelu(const torch::Tensor& x, const torch::Tens
 #endif
 
 torch::Tensor UpsampleHeadImpl::forward(torch::Tensor x) {
+  // The CPU's bf16 inference path hands over fp32 activations; the head runs in its weights' bf16 throughout.
+  if (cpu_bf16_inference(x, to_rgb->weight)) x = x.to(torch::kBFloat16);
   [[maybe_unused]] const bool fused = fused_cuda_inference(x, to_rgb->weight);
   for (size_t i = 0; i < stages->size(); ++i) {
     const auto& stage = folded_stage(i);
@@ -226,16 +276,15 @@ torch::Tensor UpsampleHeadImpl::forward(torch::Tensor x) {
   return to_rgb(x);
 }
 
-namespace {
-torch::Tensor small_normal(std::vector<int64_t> shape) { return torch::randn(shape) * 0.02; }
-}  // namespace
-
-TokenizerNetImpl::TokenizerNetImpl(const ModelConfig& cfg) : config(cfg), fsq(cfg.fsq_levels) {
+TokenizerNetImpl::TokenizerNetImpl(const ModelConfig& cfg, WeightInit init) : config(cfg), fsq(cfg.fsq_levels) {
   config.validate();
   const int W = config.width;
   const int grid = config.tile_size / config.patch_size;
   const int64_t patches = static_cast<int64_t>(grid) * grid;
   const int64_t N = config.num_tokens;
+  const auto small_normal = [init](std::vector<int64_t> shape) {
+    return init == WeightInit::kRandom ? torch::randn(shape) * 0.02 : torch::empty(shape);
+  };
   patch_embed = register_module(
       "patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, W, config.patch_size).stride(config.patch_size)));
   encoder_pos = register_parameter("encoder_pos", small_normal({1, patches, W}));
@@ -243,16 +292,16 @@ TokenizerNetImpl::TokenizerNetImpl(const ModelConfig& cfg) : config(cfg), fsq(cf
   latent_pos = register_parameter("latent_pos", small_normal({1, N, W}));
   encoder_blocks = register_module("encoder_blocks", torch::nn::ModuleList());
   for (int i = 0; i < config.encoder_layers; ++i)
-    encoder_blocks->push_back(TransformerBlock(W, config.heads, config.mlp_ratio));
+    encoder_blocks->push_back(TransformerBlock(W, config.heads, config.mlp_ratio, init));
   encoder_norm = register_module("encoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({W})));
-  to_code = register_module("to_code", torch::nn::Linear(W, fsq.dims()));
-  from_code = register_module("from_code", torch::nn::Linear(fsq.dims(), W));
+  to_code = register_module("to_code", Dense(W, fsq.dims(), init));
+  from_code = register_module("from_code", Dense(fsq.dims(), W, init));
   mask_token = register_parameter("mask_token", small_normal({1, 1, W}));
   decoder_token_pos = register_parameter("decoder_token_pos", small_normal({1, N, W}));
   image_queries = register_parameter("image_queries", small_normal({1, patches, W}));
   decoder_blocks = register_module("decoder_blocks", torch::nn::ModuleList());
   for (int i = 0; i < config.decoder_layers; ++i)
-    decoder_blocks->push_back(TransformerBlock(W, config.heads, config.mlp_ratio));
+    decoder_blocks->push_back(TransformerBlock(W, config.heads, config.mlp_ratio, init));
   decoder_norm = register_module("decoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({W})));
   head = register_module("head", UpsampleHead(W, config.head_channels));
 }
@@ -308,31 +357,24 @@ torch::Tensor TokenizerNetImpl::decode_indices(const torch::Tensor& indices, con
 }
 
 namespace {
-void set_autocast(AutocastDevice device, bool enable) {
-  const bool cpu = device == AutocastDevice::kCpu;
+void set_cuda_autocast(bool enable) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  const auto type = cpu ? at::kCPU : at::kCUDA;
-  at::autocast::set_autocast_enabled(type, enable);
-  if (enable) at::autocast::set_autocast_dtype(type, at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCUDA, enable);
+  if (enable) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
 #else
-  if (cpu) {
-    at::autocast::set_cpu_enabled(enable);
-    if (enable) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  } else {
-    at::autocast::set_enabled(enable);
-    if (enable) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-  }
+  at::autocast::set_enabled(enable);
+  if (enable) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
 #endif
 }
 }  // namespace
 
-AutocastBf16::AutocastBf16(bool enable, AutocastDevice device) : enabled_(enable), device_(device) {
-  if (enabled_) set_autocast(device_, true);
+AutocastBf16::AutocastBf16(bool enable) : enabled_(enable) {
+  if (enabled_) set_cuda_autocast(true);
 }
 
 AutocastBf16::~AutocastBf16() {
   if (!enabled_) return;
-  set_autocast(device_, false);
+  set_cuda_autocast(false);
   at::autocast::clear_cache();
 }
 
@@ -349,6 +391,19 @@ bool cpu_has_native_bf16() {
 #else
   return false;
 #endif
+}
+
+TokenizerNet cpu_bf16_inference_copy(TokenizerNet& net) {
+  TokenizerNet copy(net->config, WeightInit::kNone);
+  torch::NoGradGuard no_grad;
+  auto source = net->named_parameters();
+  for (auto& item : copy->named_parameters()) item.value().copy_(source[item.key()]);
+  copy->eval();
+  copy->to(torch::kCPU, torch::kFloat32);
+  for (const auto& module : copy->modules(/*include_self=*/false))
+    if (module->as<Dense>() != nullptr || module->as<torch::nn::Conv2d>() != nullptr)
+      module->to(torch::kBFloat16);
+  return copy;
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

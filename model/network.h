@@ -30,11 +30,29 @@ class FiniteScalarQuantizer {
   const torch::Tensor& on(torch::Tensor& t, const torch::Tensor& like) const;
 };
 
+// Whether a network's constructor draws random weights (training from scratch, random test models) or leaves
+// them uninitialised for weights about to be copied in (a model file, a copy of another network). Drawing the
+// shipped model's 22 M random numbers took 0.14 s on a 2-core CPU, 6% of decoding a 768x512 image. kNone skips
+// all but the convolutions' 1.6 M (torch::nn::Conv2d always draws its own).
+enum class WeightInit { kRandom, kNone };
+
+// A fully connected layer: torch::nn::Linear's parameters ("weight" [out, in], "bias" [out]) and, with
+// WeightInit::kRandom, its initialisation (both uniform in +-1/sqrt(in), drawn in the same order), which
+// torch::nn::Linear cannot leave out.
+struct DenseImpl : torch::nn::Module {
+  DenseImpl(int64_t in_features, int64_t out_features, WeightInit init);
+  torch::Tensor forward(const torch::Tensor& x) { return torch::linear(x, weight, bias); }
+  torch::Tensor weight, bias;
+};
+TORCH_MODULE(Dense);
+
 struct TransformerBlockImpl : torch::nn::Module {
-  TransformerBlockImpl(int width, int heads, int mlp_ratio);
+  TransformerBlockImpl(int width, int heads, int mlp_ratio, WeightInit init);
   torch::Tensor forward(const torch::Tensor& x);
+  // Inference on the CPU with fp32 activations and bf16 products (see cpu_bf16_inference_copy).
+  torch::Tensor forward_cpu_bf16(const torch::Tensor& x);
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
-  torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
+  Dense qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
   int heads;
 };
 TORCH_MODULE(TransformerBlock);
@@ -67,7 +85,7 @@ struct UpsampleHeadImpl : torch::nn::Module {
 TORCH_MODULE(UpsampleHead);
 
 struct TokenizerNetImpl : torch::nn::Module {
-  explicit TokenizerNetImpl(const ModelConfig& config);
+  explicit TokenizerNetImpl(const ModelConfig& config, WeightInit init = WeightInit::kRandom);
 
   // images: [B,3,T,T] in [0,1] -> continuous codes [B,N,d] (quantized, straight-through).
   torch::Tensor encode_codes(const torch::Tensor& images);
@@ -82,7 +100,7 @@ struct TokenizerNetImpl : torch::nn::Module {
   torch::Tensor encoder_pos, latent_tokens, latent_pos;
   torch::nn::ModuleList encoder_blocks{nullptr};
   torch::nn::LayerNorm encoder_norm{nullptr};
-  torch::nn::Linear to_code{nullptr}, from_code{nullptr};
+  Dense to_code{nullptr}, from_code{nullptr};
   torch::Tensor mask_token, decoder_token_pos, image_queries;
   torch::nn::ModuleList decoder_blocks{nullptr};
   torch::nn::LayerNorm decoder_norm{nullptr};
@@ -90,22 +108,27 @@ struct TokenizerNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(TokenizerNet);
 
+// A copy of net for decoding on the CPU in bf16: the weights and biases of its matrix products and convolutions
+// in bf16, everything else (layer norms, positions, mask token) fp32. Fed fp32 activations without autograd, it
+// keeps the residual stream and layer norms in fp32 and runs the products on bf16 operands, their bias added in
+// the product. Against bf16 autocast over the fp32 network (the previous path), which re-casts the
+// weights on every call and adds each bias in a separate mixed-type pass: a 768x512 decode 15% faster (one
+// thread), and as close to fp32 (55.2 against 55.1 dB PSNR, shipped model).
+TokenizerNet cpu_bf16_inference_copy(TokenizerNet& net);
+
 int64_t count_parameters(torch::nn::Module& module);
 
-// Turns bf16 autocast on for CUDA ops (or, with AutocastDevice::kCpu, CPU ops) in this scope (training keeps
-// fp32 master weights). LibTorch changed the autocast API in 2.4; both spellings are kept so the code builds on
-// Debian's 1.13 and on 2.x.
-enum class AutocastDevice { kCuda, kCpu };
+// Turns bf16 autocast on for CUDA ops in this scope (training keeps fp32 master weights). LibTorch changed the
+// autocast API in 2.4; both spellings are kept so the code builds on Debian's 1.13 and on 2.x.
 class AutocastBf16 {
  public:
-  explicit AutocastBf16(bool enable, AutocastDevice device = AutocastDevice::kCuda);
+  explicit AutocastBf16(bool enable);
   ~AutocastBf16();
   AutocastBf16(const AutocastBf16&) = delete;
   AutocastBf16& operator=(const AutocastBf16&) = delete;
 
  private:
   bool enabled_;
-  AutocastDevice device_;
 };
 
 }  // namespace odp::model

@@ -2,15 +2,21 @@
 #include "model/tile_model.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #if defined(__GLIBC__)
 #include <malloc.h>
+#endif
+#if defined(__linux__)
+#include <sched.h>
 #endif
 
 #include "model/pixels.h"
@@ -62,6 +68,41 @@ void keep_freed_memory_for_reuse() {
 }
 
 namespace {
+// Physical cores among the CPUs this process may run on; 0 where that cannot be told.
+int physical_cores_available() {
+#if defined(__linux__)
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 0;
+  std::set<std::pair<long, long>> cores;  // (package id, core id)
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    const std::string topology = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    const auto read_id = [&](const char* name) {
+      long id = -1;
+      if (FILE* file = std::fopen((topology + name).c_str(), "r")) {
+        if (std::fscanf(file, "%ld", &id) != 1) id = -1;
+        std::fclose(file);
+      }
+      return id;
+    };
+    const long package = read_id("physical_package_id"), core = read_id("core_id");
+    // A CPU without readable ids counts as a core of its own.
+    cores.insert(package < 0 || core < 0 ? std::make_pair(-1L - cpu, 0L) : std::make_pair(package, core));
+  }
+  return static_cast<int>(cores.size());
+#else
+  return 0;
+#endif
+}
+}  // namespace
+
+void use_all_physical_cpu_cores() {
+  if (std::getenv("OMP_NUM_THREADS") != nullptr) return;
+  const int cores = physical_cores_available();
+  if (cores > at::get_num_threads()) at::set_num_threads(cores);
+}
+
+namespace {
 
 // Whether fp32 matrix products and convolutions on the GPU may use TF32 tensor cores, for one scope. LibTorch's
 // default lets cuDNN convolutions use TF32 but not cuBLAS matrix products; fp32 encoding needs both off.
@@ -89,7 +130,7 @@ class Tf32Scope {
 // A copy of the network with the same weights, in `dtype` on `device`.
 TokenizerNet network_copy(TokenizerNet& net, const ModelConfig& config, const torch::Device& device,
                           torch::ScalarType dtype) {
-  TokenizerNet copy(config);
+  TokenizerNet copy(config, WeightInit::kNone);
   torch::NoGradGuard no_grad;
   auto source = net->named_parameters();
   for (auto& item : copy->named_parameters()) item.value().copy_(source[item.key()]);
@@ -140,9 +181,9 @@ class TorchTileModel final : public TileModel {
   int preferred_batch() const override { return device_ == Device::kCuda ? 128 : 4; }
 
   int64_t device_weight_bytes() const override {
-    std::lock_guard<std::mutex> lock(fp32_net_mutex_);
-    TokenizerNet net = net_, wide = fp32_net_;
-    return weight_bytes(net) + (wide ? weight_bytes(wide) : 0);
+    std::lock_guard<std::mutex> lock(lazy_nets_mutex_);
+    TokenizerNet net = net_, wide = fp32_net_, narrow = cpu_bf16_net_;
+    return weight_bytes(net) + (wide ? weight_bytes(wide) : 0) + (narrow ? weight_bytes(narrow) : 0);
   }
 
   std::vector<uint16_t> encode(const float* tiles, int n) override { return encode_tiles(tiles, n); }
@@ -165,7 +206,7 @@ class TorchTileModel final : public TileModel {
   // (no copy, no new random initialisation). The lock keeps two first callers from both moving it; once made,
   // the model is as safe for concurrent calls as it was when the constructor made it.
   TokenizerNet fp32_net() {
-    std::lock_guard<std::mutex> lock(fp32_net_mutex_);
+    std::lock_guard<std::mutex> lock(lazy_nets_mutex_);
     if (!fp32_net_) {
       torch::NoGradGuard no_grad;
       // A failure part way (out of GPU memory) leaves host_fp32_net_ to be moved again by the next call.
@@ -174,6 +215,14 @@ class TorchTileModel final : public TileModel {
       host_fp32_net_ = TokenizerNet(nullptr);
     }
     return fp32_net_;
+  }
+
+  // The network of the CPU's bf16 decoder (cpu_bf16_inference_copy), made on the first such decode: a model
+  // that only encodes, or decodes in fp32, never holds it.
+  TokenizerNet cpu_bf16_net() {
+    std::lock_guard<std::mutex> lock(lazy_nets_mutex_);
+    if (!cpu_bf16_net_) cpu_bf16_net_ = cpu_bf16_inference_copy(net_);
+    return cpu_bf16_net_;
   }
 
   template <typename Pixel>
@@ -212,7 +261,7 @@ class TorchTileModel final : public TileModel {
     const auto& c = info_.config;
     const int64_t tile_values = 3LL * c.tile_size * c.tile_size;
     torch::NoGradGuard no_grad;
-    AutocastBf16 autocast(cpu_bf16_decode_, AutocastDevice::kCpu);
+    TokenizerNet net = cpu_bf16_decode_ ? cpu_bf16_net() : net_;
     for (int start = 0; start < n; start += preferred_batch()) {
       const int b = std::min(preferred_batch(), n - start);
       auto idx = torch::empty({b, c.num_tokens}, torch::kInt64);
@@ -231,7 +280,7 @@ class TorchTileModel final : public TileModel {
       run_pass(
           key, {idx, keep_t},
           [&](const std::vector<torch::Tensor>& device_inputs) {
-            auto decoded = net_->decode_indices(device_inputs[0], device_inputs[1]).clamp(0.0, 1.0).to(torch::kFloat32);
+            auto decoded = net->decode_indices(device_inputs[0], device_inputs[1]).clamp(0.0, 1.0).to(torch::kFloat32);
             if constexpr (std::is_same_v<Pixel, uint8_t>) decoded = bytes_from_unit(decoded);
             return decoded;
           },
@@ -315,10 +364,12 @@ class TorchTileModel final : public TileModel {
 
   TokenizerNet net_{nullptr};
   // CUDA only, for GpuEncodePrecision kTf32 and kFp32: the file's fp32 weights on the host until the first such
-  // encode moves them to the GPU as fp32_net_. Both guarded by fp32_net_mutex_.
+  // encode moves them to the GPU as fp32_net_. Both guarded by lazy_nets_mutex_.
   TokenizerNet host_fp32_net_{nullptr};
   TokenizerNet fp32_net_{nullptr};
-  mutable std::mutex fp32_net_mutex_;
+  // CPU only: the bf16 decoder's network, made by the first bf16 decode. Guarded by lazy_nets_mutex_.
+  TokenizerNet cpu_bf16_net_{nullptr};
+  mutable std::mutex lazy_nets_mutex_;
   GpuEncodePrecision gpu_encode_precision_ = GpuEncodePrecision::kTf32;
   ModelInfo info_;
   Device device_;

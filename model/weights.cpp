@@ -81,7 +81,7 @@ LoadedNetwork load_network(const std::string& path) {
   auto file = parse_safetensors(bytes, path);
   LoadedNetwork out;
   out.info = model_info_from(file, bytes, path);
-  out.net = TokenizerNet(out.info.config);
+  out.net = TokenizerNet(out.info.config, WeightInit::kNone);  // every parameter is copied in below
   out.metadata = file.metadata;
   torch::NoGradGuard no_grad;
   for (auto& item : out.net->named_parameters()) {
@@ -93,7 +93,7 @@ LoadedNetwork load_network(const std::string& path) {
     if (source.sizes() != item.value().sizes())
       throw ModelError(path + ": tensor '" + item.key() + "' has shape " + c10::str(source.sizes()) +
                        ", the config needs " + c10::str(item.value().sizes()));
-    item.value().copy_(source.to(torch::kFloat32));
+    item.value().copy_(source);  // converts from the file's dtype as it copies
   }
   out.info.parameters = count_parameters(*out.net);
   return out;

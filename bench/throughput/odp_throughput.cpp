@@ -328,6 +328,7 @@ int main(int argc, char** argv) {
     return *error.what() ? 2 : 0;
   }
   odp::model::keep_freed_memory_for_reuse();  // as the tools do
+  odp::model::use_all_physical_cpu_cores();
   try {
     odp::model::ModelConfig config;
     if (!options.model_path.empty())

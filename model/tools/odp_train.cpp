@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 1 : 0;
   }
+  odp::model::use_all_physical_cpu_cores();  // CPU evaluation and training, as the tools do
   try {
     const std::string cmd = argv[1];
     const Args a = parse(argc, argv, 2);

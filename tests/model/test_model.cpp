@@ -351,8 +351,15 @@ TEST_CASE("TileModel's byte entry points give exactly what its float ones give, 
   std::vector<uint8_t> out(values);
   std::vector<int> too_many(n, c.num_tokens + 1);
   REQUIRE_THROWS_AS(model->decode_bytes(tokens.data(), too_many.data(), n, out.data()), ModelError);
-  // The CPU holds one fp32 network: no second copy for any GPU precision.
-  REQUIRE(model->device_weight_bytes() == model->info().parameters * 4);
+  // The CPU holds one fp32 network for encoding and fp32 decoding, and no copy for any GPU precision. Decoding
+  // in bf16 made the bf16 decoder's network, whose products' weights are bf16 and the rest fp32.
+  const int64_t fp32_bytes = model->info().parameters * 4;
+  REQUIRE(model->device_weight_bytes() > fp32_bytes + fp32_bytes / 2);
+  REQUIRE(model->device_weight_bytes() < fp32_bytes + fp32_bytes);
+  auto fp32_only = TileModel::random(c, 9, Device::kCpu);
+  fp32_only->set_cpu_bf16_decode(false);
+  fp32_only->decode_bytes(tokens.data(), keep.data(), n, out.data());
+  REQUIRE(fp32_only->device_weight_bytes() == fp32_bytes);
 }
 
 TEST_CASE("model files keep weights and hyper-parameters; bad files are refused") {
