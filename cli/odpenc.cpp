@@ -20,7 +20,7 @@ Options:
   --model FILE       model weights (.safetensors); see the search order below
   --device D         cpu, cuda or auto (default: auto, CUDA when a GPU is present)
   --gpu-precision P  the encoder's arithmetic on CUDA: tf32 (default; the same tokens as the CPU on 99.85%
-                     of positions in the benchmark), bf16 (2.1x faster on large batches, 96.9% the same)
+                     of positions in the benchmark), bf16 (3x faster on large batches, 96.6% the same)
                      or fp32 (100%, slowest). Decoding is unaffected
   --overlap PX|auto  pixels shared by neighbouring tiles, 0..128. auto (default): at least 32, widened where
                      that costs no extra tile; seams are blended away. 0: fewest tiles (smallest files),

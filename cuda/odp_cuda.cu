@@ -253,6 +253,109 @@ __global__ void gelu_pixel_interleave_kernel(const uint4* __restrict__ y, int64_
   }
 }
 
+// gelu_interleave_to_rgb: each block computes a kRgbTile x kRgbTile patch of the RGB output, one output row and
+// kRgbRun adjacent pixels per thread. Per 8-channel slice it stages the GELU'd, interleaved values of the patch
+// plus a 1-pixel border in shared memory (as float, rounded to bf16 first like the unfused stage's output), then
+// every thread accumulates its 3x3 window from registers; the weights sit in shared memory, read as broadcasts.
+constexpr int kRgbTile = 32, kRgbRun = 4, kRgbHalo = kRgbTile + 2, kRgbMaxChannels = 64;
+static_assert(kRgbTile * (kRgbTile / kRgbRun) == kThreads, "one thread per run of output pixels");
+// A halo pixel's two float4s sit at slot 2*column + column/4 of its row: the eight threads of a quarter warp
+// read columns 4 apart, which without the skew would all fall in the same shared-memory banks.
+constexpr int kRgbRowSlots = 2 * kRgbHalo + kRgbHalo / 4 + 1;
+__device__ __forceinline__ int halo_slot(int row, int column) { return row * kRgbRowSlots + 2 * column + column / 4; }
+
+__global__ void gelu_interleave_to_rgb_kernel(const uint4* __restrict__ y, int h, int w, int c,
+                                              const __nv_bfloat16* __restrict__ weight,
+                                              const __nv_bfloat16* __restrict__ bias, __nv_bfloat16* __restrict__ out) {
+  __shared__ float4 halo[kRgbHalo * kRgbRowSlots];       // one 8-channel slice, channels 0-3 then 4-7 (halo_slot)
+  __shared__ float taps[kRgbMaxChannels / 8][9][3][8];    // [slice][dy*3+dx][output channel][channel in slice]
+  const int vectors = c / 8, out_h = 2 * h, out_w = 2 * w;
+  const int64_t b = blockIdx.z;
+  const int row0 = blockIdx.y * kRgbTile, col0 = blockIdx.x * kRgbTile;
+  for (int i = threadIdx.x; i < 3 * c * 9; i += blockDim.x) {
+    const int k = i / (c * 9), ch = (i / 9) % c, tap = i % 9;  // weight is [3][c][3][3]
+    taps[ch / 8][tap][k][ch % 8] = __bfloat162float(weight[i]);
+  }
+  const int my_row = threadIdx.x / (kRgbTile / kRgbRun), my_col = (threadIdx.x % (kRgbTile / kRgbRun)) * kRgbRun;
+  float acc[3][kRgbRun];
+#pragma unroll
+  for (int k = 0; k < 3; ++k)
+#pragma unroll
+    for (int j = 0; j < kRgbRun; ++j) acc[k][j] = 0.0f;
+
+  for (int v = 0; v < vectors; ++v) {
+    __syncthreads();  // the previous slice's reads are done (and, the first time, the weights are in place)
+    for (int i = threadIdx.x; i < kRgbHalo * kRgbHalo; i += blockDim.x) {
+      const int r = i / kRgbHalo, s = i % kRgbHalo;
+      const int oy = row0 - 1 + r, ox = col0 - 1 + s;
+      float f[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // to_rgb's zero padding outside the image
+      if (oy >= 0 && oy < out_h && ox >= 0 && ox < out_w) {
+        const int a = oy & 1, p = ox & 1;
+        const int64_t in = ((b * (h + 1) + (oy >> 1) + a) * (w + 1) + (ox >> 1) + p) * (4LL * vectors) +
+                           (2 * a + p) * vectors + v;
+        uint4 packed = y[in];
+        const __nv_bfloat162* pairs = reinterpret_cast<const __nv_bfloat162*>(&packed);
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+          const float2 x = __bfloat1622float2(pairs[q]);
+          const float2 g = __bfloat1622float2(__floats2bfloat162_rn(gelu_erf(x.x), gelu_erf(x.y)));
+          f[2 * q] = g.x;
+          f[2 * q + 1] = g.y;
+        }
+      }
+      halo[halo_slot(r, s)] = make_float4(f[0], f[1], f[2], f[3]);
+      halo[halo_slot(r, s) + 1] = make_float4(f[4], f[5], f[6], f[7]);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int dy = 0; dy < 3; ++dy) {
+      float4 window[kRgbRun + 2][2];
+#pragma unroll
+      for (int s = 0; s < kRgbRun + 2; ++s) {
+        window[s][0] = halo[halo_slot(my_row + dy, my_col + s)];
+        window[s][1] = halo[halo_slot(my_row + dy, my_col + s) + 1];
+      }
+#pragma unroll
+      for (int dx = 0; dx < 3; ++dx) {
+#pragma unroll
+        for (int k = 0; k < 3; ++k) {
+          const float4 w0 = *reinterpret_cast<const float4*>(&taps[v][dy * 3 + dx][k][0]);
+          const float4 w1 = *reinterpret_cast<const float4*>(&taps[v][dy * 3 + dx][k][4]);
+#pragma unroll
+          for (int j = 0; j < kRgbRun; ++j) {
+            const float4 x0 = window[j + dx][0], x1 = window[j + dx][1];
+            acc[k][j] += w0.x * x0.x + w0.y * x0.y + w0.z * x0.z + w0.w * x0.w + w1.x * x1.x + w1.y * x1.y +
+                         w1.z * x1.z + w1.w * x1.w;
+          }
+        }
+      }
+    }
+  }
+  const int oy = row0 + my_row;
+  if (oy >= out_h) return;
+#pragma unroll
+  for (int k = 0; k < 3; ++k) {
+    const float bias_k = __bfloat162float(bias[k]);
+#pragma unroll
+    for (int j = 0; j < kRgbRun; ++j) {
+      const int ox = col0 + my_col + j;
+      if (ox < out_w) out[((b * 3 + k) * out_h + oy) * out_w + ox] = __float2bfloat16_rn(acc[k][j] + bias_k);
+    }
+  }
+}
+
+// odp::model::byte_from_unit in float: clamp to [0,1], one rounded product by 255 (no fused multiply-add), then
+// halves away from zero by comparing the exact fraction with 0.5.
+template <typename In>
+__global__ void bytes_from_unit_kernel(const In* __restrict__ values, int64_t n, uint8_t* __restrict__ out) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float scaled = __fmul_rn(fminf(fmaxf(to_float(values[i]), 0.0f), 1.0f), 255.0f);
+    const float whole = floorf(scaled);
+    out[i] = static_cast<uint8_t>(whole + (scaled - whole >= 0.5f ? 1.0f : 0.0f));
+  }
+}
+
 void require_pointer(const void* pointer, const char* operation, const char* name) {
   if (!pointer) throw CudaError(std::string(operation) + ": " + name + " is a null pointer");
 }
@@ -368,6 +471,38 @@ void gelu_pixel_interleave(const void* y, int64_t n, int h, int w, int c, void* 
   gelu_pixel_interleave_kernel<<<blocks_for(work), kThreads, 0, stream>>>(static_cast<const uint4*>(y), n, h, w, c,
                                                                           static_cast<uint4*>(out));
   check_launch("gelu_pixel_interleave");
+}
+
+void gelu_interleave_to_rgb(const void* y, int64_t n, int h, int w, int c, const void* weight, const void* bias,
+                            void* out, cudaStream_t stream) {
+  if (n < 0 || h < 1 || w < 1 || c < 8 || c % 8 != 0 || c > kRgbMaxChannels)
+    throw CudaError("gelu_interleave_to_rgb: needs n >= 0, h and w >= 1 and c a multiple of 8 up to " +
+                    std::to_string(kRgbMaxChannels) + " (got n " + std::to_string(n) + ", h " + std::to_string(h) +
+                    ", w " + std::to_string(w) + ", c " + std::to_string(c) + ")");
+  if (n > 65535) throw CudaError("gelu_interleave_to_rgb: at most 65535 images per call (got " + std::to_string(n) + ")");
+  if (n == 0) return;
+  require_pointer(y, "gelu_interleave_to_rgb", "y");
+  require_pointer(weight, "gelu_interleave_to_rgb", "weight");
+  require_pointer(bias, "gelu_interleave_to_rgb", "bias");
+  require_pointer(out, "gelu_interleave_to_rgb", "out");
+  if (reinterpret_cast<uintptr_t>(y) % 16 != 0) throw CudaError("gelu_interleave_to_rgb: y must be 16-byte aligned");
+  const dim3 blocks((2 * w + kRgbTile - 1) / kRgbTile, (2 * h + kRgbTile - 1) / kRgbTile, static_cast<unsigned>(n));
+  gelu_interleave_to_rgb_kernel<<<blocks, kThreads, 0, stream>>>(
+      static_cast<const uint4*>(y), h, w, c, static_cast<const __nv_bfloat16*>(weight),
+      static_cast<const __nv_bfloat16*>(bias), static_cast<__nv_bfloat16*>(out));
+  check_launch("gelu_interleave_to_rgb");
+}
+
+void bytes_from_unit(const void* values, RealType value_type, int64_t n, uint8_t* out, cudaStream_t stream) {
+  if (n < 0) throw CudaError("bytes_from_unit: value count " + std::to_string(n) + " is negative");
+  if (n == 0) return;
+  require_pointer(values, "bytes_from_unit", "values");
+  require_pointer(out, "bytes_from_unit", "out");
+  with_real(value_type, [&](auto tag) {
+    using In = typename decltype(tag)::type;
+    bytes_from_unit_kernel<In><<<blocks_for(n), kThreads, 0, stream>>>(static_cast<const In*>(values), n, out);
+  });
+  check_launch("bytes_from_unit");
 }
 
 }  // namespace odp::cuda

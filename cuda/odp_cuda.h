@@ -59,6 +59,17 @@ void fsq_codes_from_indices(const void* indices, IndexType index_type, int64_t n
 // [n, 2h, 2w, c] bf16: one pass instead of LibTorch's GELU and interleaving copy. c: a positive multiple of 8.
 void gelu_pixel_interleave(const void* y, int64_t n, int h, int w, int c, void* out, cudaStream_t stream);
 
+// The decoder head's last upsampling stage and its RGB convolution in one pass: gelu_pixel_interleave of y (as
+// above, the bf16 rounding included), then the 3x3 convolution to_rgb (zero padding 1) with weight [3, c, 3, 3]
+// and bias [3] (bf16), sums in float. out: [n, 3, 2h, 2w] bf16, contiguous. The upsampled image, 2h x 2w x c
+// values per picture, is never written to memory. c: a multiple of 8 up to 64; n at most 65535.
+void gelu_interleave_to_rgb(const void* y, int64_t n, int h, int w, int c, const void* weight, const void* bias,
+                            void* out, cudaStream_t stream);
+
+// Network output -> 8-bit pixels: out[i] = odp::model::byte_from_unit(values[i]) exactly (clamp to [0,1], times
+// 255, halves away from zero), in one pass; LibTorch's exact formula (model/pixels.h) takes eight.
+void bytes_from_unit(const void* values, RealType value_type, int64_t n, uint8_t* out, cudaStream_t stream);
+
 // Bytes of device memory in use on the current device (all processes, the caching allocators' reserve
 // included): the difference around a workload bounds its peak footprint from above.
 size_t device_memory_in_use();

@@ -244,16 +244,35 @@ const UpsampleHeadImpl::FoldedStage& UpsampleHeadImpl::folded_stage(size_t index
 namespace {
 // upsample_conv_gelu_sub_pixel with GELU and the phase interleave in one kernel (cuda::gelu_pixel_interleave):
 // two fewer passes over the stage's largest tensor.
-torch::Tensor fused_upsample_conv_gelu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+// to_rgb: when given (the last stage), the RGB convolution is folded into the same pass as well
+// (cuda::gelu_interleave_to_rgb): the upsampled image, the head's largest tensor, is never written.
+torch::Tensor fused_upsample_conv_gelu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                       const torch::nn::Conv2d& to_rgb = nullptr) {
   const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = weight.size(0) / 4;
   const c10::cuda::CUDAGuard device(x.device());
   const auto y = torch::nn::functional::conv2d(x, weight, torch::nn::functional::Conv2dFuncOptions().padding(1).bias(bias))
                      .permute({0, 2, 3, 1})
                      .contiguous();
+  const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+  if (to_rgb) {
+    const auto rgb_weight = to_rgb->weight.contiguous(), rgb_bias = to_rgb->bias.contiguous();
+    auto rgb = torch::empty({B, 3, 2 * H, 2 * W}, y.options());
+    cuda::gelu_interleave_to_rgb(y.data_ptr(), B, static_cast<int>(H), static_cast<int>(W), static_cast<int>(C),
+                                 rgb_weight.data_ptr(), rgb_bias.data_ptr(), rgb.data_ptr(), stream);
+    return rgb;
+  }
   auto out = torch::empty({B, 2 * H, 2 * W, C}, y.options());
   cuda::gelu_pixel_interleave(y.data_ptr(), B, static_cast<int>(H), static_cast<int>(W), static_cast<int>(C),
-                              out.data_ptr(), c10::cuda::getCurrentCUDAStream().stream());
+                              out.data_ptr(), stream);
   return out.permute({0, 3, 1, 2});
+}
+
+// Whether cuda::gelu_interleave_to_rgb can run the last stage of a head and its to_rgb: 3x3 to 3 channels with
+// padding 1, from a multiple of 8 channels up to 64, in one call's batch limit.
+bool fits_gelu_interleave_to_rgb(const torch::nn::Conv2d& to_rgb, int64_t batch) {
+  const auto& w = to_rgb->weight;
+  return w.size(0) == 3 && w.size(1) % 8 == 0 && w.size(1) <= 64 && w.size(2) == 3 && w.size(3) == 3 &&
+         to_rgb->bias.defined() && batch <= 65535;
 }
 }  // namespace
 #endif
@@ -266,13 +285,14 @@ torch::Tensor UpsampleHeadImpl::forward(torch::Tensor x) {
     const auto& stage = folded_stage(i);
 #ifdef ODP_FUSED_CUDA_INFERENCE
     if (fused && stage.weight.size(0) % 32 == 0) {  // 4 phases x a multiple of 8 channels
+      if (i + 1 == stages->size() && fits_gelu_interleave_to_rgb(to_rgb, x.size(0)))
+        return fused_upsample_conv_gelu(x, stage.weight, stage.bias, to_rgb);
       x = fused_upsample_conv_gelu(x, stage.weight, stage.bias);
       continue;
     }
 #endif
     x = upsample_conv_gelu_sub_pixel(x, stage.weight, stage.bias);
   }
-  // to_rgb stays cuDNN's: two kernels tried for its 3-channel output were slower (bench/throughput/NOTES.md).
   return to_rgb(x);
 }
 

@@ -24,8 +24,8 @@ enum class Device { kCpu, kCuda };
 // rounding in the transformer moves some latents across a level boundary and changes their tokens; the CPU
 // encoder (fp32) is the reference. kBf16 is the fastest; kTf32 runs fp32 weights on TF32 tensor cores (10-bit
 // mantissa products, fp32 sums); kFp32 uses no tensor cores for fp32 and comes closest to the CPU's tokens.
-// Measured on an H200 (odp-throughput, 8-bit tiles, batch 256, run-4 model): bf16 10,566 tiles/s and 96.88% of
-// tokens equal to the CPU's, tf32 4,936 and 99.85%, fp32 2,505 and 100%. kTf32 is the default: the same image
+// Measured on an H200 (odp-throughput, 8-bit tiles, batch 256, run-4 model): bf16 19,160 tiles/s and 96.6-96.9%
+// of tokens equal to the CPU's, tf32 6,437 and 99.85%, fp32 2,836 and 100%. kTf32 is the default: the same image
 // should give (nearly) the same file on any machine.
 enum class GpuEncodePrecision { kBf16, kTf32, kFp32 };
 const char* gpu_encode_precision_name(GpuEncodePrecision precision);

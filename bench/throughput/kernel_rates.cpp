@@ -126,6 +126,22 @@ std::vector<KernelRate> measure_kernel_rates(double seconds) {
                      time_launches([&] { cuda::gelu_pixel_interleave(stage.get(), n, h, w, c, upsampled.get(), nullptr); },
                                    seconds),
                      stage_in * (2.0 * h * 2.0 * w) / ((h + 1.0) * (w + 1.0)) + stage_out});
+    // The same stage with the RGB convolution folded in (what the GPU decoder runs): 3 x 32 x 9 multiply-adds
+    // per output pixel, so it is bound by arithmetic more than by memory.
+    const double rgb_out = 2.0 * n * 3 * (2 * h) * (2 * w);
+    RandomDeviceBuffer rgb_weight(3 * c * 9 * 2), rgb_bias(3 * 2), rgb(static_cast<size_t>(rgb_out));
+    rates.push_back({"gelu_interleave_to_rgb 64 x 129^2 x 128 -> RGB",
+                     time_launches([&] { cuda::gelu_interleave_to_rgb(stage.get(), n, h, w, c, rgb_weight.get(),
+                                                                      rgb_bias.get(), rgb.get(), nullptr); },
+                                   seconds),
+                     stage_in * (2.0 * h * 2.0 * w) / ((h + 1.0) * (w + 1.0)) + rgb_out});
+    // Its output as 8-bit pixels (the byte API's last step on the device).
+    const int64_t values = n * 3 * (2 * h) * (2 * w);
+    rates.push_back({"bytes_from_unit 64 x 3 x 256^2 bf16 -> uint8",
+                     time_launches([&] { cuda::bytes_from_unit(rgb.get(), cuda::RealType::kBFloat16, values,
+                                                               static_cast<uint8_t*>(upsampled.get()), nullptr); },
+                                   seconds),
+                     3.0 * values});
   }
   return rates;
 }

@@ -398,6 +398,28 @@ TEST_CASE("fsq round trip: codes from quantize's indices equal quantize's codes"
   CHECK(direct.download<float>() == via_index.download<float>());
 }
 
+TEST_CASE("bytes_from_unit gives the codec's byte_from_unit of every value", "[gpu]") {
+  // Random values around [0,1], the exact halves k + 0.5 between bytes and their float neighbours, the ends.
+  std::mt19937 rng(53);
+  auto values = random_floats(100000, -0.25f, 1.25f, rng);
+  for (int k = 0; k < 255; ++k) {
+    const float half = (k + 0.5f) / 255.0f;
+    values.insert(values.end(), {half, std::nextafter(half, 0.0f), std::nextafter(half, 1.0f)});
+  }
+  values.insert(values.end(), {0.0f, 1.0f, -0.0f, -1e30f, 1e30f});
+  for (const RealType type : {RealType::kFloat32, RealType::kBFloat16}) {
+    auto device_values = upload_as(values, type);
+    DeviceBuffer out(values.size());
+    odp::cuda::bytes_from_unit(device_values.get(), type, static_cast<int64_t>(values.size()),
+                               out.as<uint8_t>(), nullptr);
+    const auto got = out.download<uint8_t>();
+    size_t wrong = 0;
+    for (size_t i = 0; i < values.size(); ++i) wrong += got[i] != odp::model::byte_from_unit(round_as(values[i], type));
+    INFO((type == RealType::kFloat32 ? "float32" : "bf16") << " values");
+    CHECK(wrong == 0);
+  }
+}
+
 TEST_CASE("gelu_pixel_interleave puts GELU of each phase at its output pixel", "[gpu]") {
   // y: [n, h+1, w+1, 4c]; output (b, 2i+a, 2j+p, ch) = GELU(y[b, i+a, j+p, (2a+p)c + ch]), rounded to bf16.
   const int n = 2, h = 3, w = 5, c = 16;
@@ -428,6 +450,63 @@ TEST_CASE("gelu_pixel_interleave puts GELU of each phase at its output pixel", "
   INFO(off_by_one_step << " values one bf16 step off");
   CHECK(wrong == 0);
   CHECK(off_by_one_step <= got.size() / 100);
+}
+
+TEST_CASE("gelu_interleave_to_rgb equals gelu_pixel_interleave followed by the 3x3 RGB convolution", "[gpu]") {
+  // Shapes smaller than one 32x32 block of output, and several blocks with partial ones at the right and bottom.
+  struct Shape {
+    int n, h, w, c;
+  };
+  for (const Shape shape : {Shape{2, 3, 5, 16}, Shape{1, 20, 17, 32}, Shape{1, 16, 16, 64}}) {
+    const int n = shape.n, h = shape.h, w = shape.w, c = shape.c, out_h = 2 * h, out_w = 2 * w;
+    std::mt19937 rng(47 + c);
+    const auto y_values = random_floats(static_cast<size_t>(n) * (h + 1) * (w + 1) * 4 * c, -3.0f, 3.0f, rng);
+    const auto weights = random_floats(static_cast<size_t>(3) * c * 9, -0.2f, 0.2f, rng);
+    const auto bias = random_floats(3, -0.5f, 0.5f, rng);
+    auto y = upload_as(y_values, RealType::kBFloat16);
+    auto weight_buffer = upload_as(weights, RealType::kBFloat16);
+    auto bias_buffer = upload_as(bias, RealType::kBFloat16);
+    DeviceBuffer out(static_cast<size_t>(n) * 3 * out_h * out_w * 2);
+    out.poison(0xFF);  // bf16 NaN wherever the kernel writes nothing
+    odp::cuda::gelu_interleave_to_rgb(y.get(), n, h, w, c, weight_buffer.get(), bias_buffer.get(), out.get(), nullptr);
+    const auto got = download_as(out, RealType::kBFloat16);
+
+    // The reference: the upsampled image as gelu_pixel_interleave defines it (GELU rounded to bf16), then the
+    // convolution in double with bf16 weights, rounded to bf16.
+    const auto upsampled = [&](int b, int oy, int ox, int ch) -> double {
+      if (oy < 0 || oy >= out_h || ox < 0 || ox >= out_w) return 0.0;  // zero padding
+      const int a = oy % 2, p = ox % 2;
+      const size_t in = ((static_cast<size_t>(b) * (h + 1) + oy / 2 + a) * (w + 1) + ox / 2 + p) * 4 * c +
+                        (2 * a + p) * c + ch;
+      const double x = round_as(y_values[in], RealType::kBFloat16);
+      return round_as(static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))), RealType::kBFloat16);
+    };
+    size_t wrong = 0;
+    double worst = 0;
+    for (int b = 0; b < n; ++b)
+      for (int k = 0; k < 3; ++k)
+        for (int oy = 0; oy < out_h; ++oy)
+          for (int ox = 0; ox < out_w; ++ox) {
+            double sum = round_as(bias[k], RealType::kBFloat16), magnitude = std::abs(sum);
+            for (int ch = 0; ch < c; ++ch)
+              for (int dy = 0; dy < 3; ++dy)
+                for (int dx = 0; dx < 3; ++dx) {
+                  const double term = round_as(weights[((k * c + ch) * 3 + dy) * 3 + dx], RealType::kBFloat16) *
+                                      upsampled(b, oy + dy - 1, ox + dx - 1, ch);
+                  sum += term;
+                  magnitude += std::abs(term);
+                }
+            const double expected = round_as(static_cast<float>(sum), RealType::kBFloat16);
+            const double value = got[((static_cast<size_t>(b) * 3 + k) * out_h + oy) * out_w + ox];
+            // Float sums in another order and the device's erff (a bf16 step off for a few inputs, see above)
+            // move the result by a bf16 step of itself at most, plus a small share of the terms' magnitude.
+            const double error = std::abs(value - expected);
+            worst = std::max(worst, error / (magnitude + 1e-30));
+            if (!(error <= std::abs(expected) / 128.0 + magnitude / 512.0)) ++wrong;
+          }
+    INFO("n " << n << ", h " << h << ", w " << w << ", c " << c << ": worst error / magnitude " << worst);
+    CHECK(wrong == 0);
+  }
 }
 
 #ifdef ODP_TEST_WITH_CODEC
@@ -595,6 +674,12 @@ TEST_CASE("bad arguments throw CudaError before touching the device", "[host]") 
                     Catch::Contains("multiple of 8"));
   CHECK_THROWS_WITH(odp::cuda::gelu_pixel_interleave(nullptr, 1, 2, 2, 8, &dummy, nullptr),
                     Catch::Contains("y is a null pointer"));
+  CHECK_THROWS_WITH(odp::cuda::bytes_from_unit(&dummy, RealType::kFloat32, -1, nullptr, nullptr),
+                    Catch::Contains("negative"));
+  CHECK_THROWS_WITH(odp::cuda::gelu_interleave_to_rgb(&dummy, 1, 2, 2, 72, &dummy, &dummy, &dummy, nullptr),
+                    Catch::Contains("up to 64"));
+  CHECK_THROWS_WITH(odp::cuda::gelu_interleave_to_rgb(&dummy, 1, 2, 2, 8, &dummy, nullptr, &dummy, nullptr),
+                    Catch::Contains("bias is a null pointer"));
 }
 
 // Without a GPU only the [host] tests run; the exit code 77 then tells ctest the GPU tests were skipped.
