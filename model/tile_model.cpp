@@ -288,7 +288,7 @@ class TorchTileModel final : public TileModel {
       }
       if ((idx >= c.codebook_size()).any().item<bool>()) throw ModelError("decode: token index outside the codebook");
       // Clamped and converted to the caller's type on the device (bytes: a quarter of fp32's to copy back),
-      // then copied straight into the caller's buffer.
+      // then copied into the caller's buffer (from the GPU through pinned memory: see run_pass).
       const GraphKey key{true, b, std::is_same_v<Pixel, uint8_t>, 0};
       run_pass(
           key, {idx, keep_t},
