@@ -147,7 +147,8 @@ class TileModel {
 
   // Bytes of network weights held in the model's device memory now. On the GPU the fp32 network that kTf32 and
   // kFp32 encoding use is made on the first such encode, so a model that only decodes or encodes in bf16 never
-  // holds it (the file's fp32 weights wait in host memory until then). 0 for models without weights.
+  // holds it (the file's fp32 weights wait in host memory until then). On the CPU the bf16 decoder's copy of the
+  // weights (set_cpu_bf16_decode) counts once the first bf16 decode has made it. 0 for models without weights.
   virtual int64_t device_weight_bytes() const { return 0; }
 
  protected:
