@@ -413,13 +413,18 @@ bool cpu_has_native_bf16() {
 #endif
 }
 
-TokenizerNet cpu_bf16_inference_copy(TokenizerNet& net) {
+TokenizerNet network_copy(TokenizerNet& net, const torch::Device& device, torch::ScalarType dtype) {
   TokenizerNet copy(net->config, WeightInit::kNone);
   torch::NoGradGuard no_grad;
   auto source = net->named_parameters();
   for (auto& item : copy->named_parameters()) item.value().copy_(source[item.key()]);
   copy->eval();
-  copy->to(torch::kCPU, torch::kFloat32);
+  copy->to(device, dtype);
+  return copy;
+}
+
+TokenizerNet cpu_bf16_inference_copy(TokenizerNet& net) {
+  TokenizerNet copy = network_copy(net, torch::kCPU, torch::kFloat32);
   for (const auto& module : copy->modules(/*include_self=*/false))
     if (module->as<Dense>() != nullptr || module->as<torch::nn::Conv2d>() != nullptr)
       module->to(torch::kBFloat16);

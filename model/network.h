@@ -108,6 +108,9 @@ struct TokenizerNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(TokenizerNet);
 
+// A copy of net with the same weights, for inference (eval mode), in `dtype` on `device`.
+TokenizerNet network_copy(TokenizerNet& net, const torch::Device& device, torch::ScalarType dtype);
+
 // A copy of net for decoding on the CPU in bf16: the weights and biases of its matrix products and convolutions
 // in bf16, everything else (layer norms, positions, mask token) fp32. Fed fp32 activations without autograd, it
 // keeps the residual stream and layer norms in fp32 and runs the products on bf16 operands, their bias added in

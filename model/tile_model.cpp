@@ -133,18 +133,6 @@ class Tf32Scope {
   bool cublas_ = false, cudnn_ = false;
 };
 
-// A copy of the network with the same weights, in `dtype` on `device`.
-TokenizerNet network_copy(TokenizerNet& net, const ModelConfig& config, const torch::Device& device,
-                          torch::ScalarType dtype) {
-  TokenizerNet copy(config, WeightInit::kNone);
-  torch::NoGradGuard no_grad;
-  auto source = net->named_parameters();
-  for (auto& item : copy->named_parameters()) item.value().copy_(source[item.key()]);
-  copy->eval();
-  copy->to(device, dtype);
-  return copy;
-}
-
 int64_t weight_bytes(TokenizerNet& net) {
   int64_t bytes = 0;
   for (const auto& p : net->parameters()) bytes += p.numel() * static_cast<int64_t>(p.element_size());
@@ -160,7 +148,7 @@ class TorchTileModel final : public TileModel {
     if (device == Device::kCuda) {
       // bf16 weights on the GPU: inference needs no fp32 master copy, and halves memory traffic. The fp32 weights
       // stay on the host for the tf32/fp32 encoder: a copy of the bf16 network would have them rounded.
-      net_ = network_copy(net, info_.config, torch_device_, torch::kBFloat16);
+      net_ = network_copy(net, torch_device_, torch::kBFloat16);
       host_fp32_net_ = std::move(net);
     } else {
       net_ = std::move(net);
