@@ -142,7 +142,9 @@ torch::Tensor linear_in_one_product(const torch::Tensor& x, const Dense& layer) 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x) {
   if (cpu_bf16_inference(x, qkv->weight)) return forward_cpu_bf16(x);
   const auto B = x.size(0), L = x.size(1), C = x.size(2);
-  auto qkv_out = qkv(norm1(x)).view({B, L, 3, heads, C / heads}).permute({2, 0, 3, 1, 4});
+  // unbind, not three selects: in training each select's backward writes a zero-filled gradient of the whole
+  // qkv tensor and autograd sums the three; unbind's backward is one stack.
+  const auto qkv_out = qkv(norm1(x)).view({B, L, 3, heads, C / heads}).permute({2, 0, 3, 1, 4}).unbind(0);
   auto attended = attention(qkv_out[0], qkv_out[1], qkv_out[2]);
   auto y = x + proj(attended.transpose(1, 2).reshape({B, L, C}));
 #ifdef ODP_FUSED_CUDA_INFERENCE
@@ -204,6 +206,26 @@ torch::Tensor fold_to_sub_pixel(const torch::Tensor& w, const torch::Tensor& fol
   return torch::einsum("auy,bvx,ocyx->abocuv", {fold, fold, w.to(torch::kFloat32)})
       .reshape({4 * w.size(0), w.size(1), 2, 2})
       .to(w.scalar_type());
+}
+
+// The same stage as one transposed convolution (stride 2, padding 1, 4x4 taps), which adds input row m into output
+// rows 2m - 1 + t, t = 0..3. Output row 2i (phase 0 above) thus takes input row i through tap 1 and row i-1
+// through tap 3; row 2i+1 takes row i through tap 2 and row i+1 through tap 0. So tap t collects 3x3 kernel rows
+// t=0: {2}, t=1: {1,2}, t=2: {0,1}, t=3: {0}; likewise for columns. table[t][k]: whether row k adds to tap t.
+torch::Tensor transposed_fold_table() {
+  return torch::tensor({0.f, 0.f, 1.f, 0.f, 1.f, 1.f, 1.f, 1.f, 0.f, 1.f, 0.f, 0.f}).view({4, 3});
+}
+
+// w: [C, Cin, 3, 3] -> the transposed convolution's [Cin, C, 4, 4]; table: transposed_fold_table on w's device.
+// Differentiable (training folds on every step; the weights are small next to the activations).
+torch::Tensor fold_to_transposed(const torch::Tensor& w, const torch::Tensor& table) {
+  return torch::einsum("tk,sl,oikl->iots", {table, table, w.to(torch::kFloat32)}).to(w.scalar_type());
+}
+
+torch::Tensor upsample_conv_gelu_transposed(const torch::Tensor& x, const torch::Tensor& weight,
+                                            const torch::Tensor& bias) {
+  namespace F = torch::nn::functional;
+  return torch::gelu(F::conv_transpose2d(x, weight, F::ConvTranspose2dFuncOptions().stride(2).padding(1).bias(bias)));
 }
 
 torch::Tensor upsample_conv_gelu_sub_pixel(const torch::Tensor& x, const torch::Tensor& weight,
@@ -281,6 +303,16 @@ torch::Tensor UpsampleHeadImpl::forward(torch::Tensor x) {
   // The CPU's bf16 inference path hands over fp32 activations; the head runs in its weights' bf16 throughout.
   if (cpu_bf16_inference(x, to_rgb->weight)) x = x.to(torch::kBFloat16);
   [[maybe_unused]] const bool fused = fused_cuda_inference(x, to_rgb->weight);
+  if (form == HeadForm::kTransposed && !fused) {
+    const auto& weight = to_rgb->weight;
+    if (!transposed_table_.defined() || transposed_table_.device() != weight.device())
+      transposed_table_ = transposed_fold_table().to(weight.device());
+    for (const auto& stage : *stages) {
+      const auto& conv = *stage->as<torch::nn::Conv2d>();
+      x = upsample_conv_gelu_transposed(x, fold_to_transposed(conv.weight, transposed_table_), conv.bias);
+    }
+    return to_rgb(x);
+  }
   for (size_t i = 0; i < stages->size(); ++i) {
     const auto& stage = folded_stage(i);
 #ifdef ODP_FUSED_CUDA_INFERENCE
@@ -331,9 +363,9 @@ torch::Tensor TokenizerNetImpl::encode_codes(const torch::Tensor& images) {
   // Inputs are centred so that the first layer sees zero-mean data.
   const auto centred = (images * 2.0 - 1.0).to(patch_embed->weight.dtype());
   torch::Tensor patches;
-  if (centred.is_cuda() && !torch::GradMode::is_enabled()) {
+  if (centred.is_cuda()) {
     // The stride-P PxP convolution is a matrix product of the flattened patches; cuDNN's kernels for 3 input
-    // channels ran it 9x slower (H200, bf16, 256 tiles: 2.16 ms against 0.24 ms, a seventh of the encode).
+    // channels run it several times slower, in inference and in training alike.
     const int64_t P = config.patch_size, G = config.tile_size / P;
     const auto flat = centred.view({B, 3, G, P, G, P}).permute({0, 2, 4, 1, 3, 5}).reshape({B, G * G, 3 * P * P});
     patches = torch::nn::functional::linear(flat, patch_embed->weight.view({config.width, 3 * P * P}),

@@ -57,17 +57,27 @@ struct TransformerBlockImpl : torch::nn::Module {
 };
 TORCH_MODULE(TransformerBlock);
 
+// How UpsampleHeadImpl::forward computes each "2x nearest upsample + 3x3 conv" stage outside the fused GPU
+// inference path. Both forms are the same function as the literal definition (tests check values and gradients
+// against forward_reference) with 4/9 of its multiply-adds; which one is faster depends on the device and the
+// convolution library, so the trainer times both and keeps the faster.
+enum class HeadForm {
+  kSubPixel,    // one 2x2 conv with 4x the output channels, then the four phases interleaved (one more copy)
+  kTransposed,  // one stride-2 4x4 transposed convolution, which writes the upsampled image directly
+};
+
 // Decoder output head: one 2x nearest upsample + 3x3 conv + GELU per entry of head_channels, then a 3x3 conv to
 // RGB. A plain per-patch linear output leaves a visible patch grid; the convolutions let neighbours blend.
 struct UpsampleHeadImpl : torch::nn::Module {
   UpsampleHeadImpl(int in_channels, const std::vector<int>& channels);
-  // Computes each upsample + 3x3 conv as one 2x2 conv on the low-resolution input (sub-pixel form): the same
-  // function with 4/9 of the multiply-adds and no upsampled copy of the input. The weights keep their 3x3 layout.
+  // Computes each upsample + 3x3 conv in `form` (never the literal upsampled copy). The weights keep their 3x3
+  // layout whatever the form.
   torch::Tensor forward(torch::Tensor x);
   // The literal upsample-then-convolve definition, kept as the reference that forward() is tested against.
   torch::Tensor forward_reference(torch::Tensor x);
   torch::nn::ModuleList stages{nullptr};
   torch::nn::Conv2d to_rgb{nullptr};
+  HeadForm form = HeadForm::kSubPixel;
 
  private:
   // One stage's 2x2 sub-pixel kernel and bias. Without autograd (inference) they are kept between calls, keyed
@@ -79,7 +89,7 @@ struct UpsampleHeadImpl : torch::nn::Module {
     int64_t version = -1;
   };
   std::vector<FoldedStage> folded_;
-  torch::Tensor fold_table_;
+  torch::Tensor fold_table_, transposed_table_;
   const FoldedStage& folded_stage(size_t index);
 };
 TORCH_MODULE(UpsampleHead);

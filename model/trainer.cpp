@@ -12,10 +12,13 @@
 #include <optional>
 #include <sstream>
 
+#include <torch/csrc/autograd/profiler_kineto.h>
+
 #include "model/fused_adamw.h"
 #include "model/lpips.h"
 #include "model/metrics.h"
 #include "model/model_file.h"
+#include "model/model_flops.h"
 #include "model/weights.h"
 
 namespace odp::model {
@@ -179,18 +182,23 @@ struct PatchDiscriminatorImpl : torch::nn::Module {
 };
 TORCH_MODULE(PatchDiscriminator);
 
+// Milliseconds per call of fn on the GPU (synchronised around the repeats), after one warm-up call: the first
+// call of a new shape or mode may tune or allocate.
+double timed_ms(const std::function<void()>& fn, int repeats = 5) {
+  fn();
+  torch::cuda::synchronize();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < repeats; ++i) fn();
+  torch::cuda::synchronize();
+  return 1000.0 * elapsed_seconds(t0) / repeats;
+}
+
 // Where a training step's time goes, measured once per run (GPU synchronised around each part), so that the
-// log says what to speed up next. The parts are re-run on fresh data; the optimizer is not stepped.
-std::string profile_step(TokenizerNet& net, const ImageBank& bank, int batch, std::mt19937& rng) {
-  auto timed_ms = [](const std::function<void()>& fn) {
-    constexpr int kRepeats = 5;
-    fn();  // warm-up: the first call of a new shape or mode may tune or allocate
-    torch::cuda::synchronize();
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < kRepeats; ++i) fn();
-    torch::cuda::synchronize();
-    return 1000.0 * elapsed_seconds(t0) / kRepeats;
-  };
+// log says what to speed up next. The parts are re-run on fresh data; the optimizer is not stepped. Also times
+// the head's two forms (the same function) in training and leaves the faster in net->head->form when
+// choose_head_form is set.
+std::string profile_step(TokenizerNet& net, const ImageBank& bank, int batch, std::mt19937& rng,
+                         bool choose_head_form) {
   const auto device = net->parameters().front().device();
   const auto images = bank.sample(batch, rng);
   const auto keep = torch::full({batch}, net->config.num_tokens, torch::TensorOptions().dtype(torch::kInt64).device(device));
@@ -213,17 +221,86 @@ std::string profile_step(TokenizerNet& net, const ImageBank& bank, int batch, st
     AutocastBf16 ac(true);
     net->head->forward(head_input);
   });
+  // Training passes of the parts: fwd+bwd of the head per form, of one transformer block, of attention alone.
+  auto head_train_ms = [&](HeadForm form) {
+    const HeadForm before = net->head->form;
+    net->head->form = form;
+    const auto input = head_input.detach().requires_grad_(true);
+    const double ms = timed_ms([&] {
+      AutocastBf16 ac(true);
+      net->head->forward(input).to(torch::kFloat32).pow(2).mean().backward();
+    });
+    net->head->form = before;
+    return ms;
+  };
+  const double head_sub_pixel_ms = head_train_ms(HeadForm::kSubPixel);
+  const double head_transposed_ms = head_train_ms(HeadForm::kTransposed);
+  if (choose_head_form)
+    net->head->form = head_transposed_ms < head_sub_pixel_ms ? HeadForm::kTransposed : HeadForm::kSubPixel;
+  const int64_t sequence = static_cast<int64_t>(grid) * grid + net->config.num_tokens;
+  const auto block_input =
+      torch::randn({batch, sequence, net->config.width}, images.options()).requires_grad_(true);
+  auto& block = *net->encoder_blocks[0]->as<TransformerBlock>();
+  const double block_ms = timed_ms([&] {
+    AutocastBf16 ac(true);
+    block.forward(block_input).to(torch::kFloat32).pow(2).mean().backward();
+  });
+  const int64_t heads = net->config.heads, head_dim = net->config.width / heads;
+  const auto qkv_options = images.options().dtype(torch::kBFloat16);
+  const auto q = torch::randn({batch, heads, sequence, head_dim}, qkv_options).requires_grad_(true);
+  const auto k = torch::randn_like(q).requires_grad_(true), v = torch::randn_like(q).requires_grad_(true);
+  const double attention_ms = timed_ms([&] {
+#if TORCH_VERSION_MAJOR >= 2
+    at::scaled_dot_product_attention(q, k, v).to(torch::kFloat32).pow(2).mean().backward();
+#endif
+  });
   const double train_ms = timed_ms([&] {
     AutocastBf16 ac(true);
     auto loss = (net->decode_codes(net->encode_codes(images), keep).to(torch::kFloat32) - images).pow(2).mean();
     loss.backward();
   });
   net->zero_grad();
+  // What a bf16 residual stream (weights and every activation in bf16, no autocast) would cost: a measure of the
+  // fp32 round trips autocast makes, not a path training takes.
+  double bf16_ms = 0;
+  {
+    auto copy = network_copy(net, device, torch::kBFloat16);
+    copy->train();
+    copy->head->form = net->head->form;
+    for (auto& p : copy->parameters()) p.set_requires_grad(true);
+    const auto images_bf16 = images.to(torch::kBFloat16);
+    bf16_ms = timed_ms([&] {
+      (copy->decode_codes(copy->encode_codes(images_bf16), keep) - images_bf16).to(torch::kFloat32).pow(2).mean().backward();
+    });
+  }
   std::ostringstream out;
   out << std::fixed << std::setprecision(1) << "# profile (ms per batch of " << batch << "): sample " << sample_ms
       << ", encode fwd " << encode_ms << ", decode fwd " << decode_ms << " (head " << head_ms << "), fwd+bwd "
-      << train_ms;
+      << train_ms << "\n# profile fwd+bwd parts: head sub-pixel " << head_sub_pixel_ms << ", head transposed "
+      << head_transposed_ms << ", one transformer block " << block_ms << " (x" << net->config.encoder_layers +
+      net->config.decoder_layers << "), its attention alone " << attention_ms << "; whole network in bf16 without "
+      << "autocast " << bf16_ms << "; head form in training: "
+      << (net->head->form == HeadForm::kTransposed ? "transposed" : "sub-pixel");
   return out.str();
+}
+
+// Records `steps` calls of step() with the Kineto profiler (CPU ops and CUDA kernels) into a Chrome trace.
+// Profiling is a diagnostic: any failure is reported in the returned line and training goes on.
+std::string trace_steps(const std::string& path, int steps, const std::function<void()>& step) {
+  namespace profiler = torch::autograd::profiler;
+  using torch::profiler::impl::ActivityType;
+  try {
+    const torch::profiler::impl::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO);
+    const std::set<ActivityType> activities{ActivityType::CPU, ActivityType::CUDA};
+    profiler::prepareProfiler(config, activities);
+    profiler::enableProfiler(config, activities);
+    for (int i = 0; i < steps; ++i) step();
+    torch::cuda::synchronize();
+    profiler::disableProfiler()->save(path);
+    return "# trace of " + std::to_string(steps) + " steps written to " + path;
+  } catch (const std::exception& e) {
+    return std::string("# trace failed: ") + e.what();
+  }
 }
 
 void copy_parameters(TokenizerNet& from, TokenizerNet& to) {
@@ -232,7 +309,60 @@ void copy_parameters(TokenizerNet& from, TokenizerNet& to) {
   for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
 }
 
+// Warm-up from `start`, then cosine decay to min_ratio * lr at `total` (all in global steps).
+struct Schedule {
+  double lr = 1e-3, min_ratio = 0.05;
+  int64_t start = 0, warmup = 0, total = 1;
+  double at(int64_t step) const {
+    const int64_t s = step - start;
+    if (s < warmup) return lr * (s + 1) / static_cast<double>(warmup);
+    const double t = std::min(1.0, (s - warmup) / static_cast<double>(std::max<int64_t>(1, total - start - warmup)));
+    return lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + std::cos(M_PI * t)));
+  }
+};
+
+// The train-state file: tensors "net.<p>" (weights), "ema.<p>", "adam.m.<p>", "adam.v.<p>" for every parameter
+// p, "rng.torch" (the training device's generator state, U8); metadata: the config plus "state.*" (below).
+struct TrainState {
+  int64_t step = 0, samples = 0, adam_steps = 0;
+  Schedule schedule;
+  std::string host_rng;  // std::mt19937's text form
+  double seconds = 0;    // training time of all runs so far
+};
+
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << std::setprecision(17) << v;
+  return out.str();
+}
+
+int64_t state_integer(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
+  auto it = meta.find(key);
+  if (it == meta.end()) throw ModelError(path + ": train state lacks '" + key + "'");
+  try {
+    return std::stoll(it->second);
+  } catch (const std::exception&) {
+    throw ModelError(path + ": train state field '" + key + "' is not an integer");
+  }
+}
+
+double state_number(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
+  auto it = meta.find(key);
+  if (it == meta.end()) throw ModelError(path + ": train state lacks '" + key + "'");
+  try {
+    return std::stod(it->second);
+  } catch (const std::exception&) {
+    throw ModelError(path + ": train state field '" + key + "' is not a number");
+  }
+}
+
+torch::Generator& device_generator(const torch::Device& device) {
+  return const_cast<torch::Generator&>(at::globalContext().defaultGenerator(device));
+}
+
 }  // namespace
+
+const char* const kTrainStateFile = "train-state.safetensors";
 
 void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& eval_images) {
   const Device dev = parse_device(o.device);
@@ -240,6 +370,12 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   // Fixed shapes every step: let cuDNN time its convolution algorithms once and keep the fastest.
   if (cuda) at::globalContext().setBenchmarkCuDNN(true);
   const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
+  if (!o.init_model.empty() && !o.resume_state.empty())
+    throw ModelError("start from weights (init_model) or resume a train state, not both");
+  if (o.state_dtype != torch::kFloat32 && o.state_dtype != torch::kBFloat16)
+    throw ModelError("the train state is stored as fp32 or bf16");
+  if (o.head_form != "auto" && o.head_form != "sub-pixel" && o.head_form != "transposed")
+    throw ModelError("head form '" + o.head_form + "': use auto, sub-pixel or transposed");
   // The perceptual loss's network (frozen), loaded first so that a bad or missing file stops the run at once.
   std::optional<LpipsNet> lpips;
   if (o.lpips_weight > 0) {
@@ -257,11 +393,31 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   std::mt19937 rng(static_cast<uint32_t>(o.seed));
   TokenizerNet net{nullptr};
   int64_t prior_samples = 0;
-  if (!o.init_model.empty()) {
+  std::optional<SafetensorsFile> resumed;
+  TrainState resumed_state;
+  if (!o.resume_state.empty()) {
+    const auto& path = o.resume_state;
+    resumed = parse_safetensors(read_model_bytes(path), path);
+    const auto& meta = resumed->metadata;
+    resumed_state.step = state_integer(meta, "state.step", path);
+    resumed_state.samples = state_integer(meta, "state.samples", path);
+    resumed_state.adam_steps = state_integer(meta, "state.adam_steps", path);
+    resumed_state.schedule.lr = state_number(meta, "state.lr", path);
+    resumed_state.schedule.min_ratio = state_number(meta, "state.min_lr_ratio", path);
+    resumed_state.schedule.start = state_integer(meta, "state.schedule_start", path);
+    resumed_state.schedule.warmup = state_integer(meta, "state.warmup", path);
+    resumed_state.schedule.total = state_integer(meta, "state.total_steps", path);
+    resumed_state.seconds = state_number(meta, "state.seconds", path);
+    auto rng_text = meta.find("state.host_rng");
+    if (rng_text == meta.end()) throw ModelError(path + ": train state lacks 'state.host_rng'");
+    resumed_state.host_rng = rng_text->second;
+    net = TokenizerNet(config_from_metadata(meta, path), WeightInit::kNone);
+    prior_samples = resumed_state.samples;
+  } else if (!o.init_model.empty()) {
     auto loaded = load_network(o.init_model);
     net = loaded.net;
     if (auto it = loaded.metadata.find("train.samples"); it != loaded.metadata.end()) prior_samples = std::stoll(it->second);
-    log("# resumed from " + o.init_model + " (" + std::to_string(prior_samples) + " samples seen before); re-warm-up");
+    log("# started from " + o.init_model + " (" + std::to_string(prior_samples) + " samples seen before); re-warm-up");
   } else {
     net = TokenizerNet(o.config);
   }
@@ -269,24 +425,60 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   if (lpips && config.tile_size < LpipsNet::kMinSide)
     throw ModelError("the LPIPS loss needs tiles of at least " + std::to_string(LpipsNet::kMinSide) +
                      " pixels; these are " + std::to_string(config.tile_size));
-  TokenizerNet ema(config);
-  copy_parameters(net, ema);
+  TokenizerNet ema(config, resumed ? WeightInit::kNone : WeightInit::kRandom);
+  if (!resumed) copy_parameters(net, ema);
   net->to(device);
   ema->to(device);
   net->train();
   for (auto& p : ema->parameters()) p.set_requires_grad(false);
+  if (o.head_form == "transposed") net->head->form = HeadForm::kTransposed;
   log("# parameters: " + std::to_string(count_parameters(*net)) + ", device: " + (cuda ? "cuda" : "cpu") +
       ", batch " + std::to_string(o.batch) + ", lr " + std::to_string(o.lr));
   if (lpips) log("# LPIPS loss, weight " + std::to_string(o.lpips_weight) + ", weights " + lpips->path());
 
   // Matrices decay; norms, biases, embeddings and tokens do not.
   std::vector<torch::Tensor> decay, no_decay;
+  std::vector<std::string> decay_names, no_decay_names;
   for (const auto& item : net->named_parameters()) {
     const bool is_matrix = item.value().dim() >= 2 && item.key().find("pos") == std::string::npos &&
                            item.key().find("token") == std::string::npos && item.key().find("queries") == std::string::npos;
     (is_matrix ? decay : no_decay).push_back(item.value());
+    (is_matrix ? decay_names : no_decay_names).push_back(item.key());
   }
   FusedAdamW optimizer({{decay, o.weight_decay}, {no_decay, 0.0}}, 0.9, 0.95);
+  const std::vector<std::string>* group_names[2] = {&decay_names, &no_decay_names};
+
+  if (resumed) {
+    const auto& path = o.resume_state;
+    auto restore = [&](const std::string& key, const torch::Tensor& into) {
+      auto it = resumed->tensors.find(key);
+      if (it == resumed->tensors.end()) throw ModelError(path + ": train state lacks tensor '" + key + "'");
+      const auto value = tensor_from_blob(it->second, key);
+      if (value.sizes() != into.sizes()) throw ModelError(path + ": tensor '" + key + "' has the wrong shape");
+      torch::NoGradGuard no_grad;
+      into.copy_(value);
+    };
+    auto net_params = net->named_parameters();
+    auto ema_named = ema->named_parameters();
+    for (const auto& item : net_params) {
+      restore("net." + item.key(), item.value());
+      restore("ema." + item.key(), ema_named[item.key()]);
+    }
+    for (size_t g = 0; g < 2; ++g)
+      for (size_t i = 0; i < group_names[g]->size(); ++i) {
+        restore("adam.m." + (*group_names[g])[i], optimizer.exp_avg(g, i));
+        restore("adam.v." + (*group_names[g])[i], optimizer.exp_avg_sq(g, i));
+      }
+    optimizer.set_steps(resumed_state.adam_steps);
+    std::istringstream(resumed_state.host_rng) >> rng;
+    auto it = resumed->tensors.find("rng.torch");
+    if (it == resumed->tensors.end()) throw ModelError(path + ": train state lacks tensor 'rng.torch'");
+    device_generator(device).set_state(tensor_from_blob(it->second, "rng.torch"));
+    log("# resumed " + path + " at step " + std::to_string(resumed_state.step) + " (" +
+        std::to_string(prior_samples) + " samples seen before), optimizer state kept" +
+        (o.new_schedule ? ", new schedule" : ", same schedule"));
+    resumed.reset();  // frees the file's bytes
+  }
 
   PatchDiscriminator disc{nullptr};
   std::unique_ptr<torch::optim::Adam> disc_opt;
@@ -296,11 +488,23 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     disc_opt = std::make_unique<torch::optim::Adam>(disc->parameters(), torch::optim::AdamOptions(1e-4).betas({0.5, 0.9}));
   }
 
+  // The schedule: saved (continued exactly), or a new one from this run's first step, fitted to the time
+  // budget after 50 steps.
+  const int64_t first_step = resumed_state.step;
+  const bool continue_schedule = !o.resume_state.empty() && !o.new_schedule;
+  Schedule schedule = resumed_state.schedule;
+  if (!continue_schedule) {
+    schedule.lr = o.lr;
+    schedule.min_ratio = o.min_lr_ratio;
+    schedule.start = first_step;
+    schedule.warmup = o.warmup_steps;
+    schedule.total = first_step + o.max_steps;
+  }
+
   auto ema_params = ema->parameters();
   auto params = net->parameters();
   const auto start = std::chrono::steady_clock::now();
   auto last_save = start;
-  int64_t total_steps = o.max_steps;
   int64_t samples = 0;
   // Accumulated on the device: reading them every step would stall the GPU queue.
   torch::Tensor window_loss = torch::zeros({}, torch::TensorOptions().device(device));
@@ -308,36 +512,55 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   torch::Tensor window_lpips = torch::zeros({}, torch::TensorOptions().device(device));
   int window_steps = 0;
   auto window_start = start, speed_probe_start = start;
+  int64_t step = first_step;
 
   auto save = [&](const std::string& name, const EvalResult* eval) {
+    const double seconds = resumed_state.seconds + elapsed_seconds(start);
     std::map<std::string, std::string> meta = {
-        {"train.step", std::to_string(total_steps)},
+        {"train.step", std::to_string(step)},
         {"train.samples", std::to_string(prior_samples + samples)},
-        {"train.seconds", std::to_string(elapsed_seconds(start))},
+        {"train.seconds", std::to_string(seconds)},
         {"train.batch", std::to_string(o.batch)},
-        {"train.lr", std::to_string(o.lr)}};
+        {"train.lr", std::to_string(schedule.lr)}};
     if (eval)
       for (const auto& r : eval->rows) meta["eval.psnr_" + std::to_string(r.tokens)] = std::to_string(r.psnr);
     const uint32_t id = save_network(o.out_dir + "/" + name, ema, torch::kFloat16, meta);
+
+    SafetensorsFile state;
+    state.metadata = config_to_metadata(config);
+    state.metadata["state.step"] = std::to_string(step);
+    state.metadata["state.samples"] = std::to_string(prior_samples + samples);
+    state.metadata["state.adam_steps"] = std::to_string(optimizer.steps());
+    state.metadata["state.lr"] = number_text(schedule.lr);
+    state.metadata["state.min_lr_ratio"] = number_text(schedule.min_ratio);
+    state.metadata["state.schedule_start"] = std::to_string(schedule.start);
+    state.metadata["state.warmup"] = std::to_string(schedule.warmup);
+    state.metadata["state.total_steps"] = std::to_string(schedule.total);
+    state.metadata["state.seconds"] = number_text(seconds);
+    std::ostringstream host_rng;
+    host_rng << rng;
+    state.metadata["state.host_rng"] = host_rng.str();
+    auto ema_named = ema->named_parameters();
+    for (const auto& item : net->named_parameters()) {
+      state.tensors["net." + item.key()] = tensor_to_blob(item.value(), o.state_dtype);
+      state.tensors["ema." + item.key()] = tensor_to_blob(ema_named[item.key()], o.state_dtype);
+    }
+    for (size_t g = 0; g < 2; ++g)
+      for (size_t i = 0; i < group_names[g]->size(); ++i) {
+        state.tensors["adam.m." + (*group_names[g])[i]] = tensor_to_blob(optimizer.exp_avg(g, i), o.state_dtype);
+        state.tensors["adam.v." + (*group_names[g])[i]] = tensor_to_blob(optimizer.exp_avg_sq(g, i), o.state_dtype);
+      }
+    state.tensors["rng.torch"] = tensor_to_blob(device_generator(device).get_state(), torch::kUInt8);
+    write_safetensors_file(o.out_dir + "/" + kTrainStateFile, state);
     log("# saved " + name + " (model id " + model_id_text(id) + ", " + std::to_string(prior_samples + samples) +
-        " samples)");
+        " samples) and " + kTrainStateFile + " (step " + std::to_string(step) + ")");
   };
 
-  int64_t step = 0;
-  for (; step < total_steps; ++step) {
-    // Warm-up, then cosine decay to min_lr_ratio * lr over the steps that fit the time budget.
-    double lr = o.lr;
-    if (step < o.warmup_steps) {
-      lr = o.lr * (step + 1) / static_cast<double>(o.warmup_steps);
-    } else {
-      const double t = std::min(1.0, (step - o.warmup_steps) / static_cast<double>(std::max<int64_t>(1, total_steps - o.warmup_steps)));
-      lr = o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * t)));
-    }
-
+  // One training step at learning rate lr; returns the reconstruction and the loss (on the device).
+  auto train_step = [&](double lr, bool gan_on) {
     auto images = bank.sample(o.batch, rng);
     // Tail Token Drop: drop k ~ U(0, N-1) tokens from the tail, i.e. keep 1..N.
     auto keep = torch::randint(1, config.num_tokens + 1, {o.batch}, torch::TensorOptions().dtype(torch::kInt64).device(device));
-    const bool gan_on = o.gan_weight > 0 && step >= static_cast<int64_t>(o.gan_start_fraction * total_steps);
     torch::Tensor recon, loss;
     {
       AutocastBf16 ac(cuda);
@@ -377,21 +600,49 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     window_psnr += psnr_per_image(recon.detach(), images).mean();
     if (lpips) window_lpips += lpips_loss.detach();
     ++window_steps;
+    return loss;
+  };
 
-    if (step == 20) {
+  for (; step < schedule.total; ++step) {
+    if (o.stop_after_steps > 0 && step - first_step >= o.stop_after_steps) break;
+    const double lr = schedule.at(step);
+    const bool gan_on = o.gan_weight > 0 && step >= static_cast<int64_t>(o.gan_start_fraction * schedule.total);
+    const auto loss = train_step(lr, gan_on);
+    const int64_t run_step = step - first_step;  // steps of this run so far, this one excluded
+
+    if (run_step == 20) {
       loss.item<double>();  // synchronise, so the timing below measures steady-state steps only
       speed_probe_start = std::chrono::steady_clock::now();
     }
-    if (step == 50 && o.minutes > 0) {
-      // Fit the schedule to the wall-clock budget now that the speed is known.
+    if (run_step == 50) {
       loss.item<double>();
       const double per_step = elapsed_seconds(speed_probe_start) / 30.0;
-      const int64_t fit = static_cast<int64_t>((o.minutes * 60 - elapsed_seconds(start)) / per_step) + step;
-      total_steps = std::max<int64_t>(step + 1, std::min(o.max_steps, fit));
-      log("# " + std::to_string(per_step * 1000) + " ms/step: schedule set to " + std::to_string(total_steps) + " steps");
-      if (cuda) log(profile_step(net, bank, o.batch, rng));
+      if (!continue_schedule && o.minutes > 0) {
+        // Fit the schedule to the wall-clock budget now that the speed is known.
+        const int64_t fit = static_cast<int64_t>((o.minutes * 60 - elapsed_seconds(start)) / per_step) + step;
+        schedule.total = std::max<int64_t>(step + 1, std::min(first_step + o.max_steps, fit));
+      }
+      log("# " + std::to_string(per_step * 1000) + " ms/step: schedule ends at step " + std::to_string(schedule.total));
+      if (cuda) {
+        log(profile_step(net, bank, o.batch, rng, o.head_form == "auto"));
+        // The floor: 3x the forward FLOPs per sample at the device's measured matrix rate.
+        const double rate = measure_matmul_rate(Device::kCuda, 1.0);
+        const double floor = rate / training_flops_per_sample(config);
+        const double speed = o.batch / per_step;
+        std::ostringstream line;
+        line << std::fixed << std::setprecision(1) << "# throughput: " << speed << " samples/s; "
+             << training_flops_per_sample(config) / 1e9 << " GFLOP per sample (3 x forward), matrix rate "
+             << rate / 1e12 << " TFLOP/s (bf16, measured): floor " << floor << " samples/s, so "
+             << 100.0 * speed / floor << "% of it";
+        log(line.str());
+        if (!o.trace_path.empty()) {
+          log(trace_steps(o.trace_path, 3, [&] { train_step(lr, gan_on); }));
+          step += 3;
+        }
+        window_start = std::chrono::steady_clock::now();
+      }
     }
-    if ((step + 1) % 100 == 0 || step == 50) {
+    if ((step + 1) % 100 == 0 || run_step == 50) {
       const double secs = elapsed_seconds(window_start);
       std::ostringstream line;
       line << std::fixed << "step\t" << step + 1 << "\tsamples\t" << prior_samples + samples << "\tlr\t"
@@ -416,11 +667,12 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       window_start = std::chrono::steady_clock::now();
     }
     if (elapsed_seconds(last_save) > o.save_every_minutes * 60) {
+      ++step;  // the state records the next step to run
       save("checkpoint-fp16.safetensors", nullptr);
+      --step;
       last_save = std::chrono::steady_clock::now();
     }
   }
-  total_steps = step;
   EvalResult final_eval;
   if (eval_images.defined()) {
     final_eval = evaluate(ema, eval_images, true, cuda);

@@ -45,8 +45,22 @@ struct EvalResult {
 EvalResult evaluate(TokenizerNet& net, const torch::Tensor& images, bool with_contribution, bool autocast);
 
 struct TrainOptions {
-  std::string out_dir;            // log.tsv, checkpoint-fp16.safetensors
-  std::string init_model;         // resume from these weights (a re-warm-up restarts the schedule)
+  std::string out_dir;            // log.tsv, checkpoint-fp16.safetensors, train-state.safetensors
+  std::string init_model;         // start from these weights (fresh optimizer: a warm-up restarts the schedule)
+  // Resume from a train-state file of an earlier run (kTrainStateFile in its out_dir): weights, EMA, AdamW
+  // moments and steps, the step count, the schedule and the random state, so that no re-warm-up is needed.
+  // Without new_schedule the run continues the saved schedule exactly where it stopped (minutes and
+  // max_steps do not refit it); with new_schedule a new warm-up (warmup_steps, may be 0) + cosine segment of
+  // peak lr starts at the resumed step and is fitted to minutes / max_steps (counted from the resumed step).
+  std::string resume_state;
+  bool new_schedule = false;
+  int64_t stop_after_steps = 0;   // > 0: end this run after that many steps (state saved), schedule unchanged
+  // The state file's tensor dtype: kFloat32 resumes bit-exactly; kBFloat16 halves the file (the moments need
+  // fp32's range, which bf16 keeps; the weights lose their low bits once, at the resume).
+  torch::ScalarType state_dtype = torch::kBFloat16;
+  std::string head_form = "auto"; // "auto" (CUDA: both forms timed, the faster kept; CPU: sub-pixel),
+                                  // "sub-pixel" or "transposed" (HeadForm in network.h)
+  std::string trace_path;         // CUDA: a Chrome trace (Kineto) of three training steps, written after the profile
   ModelConfig config;
   int batch = 128;
   int64_t max_steps = 100000;
@@ -64,8 +78,11 @@ struct TrainOptions {
   std::string device = "auto";
 };
 
-// Runs training; writes checkpoints (fp16 EMA weights + training record) and a log into out_dir.
-// eval_images: [E,3,T,T] on the CPU (may be undefined: no evaluation).
+// The train-state file's name in out_dir.
+extern const char* const kTrainStateFile;
+
+// Runs training; writes checkpoints (fp16 EMA weights + training record), the train state and a log into
+// out_dir (the state with every checkpoint). eval_images: [E,3,T,T] on the CPU (may be undefined: no evaluation).
 void train(const TrainOptions& options, const ImageBank& bank, const torch::Tensor& eval_images);
 
 // Fits per-position token frequency tables (sum 65536, each >= 1) by encoding `samples` random training crops.

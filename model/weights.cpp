@@ -12,7 +12,8 @@ const char* dtype_name(torch::ScalarType t) {
     case torch::kFloat32: return "F32";
     case torch::kFloat16: return "F16";
     case torch::kBFloat16: return "BF16";
-    default: throw ModelError("cannot store weights as this dtype");
+    case torch::kUInt8: return "U8";
+    default: throw ModelError("cannot store tensors as this dtype");
   }
 }
 
@@ -51,6 +52,18 @@ void write_bytes_atomic(const std::string& path, const std::vector<uint8_t>& byt
 }
 
 }  // namespace
+
+TensorBlob tensor_to_blob(const torch::Tensor& tensor, torch::ScalarType dtype) { return to_blob(tensor, dtype); }
+
+torch::Tensor tensor_from_blob(const TensorBlob& blob, const std::string& name) {
+  const auto dtype = blob.dtype == "U8" ? torch::kUInt8 : dtype_from_name(blob.dtype, name);
+  auto view = torch::from_blob(const_cast<uint8_t*>(blob.data.data()), blob.shape, torch::TensorOptions().dtype(dtype));
+  return view.clone();  // owns its memory: the blob may go away
+}
+
+void write_safetensors_file(const std::string& path, const SafetensorsFile& file) {
+  write_bytes_atomic(path, serialize_safetensors(file));
+}
 
 uint32_t save_network(const std::string& path, TokenizerNet& net, torch::ScalarType dtype,
                       const std::map<std::string, std::string>& extra_metadata,

@@ -23,4 +23,11 @@ uint32_t save_network(const std::string& path, TokenizerNet& net, torch::ScalarT
 // Reads a model file into a float32 network on the CPU. Throws ModelError naming the file and the problem.
 LoadedNetwork load_network(const std::string& path);
 
+// A tensor as a safetensors entry in `dtype` (F32, F16, BF16 or U8), and back (on the CPU, in the entry's dtype;
+// `name` is used in errors). For files beside the model file, such as the trainer's state.
+TensorBlob tensor_to_blob(const torch::Tensor& tensor, torch::ScalarType dtype);
+torch::Tensor tensor_from_blob(const TensorBlob& blob, const std::string& name);
+// Serialises `file` and writes it atomically (a temporary file, then a rename). Throws ModelError.
+void write_safetensors_file(const std::string& path, const SafetensorsFile& file);
+
 }  // namespace odp::model

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/throughput/model_flops.h"
+#include "model/model_flops.h"
 #include "bench/throughput/timing.h"
 #include "bench/throughput/torch_probes.h"
 #include "model/tile_model.h"
@@ -155,7 +155,7 @@ const char* decode_precision(const odp::model::TileModel& model) {
   return model.cpu_bf16_decode() ? "bf16" : "fp32";
 }
 
-DeviceResult run_device(Device device, const Options& options, const odp::bench::ModelFlops& flops,
+DeviceResult run_device(Device device, const Options& options, const odp::model::ModelFlops& flops,
                         const std::vector<float>& agreement_set) {
   DeviceResult result;
   const bool cuda = device == Device::kCuda;
@@ -164,7 +164,7 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
                    ? odp::model::TileModel::random(odp::model::ModelConfig{}, kRandomModelSeed, device)
                    : odp::model::TileModel::load(options.model_path, device);
   const odp::model::ModelConfig config = model->info().config;  // a copy: the model is released before the probe
-  result.matmul_rate = odp::bench::measure_matmul_rate(device, options.seconds);
+  result.matmul_rate = odp::model::measure_matmul_rate(device, options.seconds);
   std::vector<int> batches = options.batches;
   if (batches.empty()) batches = {1, cuda ? 256 : 8};
   const int warmups = cuda ? 2 : 1;
@@ -333,7 +333,7 @@ int main(int argc, char** argv) {
     odp::model::ModelConfig config;
     if (!options.model_path.empty())
       config = odp::model::TileModel::load(options.model_path, Device::kCpu)->info().config;
-    const auto flops = odp::bench::count_model_flops(config);
+    const auto flops = odp::model::count_model_flops(config);
     std::printf("model: %s; tile %d, %d tokens, width %d, %d+%d layers\n",
                 options.model_path.empty() ? "random, default ModelConfig" : options.model_path.c_str(),
                 config.tile_size, config.num_tokens, config.width, config.encoder_layers, config.decoder_layers);

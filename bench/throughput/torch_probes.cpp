@@ -23,25 +23,6 @@ void synchronize(model::Device device) {
 
 }  // namespace
 
-double measure_matmul_rate(model::Device device, double seconds) {
-  torch::NoGradGuard no_grad;
-  const bool cuda = device == model::Device::kCuda;
-  // Large enough to fill an H100 (8192^3 = 1.1 TFLOP per product); on the CPU small enough to finish quickly.
-  const int64_t size = cuda ? 8192 : 1024;
-  const int products_per_sample = cuda ? 10 : 1;  // amortizes the synchronize between samples
-  const auto options = torch::TensorOptions().device(torch_device(device)).dtype(network_dtype(device));
-  // Random operands: zeros can run faster than real data.
-  const auto a = torch::randn({size, size}, options), b = torch::randn({size, size}, options);
-  auto c = torch::empty({size, size}, options);
-  const double per_sample = median_seconds(
-      [&] {
-        for (int i = 0; i < products_per_sample; ++i) torch::mm_out(c, a, b);
-        synchronize(device);
-      },
-      2, seconds);
-  return 2.0 * size * size * size * products_per_sample / per_sample;
-}
-
 struct NetworkProbe::State {
   model::TokenizerNet net{nullptr};
   model::Device device;

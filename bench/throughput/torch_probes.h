@@ -8,9 +8,6 @@
 
 namespace odp::bench {
 
-// Median FLOP/s of large square matrix products of random operands: bf16 on CUDA, fp32 on the CPU.
-double measure_matmul_rate(model::Device device, double seconds);
-
 // The network alone on batches already on the device, bf16 weights and bf16 autocast on CUDA (fp32 on the CPU):
 // what the GPU can do once the codec keeps tiles on the device (no host copies, no conversions).
 class NetworkProbe {

@@ -4,9 +4,12 @@
 #   gpu_train.sh build               configure + build odp-train (and what run_gpu.sh runs) in the background
 #   gpu_train.sh start ARGS...       start training detached (setsid), logging to /root/run/train.log
 #   gpu_train.sh status              last log lines and evaluations; the latest checkpoint's parts in $OUT
+#                                    (and the trainer's --trace file, gzipped, once it exists)
 #   gpu_train.sh wait-build          returns when the background build has finished
 #   gpu_train.sh wait                returns when the trainer has exited (then export)
 #   gpu_train.sh export [CHECKPOINT] fit entropy tables, split the fp16 model into <= 15 MiB parts in $OUT
+#   gpu_train.sh state I             part group I (0, 1, 2, ...) of the train state (--resume): at most 4 parts
+#                                    of 15.9 MB a call, within the 64 MiB a call brings back; prints how many
 set -euo pipefail
 data=/root/data run=/root/run build=/root/build-train
 case "${1:-}" in
@@ -38,7 +41,22 @@ case "${1:-}" in
     if [ -n "${OUT:-}" ] && [ -f "$run/checkpoint-fp16.safetensors" ]; then
       split -b 15M -d "$run/checkpoint-fp16.safetensors" "$OUT/checkpoint-fp16.safetensors.part"
       md5sum "$run/checkpoint-fp16.safetensors"
-    fi ;;
+    fi
+    for trace in "$run"/*.json; do
+      [ -f "$trace" ] && [ -n "${OUT:-}" ] && [ ! -f "$trace.sent" ] && gzip -c "$trace" > "$OUT/$(basename "$trace").gz" &&
+        touch "$trace.sent" && echo "trace $(basename "$trace").gz"
+    done ;;
+  state)
+    # Split once per saved state (the trainer replaces the file at every checkpoint: split what is there now).
+    [ -f "$run/train-state.safetensors" ] || { echo "no train state yet"; exit 1; }
+    if [ ! -f "$run/state-parts/md5" ] || [ "$run/train-state.safetensors" -nt "$run/state-parts/md5" ]; then
+      rm -rf "$run/state-parts" && mkdir -p "$run/state-parts"
+      split -b 15900000 -d "$run/train-state.safetensors" "$run/state-parts/train-state.safetensors.part"
+      md5sum "$run/train-state.safetensors" > "$run/state-parts/md5"
+    fi
+    parts=("$run"/state-parts/train-state.safetensors.part*)
+    for ((i = ${2:?group} * 4; i < ${2} * 4 + 4 && i < ${#parts[@]}; ++i)); do cp "${parts[$i]}" "${OUT:?}/"; done
+    echo "${#parts[@]} parts in all; $(cat "$run/state-parts/md5")" ;;
   wait-build)
     while pgrep -x ninja > /dev/null || pgrep -x cmake > /dev/null; do sleep 5; done
     tail -n 1 /root/build.log ;;

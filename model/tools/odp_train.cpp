@@ -6,6 +6,7 @@
 
 #include "codec/image.h"
 #include "model/metrics.h"
+#include "model/model_file.h"
 #include "model/trainer.h"
 #include "model/weights.h"
 
@@ -15,15 +16,24 @@ using namespace odp::model;
 namespace {
 
 const char* kUsage = R"(usage:
-  odp-train train --data DIR[,DIR...] --out DIR [--eval DIR] [--init MODEL] [--minutes M] [--steps S]
+  odp-train train --data DIR[,DIR...] --out DIR [--eval DIR] [--init MODEL | --resume STATE [--new-schedule]]
+                  [--minutes M] [--steps S] [--stop-after S]
                   [--batch B] [--lr X] [--warmup S] [--ema D] [--l1 W] [--mse W] [--ms-ssim W]
                   [--gan W] [--gan-start FRACTION] [--lpips FILE [--lpips-weight W]]
-                  [--eval-every S] [--save-every-minutes M]
+                  [--eval-every S] [--save-every-minutes M] [--state-dtype bf16|f32]
+                  [--head-form auto|sub-pixel|transposed] [--trace FILE.json]
                   [--device auto|cpu|cuda] [--seed N] [--width W] [--layers ENC,DEC] [--heads H]
                   [--tile T] [--patch P] [--tokens N] [--head-channels C,C,...]
   odp-train eval --model MODEL --eval DIR [--device D] [--contribution]
   odp-train tables --model MODEL --data DIR[,DIR...] --out MODEL [--samples N] [--device D]
       fits per-position token frequencies on training crops and writes MODEL (fp16) with them
+--init starts from a model file's weights with a fresh optimizer (a warm-up restarts the schedule). --resume
+continues from the train-state file (train-state.safetensors in an earlier --out, written with every checkpoint):
+weights, EMA, AdamW moments, step, schedule and random state; the saved schedule goes on exactly, or with
+--new-schedule a new warm-up (--warmup, default 0 then) + cosine segment at --lr is fitted to --minutes/--steps.
+--stop-after S ends the run after S steps without changing its schedule (resume it later). --state-dtype f32
+makes the state file twice as large and the resume bit-exact. --trace writes a Chrome trace of three training
+steps (CUDA). --head-form auto (default) times both forms of the upsampling head on CUDA and keeps the faster.
 Images are JPEG/PNG/WebP/PPM files; every file directly inside DIR (or its sub-folders) is read.
 --lpips FILE adds W * LPIPS(reconstruction, image) to the loss (W: --lpips-weight, default 0.1), with the
 LPIPS-alex weights in FILE: a .safetensors state dict of lpips.LPIPS(net='alex'), made as bench/README.md says.
@@ -100,7 +110,7 @@ Args parse(int argc, char** argv, int first) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + k + "'");
     k = k.substr(2);
-    if (k == "contribution") {
+    if (k == "contribution" || k == "new-schedule") {
       a.values[k] = "1";
       continue;
     }
@@ -115,12 +125,24 @@ int run_train(const Args& a) {
   if (!a.has("data") || !a.has("out")) throw std::invalid_argument("train needs --data and --out");
   o.out_dir = a.get("out");
   o.init_model = a.get("init");
+  o.resume_state = a.get("resume");
+  o.new_schedule = a.has("new-schedule");
+  if (o.new_schedule && o.resume_state.empty()) throw std::invalid_argument("--new-schedule needs --resume STATE");
+  if (!o.init_model.empty() && !o.resume_state.empty())
+    throw std::invalid_argument("--init and --resume exclude each other");
+  o.stop_after_steps = std::stoll(a.get("stop-after", "0"));
+  const std::string state_dtype = a.get("state-dtype", "bf16");
+  if (state_dtype != "bf16" && state_dtype != "f32") throw std::invalid_argument("--state-dtype is bf16 or f32");
+  o.state_dtype = state_dtype == "f32" ? torch::kFloat32 : torch::kBFloat16;
+  o.head_form = a.get("head-form", "auto");
+  o.trace_path = a.get("trace");
   o.device = a.get("device", "auto");
   o.minutes = std::stod(a.get("minutes", "10"));
   o.max_steps = std::stoll(a.get("steps", "1000000"));
   o.batch = std::stoi(a.get("batch", "128"));
   o.lr = std::stod(a.get("lr", "1e-3"));
-  o.warmup_steps = std::stoll(a.get("warmup", "500"));
+  // Resumed moments are warm: a new schedule segment needs no warm-up unless asked for.
+  o.warmup_steps = std::stoll(a.get("warmup", o.resume_state.empty() ? "500" : "0"));
   o.ema_decay = std::stod(a.get("ema", "0.999"));
   o.l1_weight = std::stod(a.get("l1", "0"));
   o.mse_weight = std::stod(a.get("mse", "1"));
@@ -157,6 +179,11 @@ int run_train(const Args& a) {
   const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
   int tile = c.tile_size;
   if (!o.init_model.empty()) tile = load_network(o.init_model).info.config.tile_size;
+  if (!o.resume_state.empty()) {
+    const std::set<std::string> no_tensors;
+    const auto state = parse_safetensors(read_model_bytes(o.resume_state), o.resume_state, &no_tensors);
+    tile = config_from_metadata(state.metadata, o.resume_state).tile_size;
+  }
   auto bank = load_bank(a.get("data"), tile, device);
   torch::Tensor eval_images;
   if (a.has("eval")) eval_images = load_eval(a.get("eval"), tile);

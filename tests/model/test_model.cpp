@@ -136,6 +136,45 @@ TEST_CASE("the sub-pixel upsampling head computes the same function and gradient
   }
 }
 
+TEST_CASE("the transposed-convolution head computes the same function and gradients as upsample-then-convolve") {
+  torch::manual_seed(4);
+  UpsampleHead head(24, std::vector<int>{16, 8, 4});
+  head->form = HeadForm::kTransposed;
+  auto x = torch::randn({2, 24, 5, 7}).contiguous(torch::MemoryFormat::ChannelsLast).set_requires_grad(true);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : head->parameters()) p.add_(torch::randn_like(p) * 0.3);
+  }
+  const auto reference = head->forward_reference(x);
+  const auto transposed = head->forward(x);
+  REQUIRE(transposed.sizes() == reference.sizes());
+  const float scale = reference.abs().max().item<float>();
+  REQUIRE(scale > 0.1f);
+  REQUIRE((transposed - reference).abs().max().item<float>() < 1e-5f * scale);
+  // The sub-pixel form of the same head gives the same values (the two forms are interchangeable).
+  head->form = HeadForm::kSubPixel;
+  REQUIRE((head->forward(x) - transposed).abs().max().item<float>() < 1e-5f * scale);
+  head->form = HeadForm::kTransposed;
+
+  auto probe = torch::randn_like(reference);
+  auto grads_of = [&](const torch::Tensor& out) {
+    head->zero_grad();
+    if (x.grad().defined()) x.mutable_grad().zero_();
+    (out * probe).sum().backward();
+    std::vector<torch::Tensor> g{x.grad().clone()};
+    for (auto& p : head->parameters()) g.push_back(p.grad().clone());
+    return g;
+  };
+  const auto g_transposed = grads_of(head->forward(x));
+  const auto g_ref = grads_of(head->forward_reference(x));
+  REQUIRE(g_transposed.size() == g_ref.size());
+  for (size_t i = 0; i < g_ref.size(); ++i) {
+    const float g_scale = g_ref[i].abs().max().item<float>();
+    REQUIRE(g_scale > 0.f);
+    REQUIRE((g_transposed[i] - g_ref[i]).abs().max().item<float>() < 1e-4f * g_scale);
+  }
+}
+
 TEST_CASE("fused AdamW and clipping follow LibTorch's AdamW and clip_grad_norm_") {
   // REQUIRE, not CHECK, in this file: LibTorch's glog headers define their own CHECK macro.
   torch::manual_seed(3);

@@ -1,0 +1,179 @@
+// Tests of the trainer's state file: a run stopped and resumed continues exactly as one uninterrupted run.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "model/model_file.h"
+#include "model/safetensors.h"
+#include "model/trainer.h"
+#include "model/weights.h"
+#include "tests/remove_tree.h"
+#include "tests/tiny_model_config.h"
+
+using namespace odp::model;
+
+namespace {
+
+std::string temp_dir(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("odp_test_state_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+ImageBank smooth_bank(int tile) {
+  ImageBank bank(tile, torch::kCPU);
+  const int w = 80, h = 48;
+  std::vector<uint8_t> rgb(static_cast<size_t>(w) * h * 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int ch = 0; ch < 3; ++ch)
+        rgb[(static_cast<size_t>(y) * w + x) * 3 + ch] = static_cast<uint8_t>((x * 5 + y * (ch + 2) * 3) % 256);
+  bank.add(rgb.data(), w, h);
+  return bank;
+}
+
+TrainOptions short_run(const std::string& out) {
+  TrainOptions o;
+  o.config = odp::testing::tiny_model_config();
+  o.batch = 4;
+  o.max_steps = 12;
+  o.minutes = 0;
+  o.warmup_steps = 3;
+  o.lr = 3e-3;
+  o.eval_every = 0;
+  o.save_every_minutes = 1e9;  // only the final save
+  o.device = "cpu";
+  o.out_dir = out;
+  odp::testing::remove_tree(out);
+  return o;
+}
+
+SafetensorsFile read_state(const std::string& out) {
+  const std::string path = out + "/" + kTrainStateFile;
+  return parse_safetensors(read_model_bytes(path), path);
+}
+
+torch::Tensor tensor_of(const SafetensorsFile& file, const std::string& name) {
+  return tensor_from_blob(file.tensors.at(name), name).to(torch::kFloat32);
+}
+
+// The largest absolute difference between the two files' tensors of one kind ("net.", "ema.", "adam.m.", ...).
+double max_difference(const SafetensorsFile& a, const SafetensorsFile& b, const std::string& prefix) {
+  double worst = 0;
+  int compared = 0;
+  for (const auto& [name, blob] : a.tensors) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    REQUIRE(b.tensors.count(name) == 1);
+    worst = std::max(worst, (tensor_of(a, name) - tensor_of(b, name)).abs().max().item<double>());
+    ++compared;
+  }
+  REQUIRE(compared > 10);
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("a run stopped and resumed from its fp32 state ends exactly where an uninterrupted run ends") {
+  const auto bank = smooth_bank(odp::testing::tiny_model_config().tile_size);
+  auto whole = short_run(temp_dir("whole"));
+  whole.state_dtype = torch::kFloat32;
+  train(whole, bank, torch::Tensor());
+
+  auto first = short_run(temp_dir("first"));
+  first.state_dtype = torch::kFloat32;
+  first.stop_after_steps = 5;
+  train(first, bank, torch::Tensor());
+  const auto stopped = read_state(first.out_dir);
+  REQUIRE(stopped.metadata.at("state.step") == "5");
+  REQUIRE(stopped.metadata.at("state.adam_steps") == "5");
+  REQUIRE(stopped.metadata.at("state.total_steps") == "12");  // stopping early leaves the schedule alone
+  REQUIRE(stopped.metadata.at("state.samples") == "20");
+
+  auto second = short_run(temp_dir("second"));
+  second.resume_state = first.out_dir + "/" + kTrainStateFile;
+  second.state_dtype = torch::kFloat32;
+  second.lr = 1.0;          // ignored: the saved schedule goes on
+  second.max_steps = 1000;  // likewise
+  train(second, bank, torch::Tensor());
+
+  const auto expected = read_state(whole.out_dir), resumed = read_state(second.out_dir);
+  REQUIRE(resumed.metadata.at("state.step") == "12");
+  REQUIRE(resumed.metadata.at("state.adam_steps") == expected.metadata.at("state.adam_steps"));
+  REQUIRE(resumed.metadata.at("state.samples") == expected.metadata.at("state.samples"));
+  REQUIRE(resumed.metadata.at("state.lr") == expected.metadata.at("state.lr"));
+  REQUIRE(resumed.metadata.at("state.host_rng") == expected.metadata.at("state.host_rng"));
+  // Step, learning rate, moments, data and token drop all continued: the weights agree to the bit.
+  for (const char* kind : {"net.", "ema.", "adam.m.", "adam.v."}) {
+    INFO(kind);
+    REQUIRE(max_difference(expected, resumed, kind) == 0.0);
+  }
+  // And the run really moved: the weights differ from the stopped run's.
+  REQUIRE(max_difference(stopped, resumed, "net.") > 1e-4);
+
+  // The shipped checkpoint beside the state holds the EMA weights and counts all samples.
+  const auto checkpoint = load_network(second.out_dir + "/checkpoint-fp16.safetensors");
+  REQUIRE(checkpoint.metadata.at("train.samples") == "48");
+  for (const auto& dir : {whole.out_dir, first.out_dir, second.out_dir}) odp::testing::remove_tree(dir);
+}
+
+TEST_CASE("a bf16 state keeps the moments to bf16 precision and resumes the schedule") {
+  const auto bank = smooth_bank(odp::testing::tiny_model_config().tile_size);
+  auto exact = short_run(temp_dir("exact"));
+  exact.state_dtype = torch::kFloat32;
+  exact.stop_after_steps = 6;
+  train(exact, bank, torch::Tensor());
+  auto compact = short_run(temp_dir("compact"));
+  compact.stop_after_steps = 6;  // bf16 is the default
+  train(compact, bank, torch::Tensor());
+  const auto f32 = read_state(exact.out_dir), bf16 = read_state(compact.out_dir);
+  REQUIRE(bf16.tensors.at("adam.v.head.to_rgb.weight").dtype == "BF16");
+  for (const auto& [name, blob] : f32.tensors) {
+    if (name.rfind("adam.", 0) != 0) continue;
+    // The same run to this point: the bf16 file holds the fp32 moments rounded to bf16, tiny second moments too.
+    const auto rounded = tensor_of(f32, name).to(torch::kBFloat16).to(torch::kFloat32);
+    REQUIRE(torch::equal(rounded, tensor_of(bf16, name)));
+  }
+
+  auto resumed = short_run(temp_dir("resumed"));
+  resumed.resume_state = compact.out_dir + "/" + kTrainStateFile;
+  train(resumed, bank, torch::Tensor());
+  const auto end = read_state(resumed.out_dir);
+  REQUIRE(end.metadata.at("state.step") == "12");
+  REQUIRE(end.metadata.at("state.adam_steps") == "12");
+
+  // A new schedule segment starts at the resumed step and runs the given number of steps.
+  auto extended = short_run(temp_dir("extended"));
+  extended.resume_state = resumed.out_dir + "/" + kTrainStateFile;
+  extended.new_schedule = true;
+  extended.max_steps = 4;
+  extended.warmup_steps = 0;
+  train(extended, bank, torch::Tensor());
+  const auto longer = read_state(extended.out_dir);
+  REQUIRE(longer.metadata.at("state.step") == "16");
+  REQUIRE(longer.metadata.at("state.schedule_start") == "12");
+  REQUIRE(longer.metadata.at("state.total_steps") == "16");
+  for (const auto& dir : {exact.out_dir, compact.out_dir, resumed.out_dir, extended.out_dir})
+    odp::testing::remove_tree(dir);
+}
+
+TEST_CASE("a damaged train state is refused naming the problem") {
+  const auto bank = smooth_bank(odp::testing::tiny_model_config().tile_size);
+  auto run = short_run(temp_dir("damaged"));
+  run.max_steps = 2;
+  train(run, bank, torch::Tensor());
+  const std::string path = run.out_dir + "/" + kTrainStateFile;
+  auto state = read_state(run.out_dir);
+  state.tensors.erase("adam.m.head.to_rgb.bias");
+  write_safetensors_file(path, state);
+  auto again = short_run(temp_dir("damaged_again"));
+  again.resume_state = path;
+  REQUIRE_THROWS_WITH(train(again, bank, torch::Tensor()), Catch::Contains("adam.m.head.to_rgb.bias"));
+  state = read_state(run.out_dir);
+  state.metadata["state.step"] = "five";
+  write_safetensors_file(path, state);
+  REQUIRE_THROWS_WITH(train(again, bank, torch::Tensor()), Catch::Contains("state.step"));
+  odp::testing::remove_tree(run.out_dir);
+  odp::testing::remove_tree(again.out_dir);
+}
