@@ -24,7 +24,7 @@ case "${1:-}" in
     # odp-train first, so that training can start as soon as its tool exists; then the GPU benchmark's targets,
     # odp-bench on its own (it needs more libraries, and a failure there must not stop the others).
     (setsid nohup bash -c "cmake --build '$build' -j $(nproc) --target odp-train &&
-      cmake --build '$build' -j $(nproc) --target test_cuda odp-throughput odpenc odpdec;
+      cmake --build '$build' -j $(nproc) --target test_cuda test_model odp-throughput odpenc odpdec;
       cmake --build '$build' -j $(nproc) --target odp-bench" > /root/build.log 2>&1 &)
     echo "building in the background: tail /root/build.log" ;;
   start)
