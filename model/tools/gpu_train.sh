@@ -5,6 +5,7 @@
 #   gpu_train.sh start ARGS...       start training detached (setsid), logging to /root/run/train.log
 #   gpu_train.sh status              last log lines and evaluations; the latest checkpoint's parts in $OUT
 #                                    (and the trainer's --trace file, gzipped, once it exists)
+#   gpu_train.sh wait-trainer        returns when odp-train is built (or the build has failed, with its errors)
 #   gpu_train.sh wait-build          returns when the background build has finished
 #   gpu_train.sh wait                returns when the trainer has exited (then export)
 #   gpu_train.sh export [CHECKPOINT] fit entropy tables, split the fp16 model into <= 15 MiB parts in $OUT
@@ -23,7 +24,8 @@ case "${1:-}" in
       { tail -20 /root/configure.log; exit 1; }
     # odp-train first, so that training can start as soon as its tool exists; then the GPU benchmark's targets,
     # odp-bench on its own (it needs more libraries, and a failure there must not stop the others).
-    (setsid nohup bash -c "cmake --build '$build' -j $(nproc) --target odp-train &&
+    rm -f /root/odp-train.built
+    (setsid nohup bash -c "cmake --build '$build' -j $(nproc) --target odp-train && touch /root/odp-train.built &&
       cmake --build '$build' -j $(nproc) --target test_cuda test_model odp-throughput odpenc odpdec;
       cmake --build '$build' -j $(nproc) --target odp-bench" > /root/build.log 2>&1 &)
     echo "building in the background: tail /root/build.log" ;;
@@ -57,6 +59,11 @@ case "${1:-}" in
     parts=("$run"/state-parts/train-state.safetensors.part*)
     for ((i = ${2:?group} * 4; i < ${2} * 4 + 4 && i < ${#parts[@]}; ++i)); do cp "${parts[$i]}" "${OUT:?}/"; done
     echo "${#parts[@]} parts in all; $(cat "$run/state-parts/md5")" ;;
+  wait-trainer)
+    # Training can start while the rest of the build goes on.
+    while [ ! -f /root/odp-train.built ] && { pgrep -x ninja > /dev/null || pgrep -x cmake > /dev/null; }; do sleep 3; done
+    [ -f /root/odp-train.built ] || { echo "odp-train failed to build:"; grep -B2 -A12 -m3 "error" /root/build.log; exit 1; }
+    echo "odp-train built" ;;
   wait-build)
     while pgrep -x ninja > /dev/null || pgrep -x cmake > /dev/null; do sleep 5; done
     tail -n 1 /root/build.log ;;
