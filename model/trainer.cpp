@@ -364,14 +364,21 @@ torch::Generator& device_generator(const torch::Device& device) {
 
 const char* const kTrainStateFile = "train-state.safetensors";
 
+SafetensorsFile slim_train_state(const SafetensorsFile& state) {
+  SafetensorsFile slim;
+  slim.metadata = state.metadata;
+  for (const auto& [name, blob] : state.tensors)
+    if (name.rfind("net.", 0) != 0 && name.rfind("ema.", 0) != 0) slim.tensors.emplace(name, blob);
+  slim.metadata["state.slim"] = "weights left out: they come from the model file this state belongs to";
+  return slim;
+}
+
 void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& eval_images) {
   const Device dev = parse_device(o.device);
   const bool cuda = dev == Device::kCuda;
   // Fixed shapes every step: let cuDNN time its convolution algorithms once and keep the fastest.
   if (cuda) at::globalContext().setBenchmarkCuDNN(true);
   const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
-  if (!o.init_model.empty() && !o.resume_state.empty())
-    throw ModelError("start from weights (init_model) or resume a train state, not both");
   if (o.state_dtype != torch::kFloat32 && o.state_dtype != torch::kBFloat16)
     throw ModelError("the train state is stored as fp32 or bf16");
   if (o.head_form != "auto" && o.head_form != "sub-pixel" && o.head_form != "transposed")
@@ -395,6 +402,7 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   int64_t prior_samples = 0;
   std::optional<SafetensorsFile> resumed;
   TrainState resumed_state;
+  bool state_has_weights = false;
   if (!o.resume_state.empty()) {
     const auto& path = o.resume_state;
     resumed = parse_safetensors(read_model_bytes(path), path);
@@ -411,7 +419,22 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     auto rng_text = meta.find("state.host_rng");
     if (rng_text == meta.end()) throw ModelError(path + ": train state lacks 'state.host_rng'");
     resumed_state.host_rng = rng_text->second;
-    net = TokenizerNet(config_from_metadata(meta, path), WeightInit::kNone);
+    const ModelConfig state_config = config_from_metadata(meta, path);
+    state_has_weights = resumed->tensors.count("net." + TokenizerNet(state_config, WeightInit::kNone)
+                                                             ->named_parameters().begin()->key()) != 0;
+    if (state_has_weights) {
+      if (!o.init_model.empty())
+        throw ModelError(path + " holds its own weights: resume it without a model file (init_model)");
+      net = TokenizerNet(state_config, WeightInit::kNone);
+    } else {
+      // A slim state (moments and schedule only, see slim_train_state): the weights, for the network and its
+      // EMA alike, come from the model file the state was saved beside.
+      if (o.init_model.empty())
+        throw ModelError(path + " holds no weights (a slim state): give the model file it belongs to as init_model");
+      net = load_network(o.init_model).net;
+      if (config_to_metadata(net->config) != config_to_metadata(state_config))
+        throw ModelError(o.init_model + " has another configuration than the train state " + path);
+    }
     prior_samples = resumed_state.samples;
   } else if (!o.init_model.empty()) {
     auto loaded = load_network(o.init_model);
@@ -425,8 +448,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   if (lpips && config.tile_size < LpipsNet::kMinSide)
     throw ModelError("the LPIPS loss needs tiles of at least " + std::to_string(LpipsNet::kMinSide) +
                      " pixels; these are " + std::to_string(config.tile_size));
-  TokenizerNet ema(config, resumed ? WeightInit::kNone : WeightInit::kRandom);
-  if (!resumed) copy_parameters(net, ema);
+  TokenizerNet ema(config, state_has_weights ? WeightInit::kNone : WeightInit::kRandom);
+  if (!state_has_weights) copy_parameters(net, ema);
   net->to(device);
   ema->to(device);
   net->train();
@@ -458,11 +481,12 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       torch::NoGradGuard no_grad;
       into.copy_(value);
     };
-    auto net_params = net->named_parameters();
-    auto ema_named = ema->named_parameters();
-    for (const auto& item : net_params) {
-      restore("net." + item.key(), item.value());
-      restore("ema." + item.key(), ema_named[item.key()]);
+    if (state_has_weights) {
+      auto ema_named = ema->named_parameters();
+      for (const auto& item : net->named_parameters()) {
+        restore("net." + item.key(), item.value());
+        restore("ema." + item.key(), ema_named[item.key()]);
+      }
     }
     for (size_t g = 0; g < 2; ++g)
       for (size_t i = 0; i < group_names[g]->size(); ++i) {
@@ -473,7 +497,12 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     std::istringstream(resumed_state.host_rng) >> rng;
     auto it = resumed->tensors.find("rng.torch");
     if (it == resumed->tensors.end()) throw ModelError(path + ": train state lacks tensor 'rng.torch'");
-    device_generator(device).set_state(tensor_from_blob(it->second, "rng.torch"));
+    try {
+      device_generator(device).set_state(tensor_from_blob(it->second, "rng.torch"));
+    } catch (const c10::Error&) {
+      throw ModelError(path + ": its random state is not one of a " + (cuda ? "GPU" : "CPU") +
+                       " generator; resume a train state on the kind of device that saved it");
+    }
     log("# resumed " + path + " at step " + std::to_string(resumed_state.step) + " (" +
         std::to_string(prior_samples) + " samples seen before), optimizer state kept" +
         (o.new_schedule ? ", new schedule" : ", same schedule"));
@@ -513,6 +542,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   int window_steps = 0;
   auto window_start = start, speed_probe_start = start;
   int64_t step = first_step;
+  double matmul_rate = 0;         // measured once, on CUDA
+  int64_t speed_probe_after = 0;  // the speed probe times the steps after this one
 
   auto save = [&](const std::string& name, const EvalResult* eval) {
     const double seconds = resumed_state.seconds + elapsed_seconds(start);
@@ -611,12 +642,27 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     const int64_t run_step = step - first_step;  // steps of this run so far, this one excluded
 
     if (run_step == 20) {
+      if (cuda) {
+        // Before the speed probe, so that the schedule is fitted to the speed of the head form chosen here.
+        log(profile_step(net, bank, o.batch, rng, o.head_form == "auto"));
+        matmul_rate = measure_matmul_rate(Device::kCuda, 1.0);
+        if (!o.trace_path.empty()) {
+          log(trace_steps(o.trace_path, 3, [&] { train_step(schedule.at(step), gan_on); }));
+          step += 3;
+        }
+      }
       loss.item<double>();  // synchronise, so the timing below measures steady-state steps only
       speed_probe_start = std::chrono::steady_clock::now();
+      speed_probe_after = step;
+      window_loss.zero_();
+      window_psnr.zero_();
+      window_lpips.zero_();
+      window_steps = 0;
+      window_start = speed_probe_start;
     }
     if (run_step == 50) {
       loss.item<double>();
-      const double per_step = elapsed_seconds(speed_probe_start) / 30.0;
+      const double per_step = elapsed_seconds(speed_probe_start) / static_cast<double>(step - speed_probe_after);
       if (!continue_schedule && o.minutes > 0) {
         // Fit the schedule to the wall-clock budget now that the speed is known.
         const int64_t fit = static_cast<int64_t>((o.minutes * 60 - elapsed_seconds(start)) / per_step) + step;
@@ -624,22 +670,15 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       }
       log("# " + std::to_string(per_step * 1000) + " ms/step: schedule ends at step " + std::to_string(schedule.total));
       if (cuda) {
-        log(profile_step(net, bank, o.batch, rng, o.head_form == "auto"));
         // The floor: 3x the forward FLOPs per sample at the device's measured matrix rate.
-        const double rate = measure_matmul_rate(Device::kCuda, 1.0);
-        const double floor = rate / training_flops_per_sample(config);
+        const double floor = matmul_rate / training_flops_per_sample(config);
         const double speed = o.batch / per_step;
         std::ostringstream line;
         line << std::fixed << std::setprecision(1) << "# throughput: " << speed << " samples/s; "
              << training_flops_per_sample(config) / 1e9 << " GFLOP per sample (3 x forward), matrix rate "
-             << rate / 1e12 << " TFLOP/s (bf16, measured): floor " << floor << " samples/s, so "
+             << matmul_rate / 1e12 << " TFLOP/s (bf16, measured): floor " << floor << " samples/s, so "
              << 100.0 * speed / floor << "% of it";
         log(line.str());
-        if (!o.trace_path.empty()) {
-          log(trace_steps(o.trace_path, 3, [&] { train_step(lr, gan_on); }));
-          step += 3;
-        }
-        window_start = std::chrono::steady_clock::now();
       }
     }
     if ((step + 1) % 100 == 0 || run_step == 50) {

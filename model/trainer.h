@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/network.h"
+#include "model/safetensors.h"
 
 namespace odp::model {
 
@@ -49,6 +50,7 @@ struct TrainOptions {
   std::string init_model;         // start from these weights (fresh optimizer: a warm-up restarts the schedule)
   // Resume from a train-state file of an earlier run (kTrainStateFile in its out_dir): weights, EMA, AdamW
   // moments and steps, the step count, the schedule and the random state, so that no re-warm-up is needed.
+  // A slim state (slim_train_state) takes its weights from init_model; a full one refuses init_model.
   // Without new_schedule the run continues the saved schedule exactly where it stopped (minutes and
   // max_steps do not refit it); with new_schedule a new warm-up (warmup_steps, may be 0) + cosine segment of
   // peak lr starts at the resumed step and is fitted to minutes / max_steps (counted from the resumed step).
@@ -80,6 +82,11 @@ struct TrainOptions {
 
 // The train-state file's name in out_dir.
 extern const char* const kTrainStateFile;
+
+// The state without its weights ("net.*", "ema.*"): moments, steps, schedule and random state, a third of the
+// size, for keeping beside the shipped model file across GPU leases. Resuming it needs that model file as
+// init_model, which supplies the network's weights and its EMA's (the shipped weights are the EMA).
+SafetensorsFile slim_train_state(const SafetensorsFile& state);
 
 // Runs training; writes checkpoints (fp16 EMA weights + training record), the train state and a log into
 // out_dir (the state with every checkpoint). eval_images: [E,3,T,T] on the CPU (may be undefined: no evaluation).

@@ -47,7 +47,8 @@ case "${1:-}" in
     for trace in "$run"/*.json; do
       [ -f "$trace" ] && [ -n "${OUT:-}" ] && [ ! -f "$trace.sent" ] && gzip -c "$trace" > "$OUT/$(basename "$trace").gz" &&
         touch "$trace.sent" && echo "trace $(basename "$trace").gz"
-    done ;;
+    done
+    true ;;  # a trace already sent is no failure of the poll
   state)
     # Split once per saved state (the trainer replaces the file at every checkpoint: split what is there now).
     [ -f "$run/train-state.safetensors" ] || { echo "no train state yet"; exit 1; }

@@ -16,7 +16,7 @@ using namespace odp::model;
 namespace {
 
 const char* kUsage = R"(usage:
-  odp-train train --data DIR[,DIR...] --out DIR [--eval DIR] [--init MODEL | --resume STATE [--new-schedule]]
+  odp-train train --data DIR[,DIR...] --out DIR [--eval DIR] [--init MODEL] [--resume STATE [--new-schedule]]
                   [--minutes M] [--steps S] [--stop-after S]
                   [--batch B] [--lr X] [--warmup S] [--ema D] [--l1 W] [--mse W] [--ms-ssim W]
                   [--gan W] [--gan-start FRACTION] [--lpips FILE [--lpips-weight W]]
@@ -25,13 +25,16 @@ const char* kUsage = R"(usage:
                   [--device auto|cpu|cuda] [--seed N] [--width W] [--layers ENC,DEC] [--heads H]
                   [--tile T] [--patch P] [--tokens N] [--head-channels C,C,...]
   odp-train eval --model MODEL --eval DIR [--device D] [--contribution]
+  odp-train slim-state --state STATE --out SLIM
+      writes the train state without its weights (moments, steps, schedule, random state), to keep beside the
+      model file it belongs to; resume it with --init MODEL --resume SLIM
   odp-train tables --model MODEL --data DIR[,DIR...] --out MODEL [--samples N] [--device D]
       fits per-position token frequencies on training crops and writes MODEL (fp16) with them
 --init starts from a model file's weights with a fresh optimizer (a warm-up restarts the schedule). --resume
 continues from the train-state file (train-state.safetensors in an earlier --out, written with every checkpoint):
 weights, EMA, AdamW moments, step, schedule and random state; the saved schedule goes on exactly, or with
 --new-schedule a new warm-up (--warmup, default 0 then) + cosine segment at --lr is fitted to --minutes/--steps.
---stop-after S ends the run after S steps without changing its schedule (resume it later). --state-dtype f32
+A slim state (odp-train slim-state) takes its weights from --init. --stop-after S ends the run after S steps without changing its schedule (resume it later). --state-dtype f32
 makes the state file twice as large and the resume bit-exact. --trace writes a Chrome trace of three training
 steps (CUDA). --head-form auto (default) times both forms of the upsampling head on CUDA and keeps the faster.
 Images are JPEG/PNG/WebP/PPM files; every file directly inside DIR (or its sub-folders) is read.
@@ -128,8 +131,6 @@ int run_train(const Args& a) {
   o.resume_state = a.get("resume");
   o.new_schedule = a.has("new-schedule");
   if (o.new_schedule && o.resume_state.empty()) throw std::invalid_argument("--new-schedule needs --resume STATE");
-  if (!o.init_model.empty() && !o.resume_state.empty())
-    throw std::invalid_argument("--init and --resume exclude each other");
   o.stop_after_steps = std::stoll(a.get("stop-after", "0"));
   const std::string state_dtype = a.get("state-dtype", "bf16");
   if (state_dtype != "bf16" && state_dtype != "f32") throw std::invalid_argument("--state-dtype is bf16 or f32");
@@ -209,6 +210,14 @@ int run_eval(const Args& a) {
   return 0;
 }
 
+int run_slim_state(const Args& a) {
+  if (!a.has("state") || !a.has("out")) throw std::invalid_argument("slim-state needs --state and --out");
+  const auto state = parse_safetensors(read_model_bytes(a.get("state")), a.get("state"));
+  write_safetensors_file(a.get("out"), slim_train_state(state));
+  std::printf("wrote %s (%s without its weights)\n", a.get("out").c_str(), a.get("state").c_str());
+  return 0;
+}
+
 int run_tables(const Args& a) {
   if (!a.has("model") || !a.has("data") || !a.has("out")) throw std::invalid_argument("tables needs --model, --data and --out");
   auto loaded = load_network(a.get("model"));
@@ -247,6 +256,7 @@ int main(int argc, char** argv) {
     if (cmd == "train") return run_train(a);
     if (cmd == "eval") return run_eval(a);
     if (cmd == "tables") return run_tables(a);
+    if (cmd == "slim-state") return run_slim_state(a);
     std::fprintf(stderr, "odp-train: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 1;
   } catch (const std::invalid_argument& e) {

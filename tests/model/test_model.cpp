@@ -175,6 +175,21 @@ TEST_CASE("the transposed-convolution head computes the same function and gradie
   }
 }
 
+TEST_CASE("a transformer block computes the same function in training (three products) and inference (one)") {
+  torch::manual_seed(6);
+  TransformerBlock block(32, 4, 4, WeightInit::kRandom);
+  const auto x = torch::randn({3, 10, 32});
+  const auto training = block->forward(x.clone().requires_grad_(true));
+  torch::Tensor inference;
+  {
+    torch::NoGradGuard no_grad;
+    inference = block->forward(x);
+  }
+  REQUIRE(training.sizes() == inference.sizes());
+  REQUIRE((training - x).abs().max().item<float>() > 0.01f);  // the block did something
+  REQUIRE((training - inference).abs().max().item<float>() < 1e-5f);
+}
+
 TEST_CASE("fused AdamW and clipping follow LibTorch's AdamW and clip_grad_norm_") {
   // REQUIRE, not CHECK, in this file: LibTorch's glog headers define their own CHECK macro.
   torch::manual_seed(3);

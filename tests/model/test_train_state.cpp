@@ -177,3 +177,38 @@ TEST_CASE("a damaged train state is refused naming the problem") {
   odp::testing::remove_tree(run.out_dir);
   odp::testing::remove_tree(again.out_dir);
 }
+
+TEST_CASE("a slim state keeps the optimizer without the weights and resumes beside its model file") {
+  const auto bank = smooth_bank(odp::testing::tiny_model_config().tile_size);
+  auto run = short_run(temp_dir("slim_source"));
+  run.stop_after_steps = 7;
+  train(run, bank, torch::Tensor());
+  const auto full = read_state(run.out_dir);
+  const auto slim = slim_train_state(full);
+  REQUIRE(slim.tensors.count("adam.m.head.to_rgb.weight") == 1);
+  REQUIRE(slim.tensors.count("rng.torch") == 1);
+  for (const auto& [name, blob] : slim.tensors) {
+    REQUIRE(name.rfind("net.", 0) != 0);
+    REQUIRE(name.rfind("ema.", 0) != 0);
+  }
+  // The full state holds four tensors per parameter (weights, EMA, two moments), the slim one two.
+  REQUIRE(2 * (slim.tensors.size() - 1) == full.tensors.size() - 1);
+  const std::string slim_path = run.out_dir + "/slim.safetensors";
+  write_safetensors_file(slim_path, slim);
+
+  auto resumed = short_run(temp_dir("slim_resumed"));
+  resumed.resume_state = slim_path;
+  REQUIRE_THROWS_WITH(train(resumed, bank, torch::Tensor()), Catch::Contains("no weights"));
+  resumed.init_model = run.out_dir + "/checkpoint-fp16.safetensors";
+  train(resumed, bank, torch::Tensor());
+  const auto end = read_state(resumed.out_dir);
+  REQUIRE(end.metadata.at("state.step") == "12");
+  REQUIRE(end.metadata.at("state.adam_steps") == "12");  // the moments' bias correction went on from 7
+
+  // A full state carries its own weights: a model file beside it would be ambiguous.
+  auto ambiguous = short_run(temp_dir("slim_ambiguous"));
+  ambiguous.resume_state = run.out_dir + "/" + kTrainStateFile;
+  ambiguous.init_model = resumed.init_model;
+  REQUIRE_THROWS_WITH(train(ambiguous, bank, torch::Tensor()), Catch::Contains("its own weights"));
+  for (const auto& dir : {run.out_dir, resumed.out_dir, ambiguous.out_dir}) odp::testing::remove_tree(dir);
+}
