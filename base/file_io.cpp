@@ -1,4 +1,6 @@
-// Whole-file reads and atomic writes for the codec and tools, with "-" meaning stdin/stdout.
+// The one whole-file read and the one atomic write (temporary file, fsync, rename), "-" meaning stdin/stdout.
+#include "base/file_io.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,13 +9,13 @@
 #include <cstdio>
 #include <cstring>
 
-#include "codec/odp.h"
+#include "base/error.h"
 
-namespace odp::codec {
+namespace odp::base {
 namespace {
 
-CodecError io_error(const std::string& path, const std::string& what, int error_number) {
-  return CodecError(path + ": " + what + ": " + std::strerror(error_number), ErrorKind::kIo);
+Error io_error(const std::string& path, const std::string& what, int error_number) {
+  return Error(path + ": " + what + ": " + std::strerror(error_number), ErrorKind::kIo);
 }
 
 std::vector<uint8_t> read_all(int fd, const std::string& path) {
@@ -56,7 +58,7 @@ struct TemporaryFile {
 
 }  // namespace
 
-std::vector<uint8_t> read_bytes(const std::string& path) {
+std::vector<uint8_t> read_file(const std::string& path) {
   if (path == "-") return read_all(STDIN_FILENO, "stdin");
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw io_error(path, "cannot open", errno);
@@ -75,7 +77,7 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
   }
 }
 
-void write_bytes_atomic(const std::string& path, const std::vector<uint8_t>& bytes) {
+void write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes) {
   if (path == "-") {
     write_all(STDOUT_FILENO, bytes, "stdout");
     return;
@@ -104,6 +106,8 @@ void write_bytes_atomic(const std::string& path, const std::vector<uint8_t>& byt
   mode_t mask = ::umask(0);
   ::umask(mask);
   ::fchmod(temporary.fd, 0666 & ~mask);
+  // Flushed before the rename, so that a crash cannot leave the new name pointing at an empty file.
+  if (::fsync(temporary.fd) != 0) throw io_error(path, "cannot flush", errno);
   int fd = temporary.fd;
   temporary.fd = -1;
   if (::close(fd) != 0) throw io_error(path, "cannot write", errno);
@@ -111,4 +115,4 @@ void write_bytes_atomic(const std::string& path, const std::vector<uint8_t>& byt
   temporary.path.clear();
 }
 
-}  // namespace odp::codec
+}  // namespace odp::base

@@ -21,12 +21,14 @@
 #include "bench/rate_match.h"
 #include "bench/report.h"
 #include "bench/thumbhash.h"
+#include "cli/cli_common.h"
+#include "cli/process.h"
 #include "codec/odp.h"
 #include "model/model_file.h"
 
 namespace fs = std::filesystem;
 using odp::bench::BenchError;
-using odp::codec::Image;
+using odp::base::Image;
 
 namespace {
 
@@ -179,15 +181,16 @@ std::vector<std::string> list_images(const Options& o) {
 }
 
 std::unique_ptr<odp::model::TileModel> open_model(const Options& o, const char* argv0) {
-  odp::model::keep_freed_memory_for_reuse();  // as odpenc/odpdec do: timings comparable with the tools
-  odp::model::use_all_physical_cpu_cores();
+  odp::cli::apply_process_policy();  // as odpenc/odpdec do: timings comparable with the tools
   if (o.random_model) {
     odp::model::ModelConfig config;
     config.width = 32, config.heads = 2, config.encoder_layers = 1, config.decoder_layers = 1;
     config.mlp_ratio = 2, config.head_channels = {16, 16, 8, 8};
     return odp::model::TileModel::random(config, 1, odp::model::parse_device(o.device));
   }
-  return odp::codec::load_model(odp::codec::find_model(o.model_path, argv0), o.device);
+  auto model = odp::codec::load_model(odp::cli::find_model(o.model_path, argv0), o.device);
+  odp::cli::apply_model_environment(*model);
+  return model;
 }
 
 double elapsed_ms(std::chrono::steady_clock::time_point since) {
@@ -378,7 +381,7 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
     for (size_t i = 0; i < files.size(); ++i) {
       const std::string& path = files[i];
       progress.update(static_cast<int>(i), "adaptive saving: " + token_point(tokens));
-      const Image original = odp::codec::read_image(path);  // read again: large datasets need not stay in memory
+      const Image original = odp::imageio::read_image(path);  // read again: large datasets need not stay in memory
       const auto& full = full_files.at(path);
       odp::codec::TruncateOptions cut;
       cut.tokens = tokens;
@@ -452,7 +455,8 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
      << mean_table.str()
      << "\n## At an equal share of images reaching the target\n\n"
      << "What a target-quality mode promises: the fixed count that brings as many images to the target PSNR as "
-        "the adaptive mode does (an image that cannot reach it with all its tokens stops within 0.25 dB).\n\n"
+        "the adaptive mode does (an image that cannot reach it with all its tokens stops within "
+     << odp::codec::kAdaptiveSlackDb << " dB).\n\n"
      << "| target dB | images reaching it (adaptive) | adaptive mean bytes | fixed tokens for the same share | "
         "fixed mean bytes | saving |\n"
      << "|---:|---:|---:|---:|---:|---:|\n"
@@ -461,7 +465,7 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
 }
 
 void write_text(const fs::path& path, const std::string& text) {
-  odp::codec::write_bytes_atomic(path.string(), std::vector<uint8_t>(text.begin(), text.end()));
+  odp::base::write_file_atomic(path.string(), std::vector<uint8_t>(text.begin(), text.end()));
 }
 
 int nearest_token_count(const std::vector<int>& tokens, int wanted) {
@@ -531,8 +535,8 @@ int run(int argc, char** argv) {
     progress.update(static_cast<int>(i), fs::path(files[i]).filename().string());
     Image original;
     try {
-      original = odp::codec::read_image(files[i]);
-    } catch (const odp::codec::CodecError& e) {
+      original = odp::imageio::read_image(files[i]);
+    } catch (const odp::base::Error& e) {
       progress.finish();
       std::cerr << "odp-bench: skipping " << files[i] << ": " << e.what() << "\n";
       ++skipped;
@@ -563,7 +567,7 @@ int run(int argc, char** argv) {
   if (!grid_rows.empty()) {
     const Image grid = odp::bench::crop_grid(grid_titles, grid_rows, o.crop,
                                              "all at the odp file size of " + grid_point + " (" + grid_point.substr(1) + " tokens)");
-    odp::codec::write_image((fs::path(o.out_dir) / "grid.png").string(), grid);
+    odp::imageio::write_image((fs::path(o.out_dir) / "grid.png").string(), grid);
   }
   if (!o.target_psnr.empty()) {
     std::vector<std::string> measured;  // the files the main run could read
@@ -585,7 +589,7 @@ int main(int argc, char** argv) {
   } catch (const BenchError& e) {
     std::cerr << "odp-bench: " << e.what() << "\n";
     return 2;
-  } catch (const odp::codec::CodecError& e) {
+  } catch (const odp::base::Error& e) {
     std::cerr << "odp-bench: " << e.what() << "\n";
     return 1;
   } catch (const odp::model::ModelError& e) {

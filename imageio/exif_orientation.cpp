@@ -1,9 +1,9 @@
 // EXIF orientation: find tag 0x0112 in IFD0 of the TIFF block, turn the pixels upright, reset the tag to 1.
 #include <cstring>
 
-#include "codec/image_formats.h"
+#include "imageio/image_formats.h"
 
-namespace odp::codec::detail {
+namespace odp::imageio::detail {
 namespace {
 
 constexpr uint16_t kOrientationTag = 0x0112;
@@ -71,4 +71,4 @@ void apply_exif_orientation(Image& image) {
   image.notes.push_back("applied EXIF orientation " + std::to_string(orientation));
 }
 
-}  // namespace odp::codec::detail
+}  // namespace odp::imageio::detail

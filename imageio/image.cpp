@@ -1,20 +1,20 @@
 // Image reading/writing entry points: pick a decoder by the file's signature and an encoder by extension.
-#include "codec/image.h"
+#include "imageio/image.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "codec/image_formats.h"
-#include "codec/odp.h"
+#include "imageio/image_formats.h"
+#include "base/file_io.h"
 
-namespace odp::codec {
+namespace odp::imageio {
 namespace detail {
 
 void check_dimensions(uint64_t width, uint64_t height, const ReadOptions& options, const std::string& name) {
   if (width == 0 || height == 0)
-    throw CodecError(name + ": the image is empty (" + std::to_string(width) + "x" + std::to_string(height) + ")");
+    throw Error(name + ": the image is empty (" + std::to_string(width) + "x" + std::to_string(height) + ")");
   if (width > (1u << 30) || height > (1u << 30) || width * height > options.max_pixels)
-    throw CodecError(name + ": the image is " + std::to_string(width) + "x" + std::to_string(height) +
+    throw Error(name + ": the image is " + std::to_string(width) + "x" + std::to_string(height) +
                      " pixels, above the limit of " + std::to_string(options.max_pixels) + " pixels");
 }
 
@@ -27,7 +27,7 @@ void store_samples(Image& image, const uint8_t* samples, int channels, const Rea
   if (has_alpha) {
     for (size_t i = 0; i < pixels && opaque; ++i) opaque = samples[i * channels + color_channels] == 255;
     if (!opaque && !options.flatten_alpha)
-      throw CodecError(name + ": the image has transparent pixels, which odp does not store; flatten it onto "
+      throw Error(name + ": the image has transparent pixels, which odp does not store; flatten it onto "
                        "white with --flatten-alpha or remove the alpha channel first");
     image.notes.push_back(opaque ? "dropped a fully opaque alpha channel (lossless)"
                                  : "flattened the alpha channel onto white");
@@ -52,18 +52,18 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name_for
     size_t length = std::strlen(signature);
     return size >= offset + length && std::memcmp(data + offset, signature, length) == 0;
   };
-  if (size == 0) throw CodecError(name_for_errors + ": the file is empty");
+  if (size == 0) throw Error(name_for_errors + ": the file is empty");
   if (starts_with("\x89PNG\r\n\x1a\n")) return detail::decode_png(data, size, name_for_errors, limits);
   if (starts_with("\xff\xd8\xff")) return detail::decode_jpeg(data, size, name_for_errors, limits);
   if (starts_with("RIFF") && starts_with("WEBP", 8)) return detail::decode_webp(data, size, name_for_errors, limits);
   if (size >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7')
     return detail::decode_pnm(data, size, name_for_errors, limits);
-  if (starts_with("ODP")) throw CodecError(name_for_errors + ": this is a .odp file, not an image; decode it with odpdec");
-  throw CodecError(name_for_errors + ": unsupported image format (odp reads PNG, JPEG, WebP, PPM and PGM)");
+  if (starts_with("ODP")) throw Error(name_for_errors + ": this is a .odp file, not an image; decode it with odpdec");
+  throw Error(name_for_errors + ": unsupported image format (odp reads PNG, JPEG, WebP, PPM and PGM)");
 }
 
 Image read_image(const std::string& path, const ImageLimits& limits) {
-  std::vector<uint8_t> bytes = read_bytes(path);
+  std::vector<uint8_t> bytes = base::read_file(path);
   return decode_image(bytes.data(), bytes.size(), path == "-" ? "stdin" : path, limits);
 }
 
@@ -80,7 +80,7 @@ ImageFormat format_for_path(const std::string& path) {
 std::vector<uint8_t> encode_image(const Image& image, ImageFormat format, int quality) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
-    throw CodecError("cannot encode an image whose pixel buffer does not match its size", ErrorKind::kUsage);
+    throw Error("cannot encode an image whose pixel buffer does not match its size", ErrorKind::kUsage);
   switch (format) {
     case ImageFormat::kPpm: return detail::encode_pnm(image);
     case ImageFormat::kJpeg: return detail::encode_jpeg(image, quality);
@@ -91,7 +91,7 @@ std::vector<uint8_t> encode_image(const Image& image, ImageFormat format, int qu
 }
 
 void write_image(const std::string& path, const Image& image, int quality) {
-  write_bytes_atomic(path, encode_image(image, format_for_path(path), quality));
+  base::write_file_atomic(path, encode_image(image, format_for_path(path), quality));
 }
 
-}  // namespace odp::codec
+}  // namespace odp::imageio

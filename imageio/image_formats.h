@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "codec/image.h"
+#include "imageio/image.h"
 
-namespace odp::codec::detail {
+namespace odp::imageio::detail {
 
 Image decode_png(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options);
 Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options);
@@ -32,4 +32,4 @@ void store_samples(Image& image, const uint8_t* samples, int channels, const Rea
 // sets the tag to 1 in image.exif so that viewers do not rotate a second time.
 void apply_exif_orientation(Image& image);
 
-}  // namespace odp::codec::detail
+}  // namespace odp::imageio::detail

@@ -7,9 +7,9 @@
 #include <memory>
 #include <cstring>
 
-#include "codec/image_formats.h"
+#include "imageio/image_formats.h"
 
-namespace odp::codec::detail {
+namespace odp::imageio::detail {
 namespace {
 
 const char kExifPrefix[] = "Exif\0\0";  // 6 bytes that open an APP1 EXIF marker
@@ -134,7 +134,7 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, con
     throw;
   }
   jpeg_destroy_decompress(&read->cinfo);
-  if (!ok) throw CodecError(name + ": corrupt or unsupported JPEG (" + read->errors.message + ")");
+  if (!ok) throw Error(name + ": corrupt or unsupported JPEG (" + read->errors.message + ")");
   Image& image = read->image;
   if (read->cmyk) {
     cmyk_to_rgb(read->samples, static_cast<size_t>(image.width) * image.height);
@@ -158,8 +158,8 @@ std::vector<uint8_t> encode_jpeg(const Image& image, int quality) {
     if (ok) bytes.assign(write->buffer, write->buffer + write->size);
     std::free(write->buffer);
   }
-  if (!ok) throw CodecError(std::string("cannot encode JPEG: ") + write->errors.message, ErrorKind::kIo);
+  if (!ok) throw Error(std::string("cannot encode JPEG: ") + write->errors.message, ErrorKind::kIo);
   return bytes;
 }
 
-}  // namespace odp::codec::detail
+}  // namespace odp::imageio::detail

@@ -4,12 +4,12 @@
 #include <csetjmp>
 #include <cstring>
 
-#include "codec/image_formats.h"
+#include "imageio/image_formats.h"
 
-namespace odp::codec::detail {
+namespace odp::imageio::detail {
 namespace {
 
-// libpng reports errors by longjmp; the message is kept here and turned into a CodecError afterwards.
+// libpng reports errors by longjmp; the message is kept here and turned into a Error afterwards.
 // All state lives in this struct so that nothing on the stack is modified between setjmp and longjmp.
 struct PngSession {
   const uint8_t* data = nullptr;
@@ -112,7 +112,7 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& name, cons
   if (session.png) session.info = png_create_info_struct(session.png);
   if (!session.info) {
     png_destroy_read_struct(&session.png, nullptr, nullptr);
-    throw CodecError(name + ": out of memory starting the PNG reader", ErrorKind::kIo);
+    throw Error(name + ": out of memory starting the PNG reader", ErrorKind::kIo);
   }
   Image image;
   std::vector<uint8_t> samples;
@@ -125,7 +125,7 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& name, cons
     throw;
   }
   png_destroy_read_struct(&session.png, &session.info, nullptr);
-  if (!ok) throw CodecError(name + ": corrupt or unsupported PNG (" + session.message + ")");
+  if (!ok) throw Error(name + ": corrupt or unsupported PNG (" + session.message + ")");
   store_samples(image, samples.data(), channels, options, name);
   return image;
 }
@@ -141,8 +141,8 @@ std::vector<uint8_t> encode_png(const Image& image) {
     rows[y] = const_cast<png_bytep>(image.rgb.data() + static_cast<size_t>(y) * image.width * 3);
   const bool ok = session.info && write_png(session, image, rows);
   png_destroy_write_struct(&session.png, &session.info);
-  if (!ok) throw CodecError(std::string("cannot encode PNG: ") + session.message, ErrorKind::kIo);
+  if (!ok) throw Error(std::string("cannot encode PNG: ") + session.message, ErrorKind::kIo);
   return output;
 }
 
-}  // namespace odp::codec::detail
+}  // namespace odp::imageio::detail

@@ -2,9 +2,9 @@
 #include <cctype>
 #include <string>
 
-#include "codec/image_formats.h"
+#include "imageio/image_formats.h"
 
-namespace odp::codec::detail {
+namespace odp::imageio::detail {
 namespace {
 
 // Reads the whitespace- and comment-separated header fields and ASCII samples of a Netpbm file.
@@ -15,11 +15,11 @@ class PnmScanner {
   uint64_t number(const char* field) {
     skip_separators();
     if (position_ >= size_ || !std::isdigit(data_[position_]))
-      throw CodecError(name_ + ": corrupt PNM header: expected the " + field + " as a number");
+      throw Error(name_ + ": corrupt PNM header: expected the " + field + " as a number");
     uint64_t value = 0;
     while (position_ < size_ && std::isdigit(data_[position_])) {
       value = value * 10 + (data_[position_++] - '0');
-      if (value > (1ull << 40)) throw CodecError(name_ + ": corrupt PNM header: the " + field + " is too large");
+      if (value > (1ull << 40)) throw Error(name_ + ": corrupt PNM header: the " + field + " is too large");
     }
     return value;
   }
@@ -49,7 +49,7 @@ class PnmScanner {
 Image decode_pnm(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options) {
   const char kind = static_cast<char>(data[1]);
   if (kind != '2' && kind != '3' && kind != '5' && kind != '6')
-    throw CodecError(name + ": unsupported Netpbm variant P" + std::string(1, kind) + " (odp reads P2, P3, P5, P6)");
+    throw Error(name + ": unsupported Netpbm variant P" + std::string(1, kind) + " (odp reads P2, P3, P5, P6)");
   const bool ascii = kind == '2' || kind == '3';
   const int channels = (kind == '3' || kind == '6') ? 3 : 1;
   PnmScanner scanner(data, size, name);
@@ -57,16 +57,16 @@ Image decode_pnm(const uint8_t* data, size_t size, const std::string& name, cons
   const uint64_t height = scanner.number("height");
   const uint64_t max_value = scanner.number("maximum value");
   if (max_value == 0 || max_value > 65535)
-    throw CodecError(name + ": corrupt PNM header: maximum value " + std::to_string(max_value) + " is not in 1..65535");
+    throw Error(name + ": corrupt PNM header: maximum value " + std::to_string(max_value) + " is not in 1..65535");
   check_dimensions(width, height, options, name);
   const uint64_t sample_count = width * height * channels;
   const int bytes_per_sample = max_value > 255 ? 2 : 1;
   if (ascii && sample_count > size)  // every ASCII sample takes at least two bytes
-    throw CodecError(name + ": the PNM file is truncated (fewer samples than its size needs)");
+    throw Error(name + ": the PNM file is truncated (fewer samples than its size needs)");
   if (!ascii) {
     scanner.skip(1);  // exactly one whitespace byte separates the header from binary samples
     if (size < scanner.position() || (size - scanner.position()) / bytes_per_sample < sample_count)
-      throw CodecError(name + ": the PNM file is truncated (fewer samples than " + std::to_string(width) + "x" +
+      throw Error(name + ": the PNM file is truncated (fewer samples than " + std::to_string(width) + "x" +
                        std::to_string(height) + " needs)");
   }
   Image image;
@@ -77,7 +77,7 @@ Image decode_pnm(const uint8_t* data, size_t size, const std::string& name, cons
   for (uint64_t i = 0; i < sample_count; ++i) {
     uint64_t value = ascii ? scanner.number("sample")
                            : (bytes_per_sample == 2 ? (binary[2 * i] << 8 | binary[2 * i + 1]) : binary[i]);
-    if (value > max_value) throw CodecError(name + ": corrupt PNM: a sample exceeds the maximum value");
+    if (value > max_value) throw Error(name + ": corrupt PNM: a sample exceeds the maximum value");
     samples[i] = static_cast<uint8_t>((value * 255 + max_value / 2) / max_value);
   }
   if (max_value > 255) image.notes.push_back("reduced 16-bit samples to 8-bit");
@@ -92,4 +92,4 @@ std::vector<uint8_t> encode_pnm(const Image& image) {
   return bytes;
 }
 
-}  // namespace odp::codec::detail
+}  // namespace odp::imageio::detail

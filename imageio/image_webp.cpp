@@ -1,5 +1,5 @@
 // WebP through libwebp (+ demux/mux for the ICC and EXIF chunks); left out when built without libwebp.
-#include "codec/image_formats.h"
+#include "imageio/image_formats.h"
 
 #ifdef ODP_HAVE_WEBP
 #include <webp/decode.h>
@@ -11,7 +11,7 @@
 #include <memory>
 #endif
 
-namespace odp::codec::detail {
+namespace odp::imageio::detail {
 
 #ifdef ODP_HAVE_WEBP
 namespace {
@@ -31,8 +31,8 @@ std::vector<uint8_t> read_chunk(WebPDemuxer* demuxer, const char* fourcc) {
 Image decode_webp(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options) {
   WebPBitstreamFeatures features;
   if (WebPGetFeatures(data, size, &features) != VP8_STATUS_OK)
-    throw CodecError(name + ": corrupt or unsupported WebP (cannot read its header)");
-  if (features.has_animation) throw CodecError(name + ": animated WebP is not supported");
+    throw Error(name + ": corrupt or unsupported WebP (cannot read its header)");
+  if (features.has_animation) throw Error(name + ": animated WebP is not supported");
   check_dimensions(static_cast<uint64_t>(features.width), static_cast<uint64_t>(features.height), options, name);
   Image image;
   image.width = features.width;
@@ -43,7 +43,7 @@ Image decode_webp(const uint8_t* data, size_t size, const std::string& name, con
   uint8_t* decoded = features.has_alpha
                          ? WebPDecodeRGBAInto(data, size, samples.data(), samples.size(), stride)
                          : WebPDecodeRGBInto(data, size, samples.data(), samples.size(), stride);
-  if (!decoded) throw CodecError(name + ": corrupt or truncated WebP (the image data does not decode)");
+  if (!decoded) throw Error(name + ": corrupt or truncated WebP (the image data does not decode)");
   WebPData whole = {data, size};
   std::unique_ptr<WebPDemuxer, void (*)(WebPDemuxer*)> demuxer(WebPDemux(&whole), WebPDemuxDelete);
   if (demuxer) {
@@ -61,7 +61,7 @@ std::vector<uint8_t> encode_webp(const Image& image, int quality) {
   uint8_t* encoded = nullptr;
   size_t size = WebPEncodeRGB(image.rgb.data(), image.width, image.height, image.width * 3,
                               static_cast<float>(quality), &encoded);
-  if (size == 0) throw CodecError("cannot encode WebP (the image may exceed WebP's 16383-pixel limit)", ErrorKind::kUsage);
+  if (size == 0) throw Error("cannot encode WebP (the image may exceed WebP's 16383-pixel limit)", ErrorKind::kUsage);
   std::vector<uint8_t> bytes(encoded, encoded + size);
   WebPFree(encoded);
   if (image.icc.empty() && image.exif.empty()) return bytes;
@@ -74,7 +74,7 @@ std::vector<uint8_t> encode_webp(const Image& image, int quality) {
             (image.icc.empty() || WebPMuxSetChunk(mux.get(), "ICCP", &icc, 1) == WEBP_MUX_OK) &&
             (image.exif.empty() || WebPMuxSetChunk(mux.get(), "EXIF", &exif, 1) == WEBP_MUX_OK) &&
             WebPMuxAssemble(mux.get(), &assembled) == WEBP_MUX_OK;
-  if (!ok) throw CodecError("cannot add the ICC profile/EXIF to the WebP file", ErrorKind::kIo);
+  if (!ok) throw Error("cannot add the ICC profile/EXIF to the WebP file", ErrorKind::kIo);
   std::vector<uint8_t> with_metadata(assembled.bytes, assembled.bytes + assembled.size);
   WebPDataClear(&assembled);
   return with_metadata;
@@ -83,13 +83,13 @@ std::vector<uint8_t> encode_webp(const Image& image, int quality) {
 #else
 
 Image decode_webp(const uint8_t*, size_t, const std::string& name, const ReadOptions&) {
-  throw CodecError(name + ": this build of odp has no WebP support (libwebp was not found when it was built)");
+  throw Error(name + ": this build of odp has no WebP support (libwebp was not found when it was built)");
 }
 
 std::vector<uint8_t> encode_webp(const Image&, int) {
-  throw CodecError("this build of odp has no WebP support; write .png or .ppm instead", ErrorKind::kUsage);
+  throw Error("this build of odp has no WebP support; write .png or .ppm instead", ErrorKind::kUsage);
 }
 
 #endif
 
-}  // namespace odp::codec::detail
+}  // namespace odp::imageio::detail

@@ -22,5 +22,7 @@ uint32_t save_network(const std::string& path, TokenizerNet& net, torch::ScalarT
                       const std::vector<uint16_t>& token_frequencies = {});
 // Reads a model file into a float32 network on the CPU. Throws ModelError naming the file and the problem.
 LoadedNetwork load_network(const std::string& path);
+// The same from the file's bytes already in memory; name stands for the file in messages and ModelInfo::path.
+LoadedNetwork load_network(const std::vector<uint8_t>& bytes, const std::string& name);
 
 }  // namespace odp::model

@@ -1,5 +1,5 @@
 // AdamW and gradient clipping with _foreach_ kernels (see fused_adamw.h).
-#include "model/fused_adamw.h"
+#include "train/fused_adamw.h"
 
 #include <cmath>
 

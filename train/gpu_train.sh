@@ -27,8 +27,8 @@ case "${1:-}" in
   start)
     shift
     mkdir -p "$run"
-    [ -x "$build/model/odp-train" ] || { echo "odp-train not built yet"; tail -3 /root/build.log; exit 1; }
-    (cd "$run" && setsid nohup "$build/model/odp-train" train --data "$data" --out "$run" --device cuda "$@" \
+    [ -x "$build/train/odp-train" ] || { echo "odp-train not built yet"; tail -3 /root/build.log; exit 1; }
+    (cd "$run" && setsid nohup "$build/train/odp-train" train --data "$data" --out "$run" --device cuda "$@" \
       > "$run/train.log" 2>&1 &)
     echo "training started: $run/train.log" ;;
   status)
@@ -48,7 +48,7 @@ case "${1:-}" in
     grep -E "^# (final|saved)" "$run/train.log" | tail -2 ;;
   export)
     mkdir -p "$run"
-    "$build/model/odp-train" tables --model "${2:-$run/checkpoint-fp16.safetensors}" --data "$data" \
+    "$build/train/odp-train" tables --model "${2:-$run/checkpoint-fp16.safetensors}" --data "$data" \
       --out "$run/odp.safetensors" --samples 16000 --device cuda | tail -2
     split -b 15M -d "$run/odp.safetensors" "${OUT:?}/odp.safetensors.part"
     [ ! -f "$run/train.log" ] || cp "$run/train.log" "$OUT/"

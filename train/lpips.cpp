@@ -1,9 +1,11 @@
 // LPIPS-alex (v0.1) on LibTorch: reads the weights file, runs AlexNet's features, compares the taps.
-#include "model/lpips.h"
+#include "train/lpips.h"
 
 #include <fstream>
 #include <iterator>
 
+#include "base/error.h"
+#include "base/file_io.h"
 #include "model/safetensors.h"
 
 namespace odp::model {
@@ -31,11 +33,11 @@ std::string shape_text(at::IntArrayRef shape) {
 }
 
 std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelError("LPIPS weights " + path + ": cannot open the file");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw ModelError("LPIPS weights " + path + ": cannot read the file");
-  return bytes;
+  try {
+    return base::read_file(path);
+  } catch (const base::Error& error) {
+    throw ModelError(std::string("LPIPS weights: ") + error.what());
+  }
 }
 
 at::ScalarType dtype_of(const TensorBlob& blob, const std::string& name, const std::string& path) {

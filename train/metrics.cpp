@@ -1,5 +1,5 @@
 // PSNR and MS-SSIM on tensors.
-#include "model/metrics.h"
+#include "train/metrics.h"
 
 #include <cmath>
 

@@ -4,9 +4,10 @@
 #include <iostream>
 #include <sstream>
 
-#include "codec/image.h"
-#include "model/metrics.h"
-#include "model/trainer.h"
+#include "cli/process.h"
+#include "imageio/image.h"
+#include "train/metrics.h"
+#include "train/trainer.h"
 #include "model/weights.h"
 
 namespace fs = std::filesystem;
@@ -64,7 +65,7 @@ ImageBank load_bank(const std::string& folders, int tile, torch::Device device) 
   for (const auto& folder : split(folders, ',')) {
     for (const auto& f : image_files(folder)) {
       try {
-        auto img = odp::codec::read_image(f.string());
+        auto img = odp::imageio::read_image(f.string());
         bank.add(img.rgb.data(), img.width, img.height);
       } catch (const std::exception& e) {
         std::cerr << "odp-train: skipping " << f << ": " << e.what() << "\n";
@@ -78,7 +79,7 @@ ImageBank load_bank(const std::string& folders, int tile, torch::Device device) 
 torch::Tensor load_eval(const std::string& folder, int tile) {
   std::vector<torch::Tensor> crops;
   for (const auto& f : image_files(folder)) {
-    auto img = odp::codec::read_image(f.string());
+    auto img = odp::imageio::read_image(f.string());
     crops.push_back(eval_crop(img.rgb.data(), img.width, img.height, tile));
   }
   if (crops.empty()) throw std::runtime_error(folder + ": no images");
@@ -213,7 +214,7 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 1 : 0;
   }
-  odp::model::use_all_physical_cpu_cores();  // CPU evaluation and training, as the tools do
+  odp::cli::use_all_physical_cpu_cores();  // CPU evaluation and training, as the tools do
   try {
     const std::string cmd = argv[1];
     const Args a = parse(argc, argv, 2);

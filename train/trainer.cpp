@@ -1,5 +1,5 @@
 // Training loop (Tail Token Drop, AdamW, EMA, optional patch-GAN stage), data sampling and evaluation.
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 #include <chrono>
 #include <cmath>
@@ -12,9 +12,9 @@
 #include <optional>
 #include <sstream>
 
-#include "model/fused_adamw.h"
-#include "model/lpips.h"
-#include "model/metrics.h"
+#include "train/fused_adamw.h"
+#include "train/lpips.h"
+#include "train/metrics.h"
 #include "model/model_file.h"
 #include "model/weights.h"
 

@@ -13,6 +13,7 @@
 #include "bench/throughput/model_flops.h"
 #include "bench/throughput/timing.h"
 #include "bench/throughput/torch_probes.h"
+#include "cli/process.h"
 #include "model/tile_model.h"
 #ifdef ODP_HAVE_CUDA_KERNELS
 #include "bench/throughput/kernel_rates.h"
@@ -163,6 +164,7 @@ DeviceResult run_device(Device device, const Options& options, const odp::bench:
   auto model = options.model_path.empty()
                    ? odp::model::TileModel::random(odp::model::ModelConfig{}, kRandomModelSeed, device)
                    : odp::model::TileModel::load(options.model_path, device);
+  odp::cli::apply_model_environment(*model);
   const odp::model::ModelConfig config = model->info().config;  // a copy: the model is released before the probe
   result.matmul_rate = odp::bench::measure_matmul_rate(device, options.seconds);
   std::vector<int> batches = options.batches;
@@ -327,8 +329,7 @@ int main(int argc, char** argv) {
     std::cerr << kUsage;
     return *error.what() ? 2 : 0;
   }
-  odp::model::keep_freed_memory_for_reuse();  // as the tools do
-  odp::model::use_all_physical_cpu_cores();
+  odp::cli::apply_process_policy();  // as the tools do
   try {
     odp::model::ModelConfig config;
     if (!options.model_path.empty())

@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string>
 
-#include "model/lpips.h"
-#include "model/trainer.h"
+#include "train/lpips.h"
+#include "train/trainer.h"
 #include "model/weights.h"
 #include "tests/lpips_test_weights.h"
 #include "tests/remove_tree.h"

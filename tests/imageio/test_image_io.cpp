@@ -8,11 +8,11 @@
 #include <cstring>
 #include <string>
 
-#include "codec/image.h"
-#include "codec/odp.h"
-#include "test_support.h"
+#include "base/file_io.h"
+#include "imageio/image.h"
+#include "tests/codec/test_support.h"
 
-using namespace odp::codec;
+using namespace odp::imageio;
 
 namespace {
 
@@ -182,10 +182,10 @@ TEST_CASE("bad images are refused with the name and the cause", "[image]") {
   CHECK_THROWS_WITH(decode(png), Catch::Contains("PNG"));
   std::vector<uint8_t> jpeg = encode_image(odp::test::synthetic_image(40, 40), ImageFormat::kJpeg, 90);
   jpeg.resize(20);
-  CHECK_THROWS_AS(decode(jpeg), CodecError);
+  CHECK_THROWS_AS(decode(jpeg), Error);
   try {
     decode(text("hello"));
-  } catch (const CodecError& error) {
+  } catch (const Error& error) {
     CHECK(error.kind() == ErrorKind::kBadInput);
   }
 }
@@ -193,11 +193,11 @@ TEST_CASE("bad images are refused with the name and the cause", "[image]") {
 TEST_CASE("files: missing input, missing output directory, full disk leave nothing behind", "[image]") {
   CHECK_THROWS_WITH(read_image("/nonexistent/x.png"), Catch::Contains("/nonexistent/x.png"));
   try {
-    read_bytes("/nonexistent/x.png");
-  } catch (const CodecError& error) {
+    odp::base::read_file("/nonexistent/x.png");
+  } catch (const Error& error) {
     CHECK(error.kind() == ErrorKind::kIo);
   }
-  CHECK_THROWS_WITH(read_bytes("/tmp"), Catch::Contains("/tmp"));
+  CHECK_THROWS_WITH(odp::base::read_file("/tmp"), Catch::Contains("/tmp"));
   const Image image = odp::test::synthetic_image(8, 8);
   CHECK_THROWS_WITH(write_image("/nonexistent-dir/out.png", image), Catch::Contains("/nonexistent-dir/out.png"));
   CHECK_THROWS_WITH(write_image("/dev/full", image), Catch::Contains("/dev/full") && Catch::Contains("space"));
