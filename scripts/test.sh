@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: set up, build, run the test suite (ctest), check the include layers, build a C
-# program against an installed odp, and run a short fuzz.
+# The README's test command: set up, build, run the test suite (ctest), check the include layers and the
+# formatting, build a C program against an installed odp, and run a short fuzz.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -8,6 +8,7 @@ bash scripts/setup.sh
 build=${ODP_BUILD_DIR:-build}
 time ctest --test-dir "$build" --output-on-failure -j "${ODP_JOBS:-$(nproc)}"
 bash scripts/check_layers.sh
+bash scripts/format.sh --check
 
 # The library as another program sees it: install into a temporary prefix, build examples/odp_roundtrip.c with
 # pkg-config alone, run it with a tiny random model, and check that the installed tools find the installed model.
