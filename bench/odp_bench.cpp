@@ -99,53 +99,50 @@ int parse_int(const std::string& text, const std::string& flag, int lo, int hi) 
   return static_cast<int>(v);
 }
 
+// The tools' one argument parser (cli::Arguments: "--name value", "--name=value", "--" ends the options);
+// lists (--tokens 1,16,256) are split here.
 Options parse_options(int argc, char** argv) {
+  const odp::cli::Arguments arguments(
+      argc, argv,
+      {"--model", "--device", "--out", "--cache", "--lpips", "--fid", "--limit", "--grid-tokens", "--grid-images",
+       "--crop", "--tokens", "--target-psnr", "--anchors", "--lpips-weights", "--fid-weights"},
+      {"-h", "--help", "--random-model", "--no-thumbhash", "--no-match"});
   Options o;
-  auto value = [&](int& i) -> std::string {
-    if (i + 1 >= argc) throw BenchError(std::string(argv[i]) + " needs a value");
-    return argv[++i];
-  };
+  if (arguments.has("-h") || arguments.has("--help")) {
+    o.help = true;
+    return o;
+  }
+  if (arguments.has("--lpips-weights"))
+    throw BenchError("--lpips-weights: use --lpips FILE (a .safetensors file of LPIPS-alex; see bench/README.md)");
+  if (arguments.has("--fid-weights"))
+    throw BenchError("--fid-weights: use --fid FILE (a TorchScript feature network; see bench/README.md)");
   if (const char* env = std::getenv("ODP_LPIPS")) o.lpips_path = env;
   if (const char* env = std::getenv("ODP_FID")) o.fid_path = env;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      o.help = true;
-      return o;
-    }
-    else if (arg == "--model") o.model_path = value(i);
-    else if (arg == "--random-model") o.random_model = true;
-    else if (arg == "--device") o.device = value(i);
-    else if (arg == "--out") o.out_dir = value(i);
-    else if (arg == "--cache") o.cache_dir = value(i);
-    else if (arg == "--lpips") o.lpips_path = value(i);
-    else if (arg == "--fid") o.fid_path = value(i);
-    else if (arg == "--no-thumbhash") o.thumbhash = false;
-    else if (arg == "--no-match") o.match = false;
-    else if (arg == "--limit") o.limit = parse_int(value(i), arg, 1, 1 << 30);
-    else if (arg == "--grid-tokens") o.grid_tokens = parse_int(value(i), arg, 1, 256);
-    else if (arg == "--grid-images") o.grid_images = parse_int(value(i), arg, 0, 64);
-    else if (arg == "--crop") o.crop = parse_int(value(i), arg, 8, 4096);
-    else if (arg == "--tokens") {
-      o.tokens.clear();
-      for (const auto& t : split(value(i))) o.tokens.push_back(parse_int(t, arg, 1, 256));
-      if (o.tokens.empty()) throw BenchError("--tokens: give at least one token count, e.g. 1,16,256");
-    } else if (arg == "--target-psnr") {
-      for (const auto& t : split(value(i))) o.target_psnr.push_back(parse_number(t, arg));
-    } else if (arg == "--anchors") {
-      const std::string list = value(i);
-      o.anchors = list == "none" ? std::vector<std::string>{} : split(list);
-      for (const auto& a : o.anchors) odp::bench::make_anchor(a);  // fails early on an unknown name
-    } else if (arg == "--lpips-weights") {
-      throw BenchError(arg + ": use --lpips FILE (a .safetensors file of LPIPS-alex; see bench/README.md)");
-    } else if (arg == "--fid-weights") {
-      throw BenchError(arg + ": use --fid FILE (a TorchScript feature network; see bench/README.md)");
-    } else if (!arg.empty() && arg[0] == '-') {
-      throw BenchError("unknown option " + arg + " (see --help)");
-    } else {
-      o.inputs.push_back(arg);
-    }
+  o.model_path = arguments.text("--model", o.model_path);
+  o.random_model = arguments.has("--random-model");
+  o.device = arguments.text("--device", o.device);
+  o.out_dir = arguments.text("--out", o.out_dir);
+  o.cache_dir = arguments.text("--cache", o.cache_dir);
+  o.lpips_path = arguments.text("--lpips", o.lpips_path);
+  o.fid_path = arguments.text("--fid", o.fid_path);
+  if (arguments.has("--no-thumbhash")) o.thumbhash = false;
+  if (arguments.has("--no-match")) o.match = false;
+  if (arguments.has("--limit")) o.limit = arguments.integer("--limit", 1, 1 << 30);
+  if (arguments.has("--grid-tokens")) o.grid_tokens = arguments.integer("--grid-tokens", 1, 256);
+  if (arguments.has("--grid-images")) o.grid_images = arguments.integer("--grid-images", 0, 64);
+  if (arguments.has("--crop")) o.crop = arguments.integer("--crop", 8, 4096);
+  if (arguments.has("--tokens")) {
+    o.tokens.clear();
+    for (const auto& t : split(arguments.text("--tokens"))) o.tokens.push_back(parse_int(t, "--tokens", 1, 256));
+    if (o.tokens.empty()) throw BenchError("--tokens: give at least one token count, e.g. 1,16,256");
   }
+  for (const auto& t : split(arguments.text("--target-psnr"))) o.target_psnr.push_back(parse_number(t, "--target-psnr"));
+  if (arguments.has("--anchors")) {
+    const std::string list = arguments.text("--anchors");
+    o.anchors = list == "none" ? std::vector<std::string>{} : split(list);
+    for (const auto& a : o.anchors) odp::bench::make_anchor(a);  // fails early on an unknown name
+  }
+  o.inputs = arguments.inputs();
   if (o.inputs.empty()) throw BenchError("no images given: pass a folder or image files (see --help)");
   std::sort(o.tokens.begin(), o.tokens.end());
   o.tokens.erase(std::unique(o.tokens.begin(), o.tokens.end()), o.tokens.end());
@@ -588,6 +585,9 @@ int main(int argc, char** argv) {
     return run(argc, argv);
   } catch (const BenchError& e) {
     std::cerr << "odp-bench: " << e.what() << "\n";
+    return 2;
+  } catch (const odp::cli::UsageError& e) {
+    std::cerr << "odp-bench: " << e.what() << " (see --help)\n";
     return 2;
   } catch (const odp::base::Error& e) {
     std::cerr << "odp-bench: " << e.what() << "\n";

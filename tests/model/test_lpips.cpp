@@ -1,4 +1,4 @@
-// Tests for model/lpips: LPIPS-alex with random weights as a batched, differentiable loss; in the trainer.
+// Tests for train/lpips: LPIPS-alex with random weights as a batched, differentiable loss; in the trainer.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
