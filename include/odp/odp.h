@@ -6,7 +6,7 @@
  * - A function returning odp_status returns ODP_OK on success. On failure it returns another code, leaves its
  *   outputs untouched (pointers are not set) and records a one-line message that odp_error_message() returns
  *   on the same thread until the next call into odp from that thread fails.
- * - No exception and no signal leaves the library: LibTorch's errors, CUDA failures and allocation failures
+ * - No exception leaves the library: LibTorch's errors, CUDA failures and allocation failures
  *   are all reported through the codes below.
  * - Buffers the library returns (encoded files, decoded pixels) are released with odp_free().
  * - Option structs start with struct_size. Fill them with the matching *_init() function, then change the
