@@ -1,6 +1,8 @@
 // JPEG through libjpeg-turbo: gray/YCbCr/CMYK in with ICC, EXIF and EXIF orientation; RGB out with both.
+// clang-format off
 #include <cstdio>  // jpeglib.h needs FILE declared first
 #include <jpeglib.h>
+// clang-format on
 
 #include <csetjmp>
 #include <cstdlib>
