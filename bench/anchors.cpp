@@ -117,7 +117,7 @@ class WebpMode : public AnchorMode {
 
 Image Anchor::decode(const std::vector<uint8_t>& bytes) const {
   if (decoder) return decoder(bytes);
-  return odp::codec::decode_image(bytes.data(), bytes.size(), name + " anchor output");
+  return odp::imageio::decode_image(bytes.data(), bytes.size(), name + " anchor output");
 }
 
 Anchor make_jpeg_anchor() {

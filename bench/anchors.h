@@ -11,11 +11,11 @@
 #include <tuple>
 #include <vector>
 
-#include "codec/image.h"
+#include "imageio/image.h"
 
 namespace odp::bench {
 
-using odp::codec::Image;
+using odp::base::Image;
 
 // One way to encode with an anchor's library (e.g. JPEG 4:2:0). Quality runs from min_quality() to 100.
 class AnchorMode {

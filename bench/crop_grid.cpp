@@ -63,7 +63,7 @@ const std::map<char, std::vector<const char*>>& font() {
 
 constexpr int kGap = 6;
 
-void fill(odp::codec::Image& image, int x0, int y0, int w, int h, uint8_t gray) {
+void fill(odp::base::Image& image, int x0, int y0, int w, int h, uint8_t gray) {
   for (int y = std::max(0, y0); y < std::min(image.height, y0 + h); ++y)
     for (int x = std::max(0, x0); x < std::min(image.width, x0 + w); ++x)
       std::fill_n(&image.rgb[(static_cast<size_t>(y) * image.width + x) * 3], 3, gray);
@@ -76,7 +76,7 @@ std::string fit(const std::string& text, int width) {
 
 }  // namespace
 
-void draw_text(odp::codec::Image& image, int x, int y, const std::string& text, int scale, uint8_t gray) {
+void draw_text(odp::base::Image& image, int x, int y, const std::string& text, int scale, uint8_t gray) {
   for (char raw : text) {
     const auto found = font().find(static_cast<char>(std::toupper(static_cast<unsigned char>(raw))));
     if (found != font().end())
@@ -87,7 +87,7 @@ void draw_text(odp::codec::Image& image, int x, int y, const std::string& text, 
   }
 }
 
-odp::codec::Image crop_grid(const std::vector<std::string>& column_titles,
+odp::base::Image crop_grid(const std::vector<std::string>& column_titles,
                             const std::vector<std::vector<GridCell>>& rows, int crop_size, const std::string& title) {
   if (crop_size <= 0) throw BenchError("crop grid: crop size must be positive");
   const int columns = static_cast<int>(column_titles.size());
@@ -97,7 +97,7 @@ odp::codec::Image crop_grid(const std::vector<std::string>& column_titles,
                        std::to_string(columns) + " columns");
   const int text_h = 7 * 2, title_h = text_h + 2 * kGap, caption_h = text_h + kGap;
   const int cell_w = crop_size + kGap, row_h = crop_size + caption_h + kGap;
-  odp::codec::Image grid;
+  odp::base::Image grid;
   grid.width = kGap + columns * cell_w;
   grid.height = title_h + title_h + static_cast<int>(rows.size()) * row_h;
   grid.rgb.assign(static_cast<size_t>(grid.width) * grid.height * 3, 255);
@@ -111,7 +111,7 @@ odp::codec::Image crop_grid(const std::vector<std::string>& column_titles,
       if (!cell.present || cell.image.width <= 0 || cell.image.height <= 0) {
         fill(grid, left, top, crop_size, crop_size, 200);
       } else {
-        const odp::codec::Image& src = cell.image;
+        const odp::base::Image& src = cell.image;
         const int w = std::min(crop_size, src.width), h = std::min(crop_size, src.height);
         const int sx = (src.width - w) / 2, sy = (src.height - h) / 2;
         for (int y = 0; y < h; ++y)

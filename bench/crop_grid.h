@@ -4,13 +4,13 @@
 #include <string>
 #include <vector>
 
-#include "codec/image.h"
+#include "base/image.h"
 
 namespace odp::bench {
 
 struct GridCell {
   bool present = false;        // false: the codec could not reach the budget (drawn as a grey square)
-  odp::codec::Image image;     // the full reconstruction; the grid shows its centre crop
+  odp::base::Image image;     // the full reconstruction; the grid shows its centre crop
   std::string caption;         // under the crop, e.g. "312 B"
 };
 
@@ -18,10 +18,10 @@ struct GridCell {
 // 5x7 pixel font (upper-case letters, digits and a few signs; other characters become blanks); labels are cut
 // to the crop's width.
 // Throws BenchError when a row's cell count differs from the titles'.
-odp::codec::Image crop_grid(const std::vector<std::string>& column_titles,
+odp::base::Image crop_grid(const std::vector<std::string>& column_titles,
                             const std::vector<std::vector<GridCell>>& rows, int crop_size, const std::string& title);
 
 // Draws `text` with the built-in font at (x, y), each font pixel scale x scale image pixels.
-void draw_text(odp::codec::Image& image, int x, int y, const std::string& text, int scale, uint8_t gray);
+void draw_text(odp::base::Image& image, int x, int y, const std::string& text, int scale, uint8_t gray);
 
 }  // namespace odp::bench

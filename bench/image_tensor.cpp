@@ -7,7 +7,7 @@
 
 namespace odp::bench {
 
-at::Tensor image_to_tensor(const odp::codec::Image& image, const at::Device& device, const char* what) {
+at::Tensor image_to_tensor(const odp::base::Image& image, const at::Device& device, const char* what) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
     throw BenchError(std::string(what) + ": the image's pixel buffer does not match its size");

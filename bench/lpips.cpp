@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "bench/image_tensor.h"
-#include "model/lpips.h"
+#include "train/lpips.h"
 
 namespace odp::bench {
 

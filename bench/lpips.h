@@ -10,7 +10,7 @@
 
 namespace odp::bench {
 
-// The network itself is odp::model::LpipsNet (model/lpips.h), which the trainer uses too; this is the bench's
+// The network itself is odp::model::LpipsNet (train/lpips.h), which the trainer uses too; this is the bench's
 // per-image interface over it. The tensors a weights file must hold: odp::model::lpips_alex_tensors().
 
 struct LpipsFeatures;  // the five unit-normalised activation maps of one image (lpips.cpp)
@@ -22,7 +22,7 @@ struct LpipsReference {
 };
 
 // LPIPS with the AlexNet trunk, as `lpips.LPIPS(net='alex', version='0.1')(a, b, normalize=True)` (the
-// arithmetic: model/lpips.h). Lower is better, 0 for identical images.
+// arithmetic: train/lpips.h). Lower is better, 0 for identical images.
 class Lpips {
  public:
   // AlexNet needs this many pixels on the short side (two 3x3/2 max-pools after the stride-4 convolution).

@@ -8,6 +8,8 @@
 #include <random>
 #include <string>
 
+#include "base/psnr.h"
+
 namespace odp::bench {
 namespace {
 
@@ -26,10 +28,6 @@ Plane channel_plane(const Image& image, int channel) {
 
 double luma(const uint8_t* pixel) { return 0.299 * pixel[0] + 0.587 * pixel[1] + 0.114 * pixel[2]; }
 
-double psnr_from_mse(double mse) {
-  if (mse <= 0) return std::numeric_limits<double>::infinity();
-  return 10.0 * std::log10(255.0 * 255.0 / mse);
-}
 
 // --- SSIM -------------------------------------------------------------------------------------------
 
@@ -282,12 +280,7 @@ void require_same_size(const Image& reference, const Image& test, const char* wh
 
 double psnr_rgb(const Image& reference, const Image& test) {
   require_same_size(reference, test, "PSNR");
-  double sum = 0;
-  for (size_t i = 0; i < reference.rgb.size(); ++i) {
-    const double d = double(reference.rgb[i]) - double(test.rgb[i]);
-    sum += d * d;
-  }
-  return psnr_from_mse(sum / reference.rgb.size());
+  return odp::base::psnr(reference, test);
 }
 
 double psnr_y(const Image& reference, const Image& test) {
@@ -298,7 +291,7 @@ double psnr_y(const Image& reference, const Image& test) {
     const double d = luma(&reference.rgb[i * 3]) - luma(&test.rgb[i * 3]);
     sum += d * d;
   }
-  return psnr_from_mse(sum / pixels);
+  return odp::base::psnr_from_squared_error(sum, pixels);
 }
 
 double ssim(const Image& reference, const Image& test) {

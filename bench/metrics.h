@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "codec/image.h"
+#include "base/image.h"
 
 namespace odp::bench {
 
@@ -17,7 +17,7 @@ class BenchError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-using odp::codec::Image;
+using odp::base::Image;
 
 // Throws BenchError unless both images have the same, non-zero size.
 void require_same_size(const Image& reference, const Image& test, const char* what);

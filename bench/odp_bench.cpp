@@ -21,12 +21,14 @@
 #include "bench/rate_match.h"
 #include "bench/report.h"
 #include "bench/thumbhash.h"
+#include "cli/cli_common.h"
+#include "cli/process.h"
 #include "codec/odp.h"
 #include "model/model_file.h"
 
 namespace fs = std::filesystem;
 using odp::bench::BenchError;
-using odp::codec::Image;
+using odp::base::Image;
 
 namespace {
 
@@ -97,53 +99,50 @@ int parse_int(const std::string& text, const std::string& flag, int lo, int hi) 
   return static_cast<int>(v);
 }
 
+// The tools' one argument parser (cli::Arguments: "--name value", "--name=value", "--" ends the options);
+// lists (--tokens 1,16,256) are split here.
 Options parse_options(int argc, char** argv) {
+  const odp::cli::Arguments arguments(
+      argc, argv,
+      {"--model", "--device", "--out", "--cache", "--lpips", "--fid", "--limit", "--grid-tokens", "--grid-images",
+       "--crop", "--tokens", "--target-psnr", "--anchors", "--lpips-weights", "--fid-weights"},
+      {"-h", "--help", "--random-model", "--no-thumbhash", "--no-match"});
   Options o;
-  auto value = [&](int& i) -> std::string {
-    if (i + 1 >= argc) throw BenchError(std::string(argv[i]) + " needs a value");
-    return argv[++i];
-  };
+  if (arguments.has("-h") || arguments.has("--help")) {
+    o.help = true;
+    return o;
+  }
+  if (arguments.has("--lpips-weights"))
+    throw BenchError("--lpips-weights: use --lpips FILE (a .safetensors file of LPIPS-alex; see bench/README.md)");
+  if (arguments.has("--fid-weights"))
+    throw BenchError("--fid-weights: use --fid FILE (a TorchScript feature network; see bench/README.md)");
   if (const char* env = std::getenv("ODP_LPIPS")) o.lpips_path = env;
   if (const char* env = std::getenv("ODP_FID")) o.fid_path = env;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      o.help = true;
-      return o;
-    }
-    else if (arg == "--model") o.model_path = value(i);
-    else if (arg == "--random-model") o.random_model = true;
-    else if (arg == "--device") o.device = value(i);
-    else if (arg == "--out") o.out_dir = value(i);
-    else if (arg == "--cache") o.cache_dir = value(i);
-    else if (arg == "--lpips") o.lpips_path = value(i);
-    else if (arg == "--fid") o.fid_path = value(i);
-    else if (arg == "--no-thumbhash") o.thumbhash = false;
-    else if (arg == "--no-match") o.match = false;
-    else if (arg == "--limit") o.limit = parse_int(value(i), arg, 1, 1 << 30);
-    else if (arg == "--grid-tokens") o.grid_tokens = parse_int(value(i), arg, 1, 256);
-    else if (arg == "--grid-images") o.grid_images = parse_int(value(i), arg, 0, 64);
-    else if (arg == "--crop") o.crop = parse_int(value(i), arg, 8, 4096);
-    else if (arg == "--tokens") {
-      o.tokens.clear();
-      for (const auto& t : split(value(i))) o.tokens.push_back(parse_int(t, arg, 1, 256));
-      if (o.tokens.empty()) throw BenchError("--tokens: give at least one token count, e.g. 1,16,256");
-    } else if (arg == "--target-psnr") {
-      for (const auto& t : split(value(i))) o.target_psnr.push_back(parse_number(t, arg));
-    } else if (arg == "--anchors") {
-      const std::string list = value(i);
-      o.anchors = list == "none" ? std::vector<std::string>{} : split(list);
-      for (const auto& a : o.anchors) odp::bench::make_anchor(a);  // fails early on an unknown name
-    } else if (arg == "--lpips-weights") {
-      throw BenchError(arg + ": use --lpips FILE (a .safetensors file of LPIPS-alex; see bench/README.md)");
-    } else if (arg == "--fid-weights") {
-      throw BenchError(arg + ": use --fid FILE (a TorchScript feature network; see bench/README.md)");
-    } else if (!arg.empty() && arg[0] == '-') {
-      throw BenchError("unknown option " + arg + " (see --help)");
-    } else {
-      o.inputs.push_back(arg);
-    }
+  o.model_path = arguments.text("--model", o.model_path);
+  o.random_model = arguments.has("--random-model");
+  o.device = arguments.text("--device", o.device);
+  o.out_dir = arguments.text("--out", o.out_dir);
+  o.cache_dir = arguments.text("--cache", o.cache_dir);
+  o.lpips_path = arguments.text("--lpips", o.lpips_path);
+  o.fid_path = arguments.text("--fid", o.fid_path);
+  if (arguments.has("--no-thumbhash")) o.thumbhash = false;
+  if (arguments.has("--no-match")) o.match = false;
+  if (arguments.has("--limit")) o.limit = arguments.integer("--limit", 1, 1 << 30);
+  if (arguments.has("--grid-tokens")) o.grid_tokens = arguments.integer("--grid-tokens", 1, 256);
+  if (arguments.has("--grid-images")) o.grid_images = arguments.integer("--grid-images", 0, 64);
+  if (arguments.has("--crop")) o.crop = arguments.integer("--crop", 8, 4096);
+  if (arguments.has("--tokens")) {
+    o.tokens.clear();
+    for (const auto& t : split(arguments.text("--tokens"))) o.tokens.push_back(parse_int(t, "--tokens", 1, 256));
+    if (o.tokens.empty()) throw BenchError("--tokens: give at least one token count, e.g. 1,16,256");
   }
+  for (const auto& t : split(arguments.text("--target-psnr"))) o.target_psnr.push_back(parse_number(t, "--target-psnr"));
+  if (arguments.has("--anchors")) {
+    const std::string list = arguments.text("--anchors");
+    o.anchors = list == "none" ? std::vector<std::string>{} : split(list);
+    for (const auto& a : o.anchors) odp::bench::make_anchor(a);  // fails early on an unknown name
+  }
+  o.inputs = arguments.inputs();
   if (o.inputs.empty()) throw BenchError("no images given: pass a folder or image files (see --help)");
   std::sort(o.tokens.begin(), o.tokens.end());
   o.tokens.erase(std::unique(o.tokens.begin(), o.tokens.end()), o.tokens.end());
@@ -179,15 +178,16 @@ std::vector<std::string> list_images(const Options& o) {
 }
 
 std::unique_ptr<odp::model::TileModel> open_model(const Options& o, const char* argv0) {
-  odp::model::keep_freed_memory_for_reuse();  // as odpenc/odpdec do: timings comparable with the tools
-  odp::model::use_all_physical_cpu_cores();
+  odp::cli::apply_process_policy();  // as odpenc/odpdec do: timings comparable with the tools
   if (o.random_model) {
     odp::model::ModelConfig config;
     config.width = 32, config.heads = 2, config.encoder_layers = 1, config.decoder_layers = 1;
     config.mlp_ratio = 2, config.head_channels = {16, 16, 8, 8};
     return odp::model::TileModel::random(config, 1, odp::model::parse_device(o.device));
   }
-  return odp::codec::load_model(odp::codec::find_model(o.model_path, argv0), o.device);
+  auto model = odp::codec::load_model(odp::cli::find_model(o.model_path, argv0), o.device);
+  odp::cli::apply_model_environment(*model);
+  return model;
 }
 
 double elapsed_ms(std::chrono::steady_clock::time_point since) {
@@ -378,7 +378,7 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
     for (size_t i = 0; i < files.size(); ++i) {
       const std::string& path = files[i];
       progress.update(static_cast<int>(i), "adaptive saving: " + token_point(tokens));
-      const Image original = odp::codec::read_image(path);  // read again: large datasets need not stay in memory
+      const Image original = odp::imageio::read_image(path);  // read again: large datasets need not stay in memory
       const auto& full = full_files.at(path);
       odp::codec::TruncateOptions cut;
       cut.tokens = tokens;
@@ -452,7 +452,8 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
      << mean_table.str()
      << "\n## At an equal share of images reaching the target\n\n"
      << "What a target-quality mode promises: the fixed count that brings as many images to the target PSNR as "
-        "the adaptive mode does (an image that cannot reach it with all its tokens stops within 0.25 dB).\n\n"
+        "the adaptive mode does (an image that cannot reach it with all its tokens stops within "
+     << odp::codec::kAdaptiveSlackDb << " dB).\n\n"
      << "| target dB | images reaching it (adaptive) | adaptive mean bytes | fixed tokens for the same share | "
         "fixed mean bytes | saving |\n"
      << "|---:|---:|---:|---:|---:|---:|\n"
@@ -461,7 +462,7 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
 }
 
 void write_text(const fs::path& path, const std::string& text) {
-  odp::codec::write_bytes_atomic(path.string(), std::vector<uint8_t>(text.begin(), text.end()));
+  odp::base::write_file_atomic(path.string(), std::vector<uint8_t>(text.begin(), text.end()));
 }
 
 int nearest_token_count(const std::vector<int>& tokens, int wanted) {
@@ -531,8 +532,8 @@ int run(int argc, char** argv) {
     progress.update(static_cast<int>(i), fs::path(files[i]).filename().string());
     Image original;
     try {
-      original = odp::codec::read_image(files[i]);
-    } catch (const odp::codec::CodecError& e) {
+      original = odp::imageio::read_image(files[i]);
+    } catch (const odp::base::Error& e) {
       progress.finish();
       std::cerr << "odp-bench: skipping " << files[i] << ": " << e.what() << "\n";
       ++skipped;
@@ -563,7 +564,7 @@ int run(int argc, char** argv) {
   if (!grid_rows.empty()) {
     const Image grid = odp::bench::crop_grid(grid_titles, grid_rows, o.crop,
                                              "all at the odp file size of " + grid_point + " (" + grid_point.substr(1) + " tokens)");
-    odp::codec::write_image((fs::path(o.out_dir) / "grid.png").string(), grid);
+    odp::imageio::write_image((fs::path(o.out_dir) / "grid.png").string(), grid);
   }
   if (!o.target_psnr.empty()) {
     std::vector<std::string> measured;  // the files the main run could read
@@ -585,7 +586,10 @@ int main(int argc, char** argv) {
   } catch (const BenchError& e) {
     std::cerr << "odp-bench: " << e.what() << "\n";
     return 2;
-  } catch (const odp::codec::CodecError& e) {
+  } catch (const odp::cli::UsageError& e) {
+    std::cerr << "odp-bench: " << e.what() << " (see --help)\n";
+    return 2;
+  } catch (const odp::base::Error& e) {
     std::cerr << "odp-bench: " << e.what() << "\n";
     return 1;
   } catch (const odp::model::ModelError& e) {

@@ -1,4 +1,4 @@
-// Finding the fixed token count whose mean PSNR equals a given one (issue 4's adaptive-saving figure).
+// Finding the fixed token count whose mean PSNR equals a given one (for the adaptive mode's saving in bytes).
 #pragma once
 
 #include <functional>

@@ -59,7 +59,7 @@ uint8_t to_byte(float v) { return static_cast<uint8_t>(std::clamp(v, 0.f, 255.f)
 
 }  // namespace
 
-odp::codec::Image resize_bicubic(const odp::codec::Image& source, int width, int height) {
+odp::base::Image resize_bicubic(const odp::base::Image& source, int width, int height) {
   if (width <= 0 || height <= 0)
     throw BenchError("resize: target size " + std::to_string(width) + "x" + std::to_string(height) +
                      " must be positive");
@@ -77,7 +77,7 @@ odp::codec::Image resize_bicubic(const odp::codec::Image& source, int width, int
         for (int c = 0; c < 3; ++c) acc[c] += w[k] * src[k * 3 + c];
       for (int c = 0; c < 3; ++c) rows[(static_cast<size_t>(y) * width + x) * 3 + c] = acc[c];
     }
-  odp::codec::Image out;
+  odp::base::Image out;
   out.width = width;
   out.height = height;
   out.rgb.resize(static_cast<size_t>(width) * height * 3);

@@ -83,7 +83,7 @@ ThumbHash::ThumbHash(const std::string& cache_dir) : cache_dir_(cache_dir) {
   available_ = true;
 }
 
-ThumbHashResult ThumbHash::run(const odp::codec::Image& image) const {
+ThumbHashResult ThumbHash::run(const odp::base::Image& image) const {
   if (!available_) throw BenchError(reason_);
   require_same_size(image, image, "ThumbHash");
   ThumbHashResult result;
@@ -92,7 +92,7 @@ ThumbHashResult ThumbHash::run(const odp::codec::Image& image) const {
   const double shrink = std::max(1.0, std::max(image.width, image.height) / 100.0);
   int w = 0, h = 0;
   scaled_size(image.width, image.height, shrink, &w, &h);
-  const odp::codec::Image small = resize_bicubic(image, std::min(w, 100), std::min(h, 100));
+  const odp::base::Image small = resize_bicubic(image, std::min(w, 100), std::min(h, 100));
   const double downscale_ms = elapsed_ms(start);
 
   const std::string stem = (fs::path(cache_dir_) / ("io-" + std::to_string(getpid()))).string();
@@ -121,7 +121,7 @@ ThumbHashResult ThumbHash::run(const odp::codec::Image& image) const {
     answer = nlohmann::json::parse(text.str());
     result.hash = answer.at("hash").get<std::vector<uint8_t>>();
     const auto rgba = answer.at("rgba").get<std::vector<uint8_t>>();
-    odp::codec::Image decoded;
+    odp::base::Image decoded;
     decoded.width = answer.at("w").get<int>();
     decoded.height = answer.at("h").get<int>();
     if (decoded.width <= 0 || decoded.height <= 0 || rgba.size() != size_t(decoded.width) * decoded.height * 4)

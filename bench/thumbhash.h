@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
-#include "codec/image.h"
+#include "base/image.h"
 
 namespace odp::bench {
 
 struct ThumbHashResult {
   std::vector<uint8_t> hash;   // the ThumbHash bytes (about 24)
-  odp::codec::Image image;     // decoded and upscaled (bicubic) to the original size
+  odp::base::Image image;     // decoded and upscaled (bicubic) to the original size
   double encode_ms = 0;        // downscale to <= 100x100 + rgbaToThumbHash (second, warm call in Node)
   double decode_ms = 0;        // thumbHashToRGBA + bicubic upscale
 };
@@ -24,7 +24,7 @@ class ThumbHash {
   bool available() const { return available_; }
   const std::string& reason() const { return reason_; }
   // Throws BenchError when Node fails or answers something unreadable.
-  ThumbHashResult run(const odp::codec::Image& image) const;
+  ThumbHashResult run(const odp::base::Image& image) const;
 
  private:
   std::string cache_dir_;

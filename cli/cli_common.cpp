@@ -8,14 +8,18 @@
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 
 namespace odp::cli {
 
 const char* const kCommonHelp = R"(
 Exit codes: 0 ok, 1 usage error, 2 bad input (unsupported, corrupt or too large), 3 I/O failure (missing
-file, unwritable output, full disk), 4 model problem (no model file, a broken one, or a .odp from another
-model). With several inputs, every input is tried and the first failure's code is returned.
+file, unwritable output, full disk), 4 model problem (no model file, a broken one, a .odp from another
+model, or the model failed to run on the CPU or the GPU). With several inputs, every input is tried and the
+first failure's code is returned.
 The model is found without flags in this order: --model FILE, $ODP_MODEL, odp.safetensors next to the
 tool, ../share/odp/odp.safetensors next to the tool, then the source tree's model/weights/odp.safetensors.
 "-" means stdin or stdout.
@@ -35,6 +39,16 @@ std::string replace_extension(const std::string& path, const std::string& extens
   return stem + extension;
 }
 
+bool is_regular_file(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+}
+
+std::string directory_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
 bool is_directory(const std::string& path) {
   struct stat info {};
   return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
@@ -46,6 +60,8 @@ int exit_code_for(codec::ErrorKind kind) {
     case codec::ErrorKind::kIo: return kIoFailure;
     case codec::ErrorKind::kModel: return kModelProblem;
     case codec::ErrorKind::kUsage: return kUsage;
+    case codec::ErrorKind::kOutOfMemory: return kBadInput;  // in practice an input too large for this machine
+    case codec::ErrorKind::kDevice: return kModelProblem;
   }
   return kBadInput;
 }
@@ -222,8 +238,50 @@ int run_tool(int argc, char** argv, const std::string& usage, const std::set<std
   }
 }
 
+std::string decimal(double value) {
+  std::ostringstream text;
+  text << std::setprecision(17) << value;
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::ostringstream shorter;
+    shorter << std::setprecision(digits) << value;
+    if (std::stod(shorter.str()) == value) return shorter.str();
+  }
+  return text.str();
+}
+
+std::string find_model(const std::string& explicit_path, const std::string& exe_path) {
+  if (!explicit_path.empty()) {
+    if (!is_regular_file(explicit_path))
+      throw codec::CodecError(explicit_path + ": model file not found (given with --model)", codec::ErrorKind::kModel);
+    return explicit_path;
+  }
+  if (const char* from_environment = std::getenv("ODP_MODEL"); from_environment && *from_environment) {
+    if (!is_regular_file(from_environment))
+      throw codec::CodecError(std::string(from_environment) + ": model file not found (named by ODP_MODEL)",
+                              codec::ErrorKind::kModel);
+    return from_environment;
+  }
+  std::vector<std::string> candidates;
+  if (!exe_path.empty()) {
+    const std::string directory = directory_of(exe_path);
+    candidates.push_back(directory + "/odp.safetensors");
+    candidates.push_back(directory + "/../share/odp/odp.safetensors");
+  }
+#ifdef ODP_SOURCE_MODEL_PATH
+  candidates.push_back(ODP_SOURCE_MODEL_PATH);
+#endif
+  std::string tried;
+  for (const std::string& candidate : candidates) {
+    if (is_regular_file(candidate)) return candidate;
+    tried += (tried.empty() ? "" : ", ") + candidate;
+  }
+  throw codec::CodecError(
+      "no model file found: give one with --model FILE or ODP_MODEL=FILE (looked in " + tried + ")",
+      codec::ErrorKind::kModel);
+}
+
 std::string locate_model(const Arguments& arguments) {
-  return codec::find_model(arguments.text("--model"), executable_path());
+  return find_model(arguments.text("--model"), executable_path());
 }
 
 }  // namespace odp::cli

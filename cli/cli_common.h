@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "base/file_io.h"
 #include "codec/odp.h"
+#include "imageio/image.h"
 
 namespace odp::cli {
 
@@ -55,7 +57,12 @@ std::string compare_path(const Arguments& arguments, const std::string& input);
 // A progress bar on stderr, drawn only when stderr is a terminal and enabled; empty function otherwise.
 codec::ProgressFn progress_bar(bool enabled, const std::string& label);
 
-// The model file the tools use: --model, ODP_MODEL, next to the executable, ../share/odp, the source tree.
+// Finds the model file without flags: explicit path (if non-empty), env ODP_MODEL, <exe dir>/odp.safetensors,
+// <exe dir>/../share/odp/odp.safetensors (the installed model), then the source tree's
+// model/weights/odp.safetensors. Throws CodecError(kModel) listing the places tried when none exists.
+// exe_path: argv[0] or /proc/self/exe. The library itself never reads the environment; the tools do, here.
+std::string find_model(const std::string& explicit_path, const std::string& exe_path);
+// The model file the tools use: find_model with --model and this executable's path.
 std::string locate_model(const Arguments& arguments);
 // Locates and loads the model on --device (cpu, cuda or auto; anything else is a UsageError).
 std::unique_ptr<model::TileModel> load_tool_model(const Arguments& arguments, bool verbose);
@@ -67,6 +74,9 @@ int run_tool(int argc, char** argv, const std::string& usage, const std::set<std
 
 // Runs one input's work, printing "tool: <input>: <message>" on failure; returns its exit code.
 int for_input(const Arguments& arguments, const std::string& input, const std::function<void()>& work);
+
+// A number as help texts print it: the shortest decimal that reads back the same ("0.25", "32").
+std::string decimal(double value);
 
 // Exit codes and the model search order, appended to every --help.
 extern const char* const kCommonHelp;

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/cli_common.h"
+#include "cli/process.h"
 
 namespace odp::cli {
 std::unique_ptr<model::TileModel> load_tool_model(const Arguments& arguments, bool verbose) {
@@ -10,9 +11,10 @@ std::unique_ptr<model::TileModel> load_tool_model(const Arguments& arguments, bo
     throw UsageError("--device must be cpu, cuda or auto, not '" + device + "'");
   const std::string path = locate_model(arguments);
   if (verbose) std::cerr << arguments.tool() << ": model " << path << "\n";
-  model::keep_freed_memory_for_reuse();
-  model::use_all_physical_cpu_cores();
-  return codec::load_model(path, device);
+  apply_process_policy();
+  std::unique_ptr<model::TileModel> model = codec::load_model(path, device);
+  apply_model_environment(*model);
+  return model;
 }
 
 }  // namespace odp::cli

@@ -39,12 +39,12 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];
           int code = cli::for_input(arguments, input, [&] {
-            const std::vector<uint8_t> bytes = codec::read_bytes(input);
+            const std::vector<uint8_t> bytes = base::read_file(input);
             options.progress = cli::progress_bar(!arguments.has("-q"), input);
             const codec::Image image = codec::decode(bytes.data(), bytes.size(), *model, options);
-            codec::write_image(outputs[i], image, output_quality);
+            imageio::write_image(outputs[i], image, output_quality);
             if (arguments.has("--compare")) {
-              const codec::Image original = codec::read_image(cli::compare_path(arguments, input));
+              const codec::Image original = imageio::read_image(cli::compare_path(arguments, input));
               std::cout << input << ": PSNR " << codec::psnr(original, image) << " dB, " << bytes.size() << " bytes, "
                         << 8.0 * bytes.size() / (double(image.width) * image.height) << " bits/pixel\n";
             }

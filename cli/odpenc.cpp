@@ -6,7 +6,7 @@
 
 namespace {
 
-const char* const kUsage = R"(usage: odpenc IMAGE... [-o OUT] [rate] [options]
+const std::string kUsage = R"(usage: odpenc IMAGE... [-o OUT] [rate] [options]
 Compresses each IMAGE (PNG, JPEG, WebP, PPM/PGM; "-" = stdin) into a .odp file. Without -o, a.png
 becomes a.odp beside it; with several inputs -o names an existing directory.
 Rate (at most one; default --quality 75):
@@ -14,7 +14,8 @@ Rate (at most one; default --quality 75):
   --quality Q        0..100, tokens per tile = round(256^(Q/100)): Q=0 -> 1, 50 -> 16, 75 -> 64, 100 -> 256
   --size BYTES       the best quality whose file fits BYTES (e.g. 1500, 20k); fails naming the smallest size
   --target-psnr DB   adaptive: per tile, the fewest tokens whose reconstruction reaches DB (e.g. 19); a tile
-                     that cannot reach DB stops within 0.25 dB of what all its tokens give
+                     that cannot reach DB stops within )" +
+                              odp::cli::decimal(odp::codec::kAdaptiveSlackDb) + R"( dB of what all its tokens give
 Options:
   -o OUT             output file (or directory for several inputs); "-" = stdout
   --model FILE       model weights (.safetensors); see the search order below
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
         if (arguments.has("--overlap") && arguments.text("--overlap") != "auto")
           options.tile_overlap = arguments.integer("--overlap", 0, 128);
         options.keep_metadata = !arguments.has("--strip-metadata");
-        codec::ReadOptions read_options;
+        imageio::ReadOptions read_options;
         read_options.flatten_alpha = arguments.has("--flatten-alpha");
         const bool verbose = arguments.has("-v");
         const std::vector<std::string> outputs = cli::output_paths(arguments, ".odp", false);
@@ -79,12 +80,12 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];
           int code = cli::for_input(arguments, input, [&] {
-            const codec::Image image = codec::read_image(input, read_options);
+            const codec::Image image = imageio::read_image(input, read_options);
             if (verbose)
               for (const std::string& note : image.notes) std::cerr << "odpenc: " << input << ": " << note << "\n";
             options.progress = cli::progress_bar(!arguments.has("-q"), input);
             const codec::EncodeResult encoded = codec::encode(image, *model, options);
-            codec::write_bytes_atomic(outputs[i], encoded.bytes);
+            base::write_file_atomic(outputs[i], encoded.bytes);
             if (verbose)
               std::cerr << "odpenc: " << input << " -> " << outputs[i] << ": " << image.width << "x" << image.height
                         << ", " << encoded.stats.tiles << " tiles, " << encoded.stats.mean_tokens

@@ -37,11 +37,11 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];
           int code = cli::for_input(arguments, input, [&] {
-            const std::vector<uint8_t> bytes = codec::read_bytes(input);
+            const std::vector<uint8_t> bytes = base::read_file(input);
             if (codec::inspect(bytes.data(), bytes.size()).position_tables && !tables)
               tables = std::make_unique<model::ModelInfo>(codec::load_model_info(cli::locate_model(arguments)));
             const std::vector<uint8_t> cut = codec::truncate(bytes.data(), bytes.size(), options, tables.get());
-            codec::write_bytes_atomic(outputs[i], cut);
+            base::write_file_atomic(outputs[i], cut);
             if (arguments.has("-v"))
               std::cerr << "odptrunc: " << input << " -> " << outputs[i] << ": " << bytes.size() << " -> "
                         << cut.size() << " bytes\n";

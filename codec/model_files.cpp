@@ -1,15 +1,36 @@
-// Loading a model (LibTorch) with errors in the codec's terms.
+// Loading a model (LibTorch) with every failure in the codec's terms (CodecError), from a path or from memory.
+#include "codec/model_failure.h"
 #include "codec/odp.h"
 
 namespace odp::codec {
+namespace {
+
+model::Device device_for(const std::string& device) {
+  try {
+    return model::parse_device(device);
+  } catch (const model::ModelError& error) {
+    throw CodecError(error.what(), ErrorKind::kUsage);
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<model::TileModel> load_model(const std::string& path, const std::string& device) {
+  const model::Device where = device_for(device);
   try {
-    return model::TileModel::load(path, model::parse_device(device));
-  } catch (const model::ModelError& error) {
-    throw CodecError(error.what(), ErrorKind::kModel);
-  } catch (const std::bad_alloc&) {
-    throw CodecError(path + ": out of memory loading the model", ErrorKind::kModel);
+    return model::TileModel::load(path, where);
+  } catch (...) {
+    detail::rethrow_model_failure(path + ": LibTorch cannot load the model", where);
+  }
+}
+
+std::unique_ptr<model::TileModel> load_model(const std::vector<uint8_t>& bytes, const std::string& name,
+                                             const std::string& device) {
+  const model::Device where = device_for(device);
+  try {
+    return model::TileModel::load(bytes, name, where);
+  } catch (...) {
+    detail::rethrow_model_failure(name + ": LibTorch cannot load the model", where);
   }
 }
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/psnr.h"
+#include "codec/model_failure.h"
 #include "codec/tiling.h"
 #include "format/odp_format.h"
 #include "model/model_file.h"
@@ -91,13 +93,8 @@ double tile_psnr(const Image& image, const TileGrid& grid, int tile_index, const
                                   image.rgb[(static_cast<size_t>(origin_y + y) * grid.width + origin_x + x) * 3 + c];
         squared += difference * difference;
       }
-  const double mse = squared / (3.0 * visible_w * visible_h);
-  return mse == 0 ? 1e9 : 10.0 * std::log10(255.0 * 255.0 / mse);
+  return base::psnr_from_squared_error(squared, 3 * static_cast<size_t>(visible_w) * visible_h);
 }
-
-// Adaptive mode: how close to its all-token PSNR a tile that cannot reach the target must get. Past that the
-// curve is nearly flat (the shipped model gains ~0.1 dB from 128 to 256 tokens) and tokens buy almost nothing.
-constexpr double kAdaptiveSlackDb = 0.25;
 
 // Adaptive rate (Duggal et al.): per tile, the shortest prefix whose decoded tile reaches target_db (or, out of
 // reach, comes within kAdaptiveSlackDb of its all-token PSNR). A binary search on each tile's prefix length,
@@ -170,21 +167,6 @@ int tokens_for_quality(double quality) {
   return std::clamp(static_cast<int>(std::lround(std::pow(256.0, quality / 100.0))), 1, kMaxTokens);
 }
 
-double psnr(const Image& reference, const Image& decoded) {
-  if (reference.width != decoded.width || reference.height != decoded.height || reference.rgb.size() != decoded.rgb.size())
-    throw CodecError("cannot compare images of different sizes (" + std::to_string(reference.width) + "x" +
-                         std::to_string(reference.height) + " and " + std::to_string(decoded.width) + "x" +
-                         std::to_string(decoded.height) + ")",
-                     ErrorKind::kUsage);
-  double squared = 0;
-  for (size_t i = 0; i < reference.rgb.size(); ++i) {
-    const double difference = double(reference.rgb[i]) - decoded.rgb[i];
-    squared += difference * difference;
-  }
-  if (squared == 0) return INFINITY;
-  return 10.0 * std::log10(255.0 * 255.0 * reference.rgb.size() / squared);
-}
-
 EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOptions& options) {
   if (image.width <= 0 || image.height <= 0 || image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
     throw CodecError("cannot encode an empty image or one whose pixel buffer does not match its size");
@@ -222,13 +204,18 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
       std::copy(encoded.begin(), encoded.end(), tokens.begin() + static_cast<size_t>(first) * num_tokens);
       report(options.progress, first + n, total);
     }
-  } catch (const model::ModelError& error) {
-    throw CodecError(std::string("the model failed: ") + error.what(), ErrorKind::kModel);
+  } catch (...) {
+    detail::rethrow_model_failure("the model failed to run", model.device());
   }
   tiles = {};
   std::vector<int> keep(grid.count(), fixed_tokens);
-  if (adaptive)
-    keep = search_prefixes(image, grid, tokens, model, options.target_psnr, options.progress, grid.count(), total);
+  if (adaptive) {
+    try {
+      keep = search_prefixes(image, grid, tokens, model, options.target_psnr, options.progress, grid.count(), total);
+    } catch (...) {
+      detail::rethrow_model_failure("the model failed to run", model.device());
+    }
+  }
 
   format::Image file;
   format::Header& header = file.header;
@@ -312,8 +299,8 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
       }
       report(options.progress, first + n, grid.count());
     }
-  } catch (const model::ModelError& error) {
-    throw CodecError(std::string("the model failed: ") + error.what(), ErrorKind::kModel);
+  } catch (...) {
+    detail::rethrow_model_failure("the model failed to run", model.device());
   }
   stitcher.finish();
   correct_seam_casts(image.rgb.data(), grid, options.seam_cast_radius);
@@ -344,5 +331,27 @@ std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOp
   if (options.max_bytes > 0) return fit_to_bytes(file, options.max_bytes, tables);
   throw CodecError("say how far to truncate: --tokens N, --quality Q or --size BYTES", ErrorKind::kUsage);
 }
+
+namespace detail {
+
+void rethrow_model_failure(const std::string& failed, model::Device device) {
+  try {
+    throw;
+  } catch (const CodecError&) {
+    throw;
+  } catch (const model::ModelError& error) {
+    throw CodecError(error.what(), ErrorKind::kModel);
+  } catch (const std::bad_alloc&) {
+    throw CodecError(failed + ": out of memory", ErrorKind::kOutOfMemory);
+  } catch (const std::exception& error) {
+    const std::string what = error.what();
+    throw CodecError(failed + ": " + what.substr(0, what.find('\n')),
+                     device == model::Device::kCuda ? ErrorKind::kDevice : ErrorKind::kModel);
+  } catch (...) {
+    throw CodecError(failed, ErrorKind::kModel);
+  }
+}
+
+}  // namespace detail
 
 }  // namespace odp::codec

@@ -8,17 +8,18 @@
 // once and keeps the longest token-major prefix that fits the budget (always fits, or fails naming the
 // smallest possible size). kTargetPsnr (adaptive, after Duggal et al.) keeps, per tile, the shortest prefix
 // whose decoded tile reaches the target PSNR (binary search over the prefix length, tiles batched); a tile that
-// cannot reach it stops within 0.25 dB of its all-token PSNR instead of taking every token.
+// cannot reach it stops within kAdaptiveSlackDb of its all-token PSNR instead of taking every token.
 //
 // Seams: by default neighbouring tiles overlap by at least kDefaultMinOverlap pixels (widened for free where
-// the image leaves padding in its tiles, see choose_overlap in tiling.h) and the decoder blends them linearly:
-// on a 1024x680 photo no seam was visible at 16 or 256 tokens (overlap 0 showed them). Overlap costs tiles, i.e. bytes: a large image needs about
-// (256 / 224)^2 = 1.31x the tiles of overlap 0, a 768x512 one 12 tiles instead of 6. With tile_overlap = 0
+// the image leaves padding in its tiles, see choose_overlap in tiling.h) and the decoder blends them linearly
+// (docs/performance.md: what was seen with and without). Overlap costs tiles, i.e. bytes: a large image needs
+// about (256 / 224)^2 = 1.31x the tiles of overlap 0, a 768x512 one 12 tiles instead of 6. With tile_overlap = 0
 // (smallest files) the decoder hides the borders instead: a wide low-frequency correction evens out the tiles'
 // colour casts (DecodeOptions::seam_cast_radius), then a short gradient-preserving cross-seam filter removes
 // what is left of sharp steps (DecodeOptions::seam_filter_radius); faint seams stay visible in busy regions.
 //
-// Every function here throws only CodecError; its kind() says whether the input, I/O or the model failed.
+// Every function here throws only CodecError (base::Error); its kind() says whether the input, I/O or the model
+// failed.
 #pragma once
 
 #include <cstdint>
@@ -27,10 +28,16 @@
 #include <string>
 #include <vector>
 
-#include "codec/image.h"
+#include "base/error.h"
+#include "base/image.h"
+#include "base/psnr.h"
 #include "model/tile_model.h"
 
 namespace odp::codec {
+
+using base::Image;
+using CodecError = base::Error;
+using base::ErrorKind;
 
 // Tokens per tile for a quality Q in 0..100 (see the mapping above); Q outside 0..100 throws kUsage.
 int tokens_for_quality(double quality);
@@ -39,6 +46,10 @@ int tokens_for_quality(double quality);
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 
 enum class RateControl { kTokens, kQuality, kSize, kTargetPsnr };
+
+// kTargetPsnr: how close to its all-token PSNR a tile that cannot reach the target gets, in dB. Past that the
+// curve is nearly flat and more tokens buy almost nothing.
+constexpr double kAdaptiveSlackDb = 0.25;
 
 constexpr int kAutoOverlap = -1;        // EncodeOptions::tile_overlap: choose_overlap(..., kDefaultMinOverlap)
 constexpr int kDefaultMinOverlap = 32;  // the narrowest blend tried that hid the seams at 256 tokens
@@ -106,20 +117,16 @@ struct FileInfo {
 FileInfo inspect(const uint8_t* data, size_t size);
 
 // PSNR in dB over all RGB samples (8-bit peak); images must have the same size (else kUsage). Identical: inf.
-double psnr(const Image& reference, const Image& decoded);
+using base::psnr;
 
-// Finds the model file without flags: explicit path (if non-empty), env ODP_MODEL, <exe dir>/odp.safetensors,
-// <exe dir>/../share/odp/odp.safetensors, then the source tree's model/weights/odp.safetensors.
-// Throws kModel listing the places tried when none exists. exe_path: argv[0] or /proc/self/exe.
-std::string find_model(const std::string& explicit_path, const std::string& exe_path);
-// Loads a model file on "cpu", "cuda" or "auto"; ModelError becomes CodecError(kModel).
+// Loads a model file on "cpu", "cuda" or "auto" (anything else: kUsage). Every failure, LibTorch's included, is
+// CodecError: kModel for a missing or broken file, kOutOfMemory when memory runs out.
 std::unique_ptr<model::TileModel> load_model(const std::string& path, const std::string& device = "auto");
+// The same from a model file's bytes in memory; name stands for the file in messages.
+std::unique_ptr<model::TileModel> load_model(const std::vector<uint8_t>& bytes, const std::string& name,
+                                             const std::string& device = "auto");
 // Reads a model file's config, id and entropy tables without building the network (no LibTorch needed):
 // enough for truncating files coded with the model's tables.
 model::ModelInfo load_model_info(const std::string& path);
-
-// Whole-file helpers with "-" meaning stdin/stdout; errors are CodecError(kIo) naming the path.
-std::vector<uint8_t> read_bytes(const std::string& path);
-void write_bytes_atomic(const std::string& path, const std::vector<uint8_t>& bytes);
 
 }  // namespace odp::codec

@@ -6,17 +6,12 @@
 #include <string>
 #include <type_traits>
 
-#include "codec/image.h"
 #include "model/tile_model.h"
 
 namespace odp::codec {
 namespace {
 
-int tiles_along(int length, int tile, int overlap) {
-  if (length <= tile) return 1;
-  const int step = tile - overlap;
-  return (length - overlap + step - 1) / step;
-}
+int tiles_along(int length, int tile, int overlap) { return static_cast<int>(format::tiles_along(length, tile, overlap)); }
 
 uint8_t to_byte(float value) { return model::byte_from_unit(value); }
 
@@ -145,21 +140,6 @@ void correct_one_seam_cast(float* image, ptrdiff_t across, ptrdiff_t along, int 
 }
 
 }  // namespace
-
-TileGrid TileGrid::make(int width, int height, int tile, int overlap) {
-  if (width < 1 || height < 1 || tile < 1 || overlap < 0 || overlap > tile / 2)
-    throw CodecError("invalid tile grid: image " + std::to_string(width) + "x" + std::to_string(height) + ", tile " +
-                         std::to_string(tile) + ", overlap " + std::to_string(overlap) + " (overlap must be 0..tile/2)",
-                     ErrorKind::kUsage);
-  TileGrid grid;
-  grid.width = width;
-  grid.height = height;
-  grid.tile = tile;
-  grid.overlap = overlap;
-  grid.tiles_x = tiles_along(width, tile, overlap);
-  grid.tiles_y = tiles_along(height, tile, overlap);
-  return grid;
-}
 
 int choose_overlap(int width, int height, int tile, int min_overlap) {
   if (width <= tile && height <= tile) return 0;

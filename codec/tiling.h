@@ -5,21 +5,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "format/tile_grid.h"
+
 namespace odp::codec {
 
-// Tiles cover the image left to right, top to bottom. Along an axis of length L with tile edge T and
-// overlap O (0 <= O < T): count = 1 if L <= T, else ceil((L - O) / (T - O)); tile i starts at i * (T - O).
-// Pixels of a tile beyond the image edge are filled by mirror reflection (without repeating the edge).
-// make() throws CodecError(kUsage) unless width, height >= 1, tile >= 1 and 0 <= overlap <= tile / 2
-// (a wider overlap would make three tiles share pixels and break the blend weights' sum of 1).
-struct TileGrid {
-  int width = 0, height = 0, tile = 256, overlap = 0;
-  int tiles_x = 0, tiles_y = 0;
-  static TileGrid make(int width, int height, int tile, int overlap);
-  int count() const { return tiles_x * tiles_y; }
-  int origin_x(int tx) const { return tx * (tile - overlap); }
-  int origin_y(int ty) const { return ty * (tile - overlap); }
-};
+// The grid's geometry and its one tile-count formula live in format/tile_grid.h. Pixels of a tile beyond the
+// image edge are filled by mirror reflection (without repeating the edge).
+using format::TileGrid;
 
 // The overlap the encoder uses when none is given: 0 when the image fits one tile; otherwise the widest
 // overlap (at most tile / 2) that needs no more tiles than `min_overlap` does. Where the image does not fill

@@ -203,7 +203,7 @@ __global__ void fsq_codes_kernel(const Index* __restrict__ indices, int64_t n, F
   }
 }
 
-GridShape checked_shape(const codec::TileGrid& grid, const char* operation) {
+GridShape checked_shape(const format::TileGrid& grid, const char* operation) {
   const std::string prefix = std::string(operation) + ": tile grid ";
   if (grid.width < 1 || grid.height < 1)
     throw CudaError(prefix + "has image size " + std::to_string(grid.width) + "x" + std::to_string(grid.height));
@@ -384,7 +384,7 @@ size_t device_memory_in_use() {
   return total_bytes - free_bytes;
 }
 
-void extract_tiles(const uint8_t* rgb, const codec::TileGrid& grid, int first_tile, int tile_count, void* tiles,
+void extract_tiles(const uint8_t* rgb, const format::TileGrid& grid, int first_tile, int tile_count, void* tiles,
                    RealType tile_type, cudaStream_t stream) {
   const GridShape shape = checked_shape(grid, "extract_tiles");
   if (first_tile < 0 || tile_count < 0 || first_tile > grid.count() - tile_count)
@@ -402,7 +402,7 @@ void extract_tiles(const uint8_t* rgb, const codec::TileGrid& grid, int first_ti
   check_launch("extract_tiles");
 }
 
-void stitch_tiles(const void* tiles, RealType tile_type, const codec::TileGrid& grid, uint8_t* rgb,
+void stitch_tiles(const void* tiles, RealType tile_type, const format::TileGrid& grid, uint8_t* rgb,
                   cudaStream_t stream) {
   const GridShape shape = checked_shape(grid, "stitch_tiles");
   require_pointer(tiles, "stitch_tiles", "tiles");

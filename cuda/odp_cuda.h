@@ -1,5 +1,6 @@
 // GPU kernels for the steps LibTorch does poorly: tiling, stitching, FSQ and the decoder head's upsampling.
-// Raw device pointers and a stream in, no LibTorch; codec/tiling.h and model/network.h stay the reference.
+// Raw device pointers and a stream in, no LibTorch; codec/tiling.h and model/network.h stay the reference
+// (their tests compare; this layer includes neither).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -10,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "codec/tiling.h"
+#include "format/tile_grid.h"
 
 namespace odp::cuda {
 
@@ -35,12 +36,12 @@ int device_count();
 // Image -> tiles. rgb: grid.width x grid.height x 3 bytes (interleaved, device). Writes tiles
 // [first_tile, first_tile + tile_count) of the grid, in grid order, as tile_count x 3 x T x T values byte/255
 // with mirror padding past the image edge (exactly odp::codec::extract_tiles).
-void extract_tiles(const uint8_t* rgb, const codec::TileGrid& grid, int first_tile, int tile_count, void* tiles,
+void extract_tiles(const uint8_t* rgb, const format::TileGrid& grid, int first_tile, int tile_count, void* tiles,
                    RealType tile_type, cudaStream_t stream);
 
 // Tiles -> image. tiles: grid.count() x 3 x T x T (device), clamped to [0,1]; rgb receives the blended
 // 8-bit image (odp::codec::stitch_tiles, within one level of rounding).
-void stitch_tiles(const void* tiles, RealType tile_type, const codec::TileGrid& grid, uint8_t* rgb,
+void stitch_tiles(const void* tiles, RealType tile_type, const format::TileGrid& grid, uint8_t* rgb,
                   cudaStream_t stream);
 
 // Finite Scalar Quantization of rows latents[n][d], d = levels.size() (each level 3..65536), the arithmetic of

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "format/tile_grid.h"
 #include "range_coder.h"
 #include "wire.h"
 
@@ -21,13 +22,6 @@ constexpr uint32_t kMaxDimension = 65535;
 constexpr int kMinTileLog2 = 4, kMaxTileLog2 = 12;
 constexpr int kMaxCodebookBits = 16;
 constexpr uint32_t kMaxTokensPerTile = 256;
-
-uint32_t tiles_along(uint32_t length, uint32_t tile, uint32_t overlap) {
-  if (overlap >= tile) return 0;  // no valid grid; the parser and writer reject such headers first
-  if (length <= tile) return 1;
-  const uint32_t stride = tile - overlap;
-  return (length - overlap + stride - 1) / stride;
-}
 
 std::string hex_byte(uint8_t byte) {
   const char* digits = "0123456789ABCDEF";

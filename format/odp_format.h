@@ -85,8 +85,4 @@ Image truncate_tokens(const Image& image, int tokens);
 // token per tile does not fit.
 std::vector<uint8_t> truncate_to_bytes(const Image& image, uint64_t max_bytes, const FrequencyTables& tables = {});
 
-// File helpers: write to a temporary file beside `path` and rename it into place (never a half file).
-std::vector<uint8_t> read_file(const std::string& path);
-void write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes);
-
 }  // namespace odp::format

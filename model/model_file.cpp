@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/error.h"
+#include "base/file_io.h"
+
 namespace odp::model {
 
 const char* const kFrequencyTensorName = "entropy.position_frequencies";
@@ -88,14 +91,11 @@ uint32_t model_id_of(const std::vector<uint8_t>& file_bytes) {
 }
 
 std::vector<uint8_t> read_model_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw ModelError(path + ": cannot open model file");
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw ModelError(path + ": cannot read model file");
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  in.seekg(0);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw ModelError(path + ": cannot read model file");
-  return bytes;
+  try {
+    return base::read_file(path);
+  } catch (const base::Error& error) {
+    throw ModelError(std::string("cannot read model file: ") + error.what());
+  }
 }
 
 ModelInfo model_info_from(const SafetensorsFile& file, const std::vector<uint8_t>& bytes, const std::string& path) {

@@ -17,9 +17,9 @@ size_t TensorBlob::element_size() const {
 }
 
 int64_t TensorBlob::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  uint64_t n = 1;  // unsigned: a hostile shape wraps (and then fails the size check) instead of overflowing
+  for (int64_t d : shape) n *= static_cast<uint64_t>(d);
+  return static_cast<int64_t>(n);
 }
 
 std::vector<uint8_t> serialize_safetensors(const SafetensorsFile& file) {

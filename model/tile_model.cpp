@@ -14,12 +14,6 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-#if defined(__linux__)
-#include <sched.h>
-#endif
 
 #include "model/pixels.h"
 #include "model/weights.h"
@@ -63,49 +57,6 @@ GpuEncodePrecision parse_gpu_encode_precision(const std::string& name) {
   for (auto p : {GpuEncodePrecision::kBf16, GpuEncodePrecision::kTf32, GpuEncodePrecision::kFp32})
     if (name == gpu_encode_precision_name(p)) return p;
   throw ModelError("unknown GPU encode precision '" + name + "' (use bf16, tf32 or fp32)");
-}
-
-void keep_freed_memory_for_reuse() {
-#if defined(__GLIBC__)
-  // Blocks up to 1 GiB come from the heap (not mmap), and the heap's top is not trimmed below 1 GiB free.
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
-}
-
-namespace {
-// Physical cores among the CPUs this process may run on; 0 where that cannot be told.
-int physical_cores_available() {
-#if defined(__linux__)
-  cpu_set_t allowed;
-  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 0;
-  std::set<std::pair<long, long>> cores;  // (package id, core id)
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (!CPU_ISSET(cpu, &allowed)) continue;
-    const std::string topology = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
-    const auto read_id = [&](const char* name) {
-      long id = -1;
-      if (FILE* file = std::fopen((topology + name).c_str(), "r")) {
-        if (std::fscanf(file, "%ld", &id) != 1) id = -1;
-        std::fclose(file);
-      }
-      return id;
-    };
-    const long package = read_id("physical_package_id"), core = read_id("core_id");
-    // A CPU without readable ids counts as a core of its own.
-    cores.insert(package < 0 || core < 0 ? std::make_pair(-1L - cpu, 0L) : std::make_pair(package, core));
-  }
-  return static_cast<int>(cores.size());
-#else
-  return 0;
-#endif
-}
-}  // namespace
-
-void use_all_physical_cpu_cores() {
-  if (std::getenv("OMP_NUM_THREADS") != nullptr) return;
-  const int cores = physical_cores_available();
-  if (cores > at::get_num_threads()) at::set_num_threads(cores);
 }
 
 namespace {
@@ -156,9 +107,7 @@ class TorchTileModel final : public TileModel {
     }
     byte_table_ = byte_unit_table(torch_device_);
     info_.parameters = count_parameters(*net_);
-    const char* force_fp32 = std::getenv("ODP_CPU_FP32");
-    cpu_bf16_decode_ = device == Device::kCpu && cpu_has_native_bf16() &&
-                       !(force_fp32 != nullptr && std::string(force_fp32) == "1");
+    cpu_bf16_decode_ = device == Device::kCpu && cpu_has_native_bf16();
   }
 
   void set_cpu_bf16_decode(bool enable) override { cpu_bf16_decode_ = enable && device_ == Device::kCpu; }
@@ -489,6 +438,12 @@ class TorchTileModel final : public TileModel {
 
 std::unique_ptr<TileModel> TileModel::load(const std::string& path, Device device) {
   LoadedNetwork loaded = load_network(path);
+  return std::make_unique<TorchTileModel>(loaded.net, loaded.info, device);
+}
+
+std::unique_ptr<TileModel> TileModel::load(const std::vector<uint8_t>& bytes, const std::string& name,
+                                           Device device) {
+  LoadedNetwork loaded = load_network(bytes, name);
   return std::make_unique<TorchTileModel>(loaded.net, loaded.info, device);
 }
 

@@ -24,9 +24,8 @@ enum class Device { kCpu, kCuda };
 // rounding in the transformer moves some latents across a level boundary and changes their tokens; the CPU
 // encoder (fp32) is the reference. kBf16 is the fastest; kTf32 runs fp32 weights on TF32 tensor cores (10-bit
 // mantissa products, fp32 sums); kFp32 uses no tensor cores for fp32 and comes closest to the CPU's tokens.
-// Measured on an H200 (odp-throughput, 8-bit tiles, batch 256, run-4 model): bf16 19,160 tiles/s and 96.6-96.9%
-// of tokens equal to the CPU's, tf32 6,437 and 99.85%, fp32 2,836 and 100%. kTf32 is the default: the same image
-// should give (nearly) the same file on any machine.
+// kTf32 is the default: the same image should give (nearly) the same file on any machine. Measured speeds and
+// token agreement: docs/performance.md.
 enum class GpuEncodePrecision { kBf16, kTf32, kFp32 };
 const char* gpu_encode_precision_name(GpuEncodePrecision precision);
 // Parses "bf16", "tf32" or "fp32"; throws ModelError on anything else.
@@ -66,22 +65,8 @@ struct ModelInfo {
 };
 
 // True when the CPU multiplies bf16 natively (AVX512-BF16 or AMX-BF16, with the OS saving AVX-512 state):
-// there bf16 autocast decodes ~2.5x faster than fp32; elsewhere bf16 would be emulated, and slower.
+// there bf16 decoding is faster than fp32; elsewhere bf16 would be emulated, and slower.
 bool cpu_has_native_bf16();
-
-// Makes the C library keep freed memory for reuse instead of handing it back to the kernel (glibc; elsewhere
-// a no-op). LibTorch's CPU tensors come straight from malloc, and by default glibc unmaps large freed blocks,
-// so every activation of the next layer or call is page-faulted in and zeroed again: ~15% of a CPU decode
-// (768x512, 2 cores: 3.10 s -> 2.64 s). The price is a resident size that stays at its peak, so the library
-// leaves the choice to programs: the tools and benchmarks call this once at start.
-void keep_freed_memory_for_reuse();
-
-// Gives LibTorch's CPU thread pool one thread per physical core this process may run on (Linux: the affinity
-// mask, cores told apart by sysfs's package and core ids), unless OMP_NUM_THREADS sets the count; it only ever
-// raises LibTorch's own choice. LibTorch counts cores through cpuinfo, which on some virtual machines sees one
-// where Linux lists two: on the 2-vCPU build machine it ran every CPU decode on one thread (768x512 odpdec
-// 1.8-2.7 s, 1.5-1.9 s with both). A process-wide setting, so again the programs call it, not the library.
-void use_all_physical_cpu_cores();
 
 // The codec's 8-bit pixel rules, here so that the model's byte entry points and codec/ share one definition:
 // a byte b is the float b / 255.0f; a float v is the byte round(clamp(v, 0, 1) * 255.0f), halves away from zero.
@@ -95,6 +80,8 @@ class TileModel {
 
   // Loads a .safetensors model file written by save(). Throws ModelError naming the file and the problem.
   static std::unique_ptr<TileModel> load(const std::string& path, Device device);
+  // The same from a model file's bytes in memory; name stands for the file in messages and info().path.
+  static std::unique_ptr<TileModel> load(const std::vector<uint8_t>& bytes, const std::string& name, Device device);
   // A model with random weights (for tests and for training from scratch).
   static std::unique_ptr<TileModel> random(const ModelConfig& config, uint64_t seed, Device device);
 
@@ -124,12 +111,10 @@ class TileModel {
   virtual int preferred_batch() const = 0;
 
   // CPU decoding with bf16 matrix products (a bf16 copy of the products' weights, made on the first such
-  // decode; layer norms and the residual stream stay fp32). On by default where cpu_has_native_bf16() and the
-  // environment has no ODP_CPU_FP32=1: 12 tiles on a 2-core Sapphire Rapids VM decode in 0.47-0.67 s against
-  // 2.3-2.7 s in fp32 (OpenBLAS with its core type set), and the shipped model's output stays within 55 dB PSNR
-  // of fp32's. Encoding on the CPU always runs
-  // in fp32: its tokens are the reference the GPU is checked against. Models without the choice (test doubles)
-  // ignore it.
+  // decode; layer norms and the residual stream stay fp32). On by default where cpu_has_native_bf16(); the
+  // output stays close to fp32's (the tests bound the difference). Encoding on the CPU always runs in fp32: its
+  // tokens are the reference the GPU is checked against. The library reads no environment: a program that
+  // offers a switch (the tools' ODP_CPU_FP32) calls this. Models without the choice (test doubles) ignore it.
   virtual void set_cpu_bf16_decode(bool /*enable*/) {}
   virtual bool cpu_bf16_decode() const { return false; }
 

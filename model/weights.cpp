@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <fstream>
 
+#include "base/error.h"
+#include "base/file_io.h"
+
 namespace odp::model {
 namespace {
 
@@ -35,19 +38,10 @@ TensorBlob to_blob(const torch::Tensor& t, torch::ScalarType dtype) {
 }
 
 void write_bytes_atomic(const std::string& path, const std::vector<uint8_t>& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw ModelError(path + ": cannot write model file");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw ModelError(path + ": cannot move the finished model file into place");
+  try {
+    base::write_file_atomic(path, bytes);
+  } catch (const base::Error& error) {
+    throw ModelError(std::string("cannot write model file: ") + error.what());
   }
 }
 
@@ -89,8 +83,9 @@ uint32_t save_network(const std::string& path, TokenizerNet& net, torch::ScalarT
   return model_id_of(bytes);
 }
 
-LoadedNetwork load_network(const std::string& path) {
-  const auto bytes = read_model_bytes(path);
+LoadedNetwork load_network(const std::string& path) { return load_network(read_model_bytes(path), path); }
+
+LoadedNetwork load_network(const std::vector<uint8_t>& bytes, const std::string& path) {
   auto file = parse_safetensors(bytes, path);
   LoadedNetwork out;
   out.info = model_info_from(file, bytes, path);

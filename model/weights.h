@@ -22,6 +22,8 @@ uint32_t save_network(const std::string& path, TokenizerNet& net, torch::ScalarT
                       const std::vector<uint16_t>& token_frequencies = {});
 // Reads a model file into a float32 network on the CPU. Throws ModelError naming the file and the problem.
 LoadedNetwork load_network(const std::string& path);
+// The same from the file's bytes already in memory; name stands for the file in messages and ModelInfo::path.
+LoadedNetwork load_network(const std::vector<uint8_t>& bytes, const std::string& name);
 
 // A tensor as a safetensors entry in `dtype` (F32, F16, BF16 or U8), and back (on the CPU, in the entry's dtype;
 // `name` is used in errors). For files beside the model file, such as the trainer's state.

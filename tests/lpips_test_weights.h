@@ -18,7 +18,7 @@
 namespace odp::testing {
 
 // The state-dict keys and shapes of lpips.LPIPS(net='alex') (lpips/pretrained_networks.py, lpips/lpips.py),
-// written out here independently of model/lpips.cpp so that a wrong name there fails the tests.
+// written out here independently of train/lpips.cpp so that a wrong name there fails the tests.
 struct LpipsTestTensor {
   std::string name;
   std::vector<int64_t> shape;

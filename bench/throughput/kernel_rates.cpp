@@ -77,8 +77,8 @@ std::vector<KernelRate> measure_kernel_rates(double seconds) {
                      2.0 * bytes});
   }
   // A 4096 x 4096 image is 256 tiles of 256 x 256: one large batch.
-  const codec::TileGrid grid = [] {
-    codec::TileGrid g;
+  const format::TileGrid grid = [] {
+    format::TileGrid g;
     g.width = g.height = 4096;
     g.tile = 256;
     g.tiles_x = g.tiles_y = 16;

@@ -13,6 +13,8 @@
 #include "model/model_flops.h"
 #include "bench/throughput/timing.h"
 #include "bench/throughput/torch_probes.h"
+#include "cli/cli_common.h"
+#include "cli/process.h"
 #include "model/tile_model.h"
 #ifdef ODP_HAVE_CUDA_KERNELS
 #include "bench/throughput/kernel_rates.h"
@@ -63,34 +65,22 @@ std::vector<int> parse_batches(const std::string& list) {
   return batches;
 }
 
+// The tools' one argument parser (cli::Arguments); an empty invalid_argument asks main for the usage text.
 Options parse_options(int argc, char** argv) {
+  const odp::cli::Arguments arguments(argc, argv, {"--model", "--device", "--batch", "--seconds"}, {"-h", "--help"});
+  if (arguments.has("-h") || arguments.has("--help")) throw std::invalid_argument("");
+  if (!arguments.inputs().empty()) throw std::invalid_argument("unexpected argument " + arguments.inputs()[0]);
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") throw std::invalid_argument("");
-    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-    const std::string value = argv[++i];
-    if (flag == "--model") {
-      options.model_path = value;
-    } else if (flag == "--device") {
-      if (value == "all") options.devices = {Device::kCuda, Device::kCpu};
-      else if (value == "cpu") options.devices = {Device::kCpu};
-      else if (value == "cuda") options.devices = {Device::kCuda};
-      else throw std::invalid_argument("--device: '" + value + "' is not cpu, cuda or all");
-    } else if (flag == "--batch") {
-      options.batches = parse_batches(value);
-    } else if (flag == "--seconds") {
-      try {
-        options.seconds = std::stod(value);
-      } catch (const std::exception&) {
-        options.seconds = -1;
-      }
-      if (!(options.seconds >= 0 && options.seconds <= 3600))
-        throw std::invalid_argument("--seconds: '" + value + "' is not a number of seconds in 0..3600");
-    } else {
-      throw std::invalid_argument("unknown flag " + flag);
-    }
+  options.model_path = arguments.text("--model");
+  if (arguments.has("--device")) {
+    const std::string value = arguments.text("--device");
+    if (value == "all") options.devices = {Device::kCuda, Device::kCpu};
+    else if (value == "cpu") options.devices = {Device::kCpu};
+    else if (value == "cuda") options.devices = {Device::kCuda};
+    else throw std::invalid_argument("--device: '" + value + "' is not cpu, cuda or all");
   }
+  if (arguments.has("--batch")) options.batches = parse_batches(arguments.text("--batch"));
+  if (arguments.has("--seconds")) options.seconds = arguments.number("--seconds", 0, 3600);
   return options;
 }
 
@@ -163,6 +153,7 @@ DeviceResult run_device(Device device, const Options& options, const odp::model:
   auto model = options.model_path.empty()
                    ? odp::model::TileModel::random(odp::model::ModelConfig{}, kRandomModelSeed, device)
                    : odp::model::TileModel::load(options.model_path, device);
+  odp::cli::apply_model_environment(*model);
   const odp::model::ModelConfig config = model->info().config;  // a copy: the model is released before the probe
   result.matmul_rate = odp::model::measure_matmul_rate(device, options.seconds);
   std::vector<int> batches = options.batches;
@@ -326,9 +317,11 @@ int main(int argc, char** argv) {
     if (*error.what()) std::cerr << "odp-throughput: " << error.what() << "\n";
     std::cerr << kUsage;
     return *error.what() ? 2 : 0;
+  } catch (const odp::cli::UsageError& error) {
+    std::cerr << "odp-throughput: " << error.what() << "\n" << kUsage;
+    return 2;
   }
-  odp::model::keep_freed_memory_for_reuse();  // as the tools do
-  odp::model::use_all_physical_cpu_cores();
+  odp::cli::apply_process_policy();  // as the tools do
   try {
     odp::model::ModelConfig config;
     if (!options.model_path.empty())

@@ -108,7 +108,7 @@ TEST_CASE("a TorchScript feature network gives one vector per image, and bad fil
   const FidNetwork network(folder.network, odp::model::Device::kCpu);
   REQUIRE(network.dims() == 6);
   // A flat grey image: means 128/255, standard deviations 0.
-  odp::codec::Image grey = test::make_image(20, 10, [](int, int, int c) { return 64 + 32 * c; });
+  odp::base::Image grey = test::make_image(20, 10, [](int, int, int c) { return 64 + 32 * c; });
   const auto features = network.features(grey);
   REQUIRE(features.size() == 6);
   for (int c = 0; c < 3; ++c) {

@@ -13,7 +13,7 @@
 
 #include "bench/anchors.h"
 #include "bench_test_images.h"
-#include "codec/image.h"
+#include "imageio/image.h"
 #include "fid_test.h"
 #include "tests/lpips_test_weights.h"
 #include "tests/remove_tree.h"
@@ -49,8 +49,8 @@ fs::path make_dataset() {
   const fs::path dir = fs::temp_directory_path() / ("odp-bench-data-" + std::to_string(::getpid()));
   odp::testing::remove_tree(dir);
   fs::create_directories(dir);
-  odp::codec::write_image((dir / "a.png").string(), odp::bench::test::make_photo_like(64, 48));
-  odp::codec::write_image((dir / "b.png").string(), odp::bench::test::make_photo_like(40, 40));
+  odp::imageio::write_image((dir / "a.png").string(), odp::bench::test::make_photo_like(64, 48));
+  odp::imageio::write_image((dir / "b.png").string(), odp::bench::test::make_photo_like(40, 40));
   std::ofstream(dir / "c_broken.png") << "not a png";
   return dir;
 }
@@ -112,7 +112,7 @@ TEST_CASE("odp-bench writes every output for a small dataset and skips unreadabl
   CHECK(read_text(out / "results.csv").find("lpips") == std::string::npos);
   CHECK(read_text(out / "summary.md").find("LPIPS") == std::string::npos);
   CHECK_FALSE(fs::exists(out / "rate_lpips.svg"));
-  const odp::codec::Image grid = odp::codec::read_image((out / "grid.png").string());
+  const odp::base::Image grid = odp::imageio::read_image((out / "grid.png").string());
   CHECK(grid.width > 3 * 40);
   for (const auto& entry : fs::directory_iterator(out))  // no temporary files left behind
     CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
@@ -141,7 +141,7 @@ TEST_CASE("odp-bench --lpips adds an LPIPS value to every reached row and a colu
   const fs::path data = make_dataset(), out = data / "out", weights = data / "lpips.safetensors";
   odp::testing::write_safetensors(weights.string(), odp::testing::random_lpips(9).file);
   // Too small for AlexNet (31x31 at least): measured like the others, but without LPIPS.
-  odp::codec::write_image((data / "d_small.png").string(), odp::bench::test::make_photo_like(24, 20));
+  odp::imageio::write_image((data / "d_small.png").string(), odp::bench::test::make_photo_like(24, 20));
   const std::string common = "--random-model --device cpu --no-thumbhash --no-match --tokens 1,256 "
                              "--grid-images 0 --out '" + out.string() + "' ";
   const std::string images = " '" + data.string() + "'", lpips_option = "--lpips '" + weights.string() + "'";

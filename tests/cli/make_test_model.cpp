@@ -1,9 +1,12 @@
-// Test helper: writes a tiny random model file (32 px tiles, 16 tokens), optionally with entropy tables.
-// usage: odp_make_test_model OUT.safetensors SEED [--tables]
+// Test helper: writes a tiny random model file (32 px tiles, 16 tokens), optionally with entropy tables, or one
+// that LibTorch refuses to load (--libtorch-fails: a tensor whose shape overflows LibTorch's element count).
+// usage: odp_make_test_model OUT.safetensors SEED [--tables | --libtorch-fails]
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "base/file_io.h"
+#include "model/safetensors.h"
 #include "model/weights.h"
 #include "tests/tiny_model_config.h"
 
@@ -22,5 +25,13 @@ int main(int argc, char** argv) {
                        static_cast<uint16_t>(65536 / config.codebook_size()));
   }
   odp::model::save_network(argv[1], net, torch::kFloat32, {}, frequencies);
+  if (argc > 3 && std::strcmp(argv[3], "--libtorch-fails") == 0) {
+    // 2^62 x 2^62 x 0 elements: no data, which odp's checks accept, but LibTorch's element count overflows.
+    odp::model::SafetensorsFile file = odp::model::parse_safetensors(odp::base::read_file(argv[1]), argv[1]);
+    const std::string victim = net->named_parameters().begin()->key();
+    file.tensors.at(victim).shape = {int64_t{1} << 62, int64_t{1} << 62, 0};
+    file.tensors.at(victim).data.clear();
+    odp::base::write_file_atomic(argv[1], odp::model::serialize_safetensors(file));
+  }
   return 0;
 }

@@ -1,6 +1,9 @@
 // Encode/decode through the codec API with a fake model (rate control, truncation, refusals) and a tiny real one.
+#include <c10/util/Exception.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <utility>
 
 #include "codec/odp.h"
 #include "codec/tiling.h"
@@ -249,13 +252,41 @@ TEST_CASE("a tiny random model runs end to end in batches", "[codec][model]") {
   CHECK(back.height == 40);
 }
 
-TEST_CASE("the model is found from --model, ODP_MODEL, or refused listing where it looked", "[codec]") {
-  CHECK_THROWS_WITH(find_model("/nonexistent/m.safetensors", ""), Catch::Contains("/nonexistent/m.safetensors"));
-  ::setenv("ODP_MODEL", "/nonexistent/env.safetensors", 1);
-  CHECK_THROWS_WITH(find_model("", ""), Catch::Contains("ODP_MODEL"));
-  ::setenv("ODP_MODEL", "/etc/hostname", 1);
-  CHECK(find_model("", "") == "/etc/hostname");
-  ::unsetenv("ODP_MODEL");
-  CHECK(find_model("/etc/hostname", "") == "/etc/hostname");
+TEST_CASE("a file that is no model is refused as a model problem", "[codec]") {
   CHECK_THROWS_AS(load_model("/etc/hostname", "cpu"), CodecError);
+}
+
+namespace {
+// A model whose every run fails as LibTorch fails (c10::Error), claiming to run on `device`.
+class FailingModel : public odp::test::FakeTileModel {
+ public:
+  explicit FailingModel(odp::model::Device device) : device_(device) {}
+  odp::model::Device device() const override { return device_; }
+  std::vector<uint16_t> encode(const float*, int) override { TORCH_CHECK(false, "a LibTorch failure"); }
+  void decode(const uint16_t*, const int*, int, float*) override { TORCH_CHECK(false, "a LibTorch failure"); }
+
+ private:
+  odp::model::Device device_;
+};
+}  // namespace
+
+TEST_CASE("whatever the model throws leaves the codec as CodecError: kModel on the CPU, kDevice on the GPU",
+          "[codec]") {
+  const Image image = odp::test::synthetic_image(40, 40);
+  for (const auto& [device, kind] : {std::pair{odp::model::Device::kCpu, ErrorKind::kModel},
+                                     std::pair{odp::model::Device::kCuda, ErrorKind::kDevice}}) {
+    FailingModel model(device);
+    try {
+      encode(image, model);
+      FAIL("encode must fail");
+    } catch (const CodecError& error) {
+      CHECK(error.kind() == kind);
+      CHECK_THAT(error.what(), Catch::Contains("a LibTorch failure"));
+      CHECK(std::string(error.what()).find('\n') == std::string::npos);
+    }
+  }
+  odp::test::FakeTileModel good;
+  const EncodeResult encoded = encode(image, good);
+  FailingModel failing(odp::model::Device::kCpu);
+  CHECK_THROWS_AS(decode(encoded.bytes.data(), encoded.bytes.size(), failing), CodecError);
 }

@@ -6,14 +6,14 @@
 #include <cstdint>
 #include <vector>
 
-#include "codec/image.h"
+#include "base/image.h"
 #include "model/tile_model.h"
 
 namespace odp::test {
 
 // A photo-like RGB image: smooth gradients, a disc and fine stripes in the lower right (busy region).
-inline codec::Image synthetic_image(int width, int height) {
-  codec::Image image;
+inline base::Image synthetic_image(int width, int height) {
+  base::Image image;
   image.width = width;
   image.height = height;
   image.rgb.resize(static_cast<size_t>(width) * height * 3);

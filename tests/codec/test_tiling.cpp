@@ -4,7 +4,8 @@
 #include <algorithm>
 
 #include "codec/tiling.h"
-#include "codec/image.h"
+#include "base/image.h"
+#include "codec/odp.h"
 #include "test_support.h"
 
 using namespace odp::codec;

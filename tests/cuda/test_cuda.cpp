@@ -11,14 +11,15 @@
 #include <random>
 #include <vector>
 
-#include "codec/tiling.h"
 #include "cuda/odp_cuda.h"
+#include "format/tile_grid.h"
 #ifdef ODP_TEST_WITH_CODEC
+#include "codec/tiling.h"
 #include "model/tile_model.h"
 #include "tests/tiny_model_config.h"
 #endif
 
-using odp::codec::TileGrid;
+using odp::format::TileGrid;
 using odp::cuda::CudaError;
 using odp::cuda::IndexType;
 using odp::cuda::RealType;
@@ -74,7 +75,7 @@ float bf16_value(uint16_t bits) {
   return value;
 }
 
-// The grid rule of codec/tiling.h, restated so the reference does not depend on the code under comparison.
+// The grid rule of format/tile_grid.h, restated so the reference does not depend on the code under comparison.
 TileGrid reference_grid(int width, int height, int tile, int overlap) {
   auto count = [&](int length) { return length <= tile ? 1 : (length - overlap + (tile - overlap) - 1) / (tile - overlap); };
   TileGrid grid;

@@ -163,28 +163,3 @@ TEST_CASE("truncate_tokens keeps a per-tile prefix") {
   CHECK(cut.tile_tokens[1] == image.tile_tokens[1]);
   CHECK_THROWS_AS(truncate_tokens(image, 0), FormatError);
 }
-
-TEST_CASE("write_file_atomic replaces the file whole and leaves no temporary behind") {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("odp_format_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string path = (dir / "a.odp").string();
-  write_file_atomic(path, kWorkedExample);
-  CHECK(read_file(path) == kWorkedExample);
-  write_file_atomic(path, {1, 2, 3});
-  CHECK(read_file(path) == std::vector<uint8_t>{1, 2, 3});
-  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
-
-  const std::string missing_dir = (dir / "no" / "such" / "b.odp").string();
-  try {
-    write_file_atomic(missing_dir, kWorkedExample);
-    FAIL("writing into a missing directory must fail");
-  } catch (const FormatError& e) {
-    CHECK(std::string(e.what()).find("no/such/b.odp") != std::string::npos);
-  }
-  fs::create_directory(dir / "sub.odp");  // renaming a file onto a directory fails after the temp exists
-  CHECK_THROWS_AS(write_file_atomic((dir / "sub.odp").string(), kWorkedExample), FormatError);
-  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 2);
-  CHECK_THROWS_AS(read_file((dir / "missing.odp").string()), FormatError);
-  fs::remove_all(dir);
-}

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/file_io.h"
 #include "fuzz_common.h"
 
 using namespace odp::format;
@@ -34,10 +35,10 @@ int main(int argc, char** argv) {
     const std::vector<uint8_t> file = write(image, tables);
     const std::vector<uint8_t> cut(file.begin(), file.end() - 1);
     for (const auto& [bytes, suffix] : {std::make_pair(file, ""), std::make_pair(cut, "_cut")}) {
-      write_file_atomic((dir / (name + suffix + ".odp")).string(), bytes);
+      odp::base::write_file_atomic((dir / (name + suffix + ".odp")).string(), bytes);
       std::vector<uint8_t> alloc_input{0x03, 0x00};  // fail at the fourth allocation
       alloc_input.insert(alloc_input.end(), bytes.begin(), bytes.end());
-      write_file_atomic((dir / "alloc" / (name + suffix + ".odp")).string(), alloc_input);
+      odp::base::write_file_atomic((dir / "alloc" / (name + suffix + ".odp")).string(), alloc_input);
     }
   }
   return 0;

@@ -1,4 +1,4 @@
-// Tests for model/lpips: LPIPS-alex with random weights as a batched, differentiable loss; in the trainer.
+// Tests for train/lpips: LPIPS-alex with random weights as a batched, differentiable loss; in the trainer.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string>
 
-#include "model/lpips.h"
-#include "model/trainer.h"
+#include "train/lpips.h"
+#include "train/trainer.h"
 #include "model/weights.h"
 #include "tests/lpips_test_weights.h"
 #include "tests/remove_tree.h"

@@ -8,7 +8,7 @@
 
 #include "model/model_file.h"
 #include "model/safetensors.h"
-#include "model/trainer.h"
+#include "train/trainer.h"
 #include "model/weights.h"
 #include "tests/remove_tree.h"
 #include "tests/tiny_model_config.h"

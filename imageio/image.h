@@ -1,0 +1,39 @@
+// Image files: decode PNG/JPEG/WebP/PPM to 8-bit RGB, encode PNG/PPM/JPEG/WebP (for the tools, bench, trainer).
+// Failures are base::Error: kBadInput for unreadable or unsupported images, kIo for files, kUsage for requests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/image.h"
+
+namespace odp::imageio {
+
+using base::Error;
+using base::ErrorKind;
+using base::Image;
+
+// How images are read. Alpha: a fully opaque alpha channel is dropped (lossless); any other alpha is
+// refused unless flatten_alpha, which composites the image over white. 16-bit samples become 8-bit
+// (rounded), with a note. JPEG EXIF orientation is applied to the pixels and reset to 1 in the EXIF kept.
+struct ReadOptions {
+  uint64_t max_pixels = 1ull << 28;  // refuse larger images before allocating (268 Mpx)
+  bool flatten_alpha = false;
+};
+using ImageLimits = ReadOptions;
+
+// Reads by content (signature), not by extension. path "-" reads stdin.
+Image read_image(const std::string& path, const ImageLimits& limits = {});
+Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors,
+                   const ImageLimits& limits = {});
+
+enum class ImageFormat { kPng, kPpm, kJpeg, kWebp };
+// Chooses the output format from the extension (.png .ppm .jpg/.jpeg .webp); png when unknown.
+ImageFormat format_for_path(const std::string& path);
+std::vector<uint8_t> encode_image(const Image& image, ImageFormat format, int quality = 90);
+// Encodes and writes atomically (temporary file + rename). path "-" writes stdout.
+void write_image(const std::string& path, const Image& image, int quality = 90);
+
+}  // namespace odp::imageio

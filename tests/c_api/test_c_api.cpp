@@ -1,0 +1,188 @@
+// Tests of include/odp/odp.h through libodp alone: round trips, options structs of other sizes, and every kind
+// of failure (LibTorch's included) reported as its documented status with a message, never as an exception.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "odp/odp.h"
+
+namespace {
+
+// A scratch folder with tiny model files made by odp_make_test_model, for the whole run.
+struct Models {
+  std::string dir;
+  Models() {
+    char pattern[] = "/tmp/odp-c-api-test-XXXXXX";
+    dir = ::mkdtemp(pattern);
+    for (const char* arguments : {"tiny.safetensors 1", "other.safetensors 2", "libtorch-fails.safetensors 3 --libtorch-fails"})
+      REQUIRE(std::system((std::string(MAKE_TEST_MODEL) + " " + dir + "/" + arguments).c_str()) == 0);
+  }
+  ~Models() { std::system(("rm -rf " + dir).c_str()); }
+  std::string path(const std::string& name) const { return dir + "/" + name; }
+};
+
+const Models& models() {
+  static Models instance;
+  return instance;
+}
+
+odp_model* load(const std::string& name) {
+  odp_model_options options;
+  odp_model_options_init(&options);
+  options.device = ODP_DEVICE_CPU;
+  odp_model* model = nullptr;
+  const odp_status status = odp_model_load(models().path(name).c_str(), &options, &model);
+  INFO(odp_error_message());
+  REQUIRE(status == ODP_OK);
+  return model;
+}
+
+std::vector<uint8_t> gradient(int width, int height) {
+  std::vector<uint8_t> rgb(static_cast<size_t>(width) * height * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 37) / 11);
+  return rgb;
+}
+
+std::vector<uint8_t> encode(odp_model* model, int width, int height, int tokens) {
+  const std::vector<uint8_t> rgb = gradient(width, height);
+  const odp_image image = {width, height, static_cast<size_t>(width) * 3, rgb.data(), nullptr, 0, nullptr, 0};
+  odp_encode_options options;
+  odp_encode_options_init(&options);
+  options.tokens = tokens;
+  uint8_t* bytes = nullptr;
+  size_t size = 0;
+  const odp_status status = odp_encode(model, &image, &options, &bytes, &size);
+  INFO(odp_error_message());
+  REQUIRE(status == ODP_OK);
+  std::vector<uint8_t> file(bytes, bytes + size);
+  odp_free(bytes);
+  return file;
+}
+
+}  // namespace
+
+TEST_CASE("version, status names and an empty message before any failure", "[c_api]") {
+  CHECK(std::string(odp_version()) ==
+        std::to_string(ODP_VERSION_MAJOR) + "." + std::to_string(ODP_VERSION_MINOR) + "." +
+            std::to_string(ODP_VERSION_PATCH));
+  CHECK(std::string(odp_status_name(ODP_ERROR_MODEL)) == "model problem");
+  CHECK(std::string(odp_error_message()).empty());
+}
+
+TEST_CASE("encode, inspect, truncate and decode round-trip through the C API", "[c_api]") {
+  odp_model* model = load("tiny.safetensors");
+  odp_model_info info{};
+  info.struct_size = sizeof info;
+  REQUIRE(odp_model_get_info(model, &info) == ODP_OK);
+  CHECK(info.tile_size == 32);
+  CHECK(info.num_tokens == 16);
+  CHECK(info.on_gpu == 0);
+
+  const std::vector<uint8_t> file = encode(model, 70, 40, 8);
+  odp_file_info file_info{};
+  file_info.struct_size = sizeof file_info;
+  REQUIRE(odp_inspect(file.data(), file.size(), &file_info) == ODP_OK);
+  CHECK(file_info.width == 70);
+  CHECK(file_info.height == 40);
+  CHECK(file_info.model_id == info.model_id);
+  CHECK(file_info.max_tokens == 8);
+  CHECK(file_info.file_bytes == file.size());
+
+  odp_truncate_options cut_options;
+  odp_truncate_options_init(&cut_options);
+  cut_options.tokens = 2;
+  uint8_t* cut = nullptr;
+  size_t cut_size = 0;
+  REQUIRE(odp_truncate(file.data(), file.size(), &cut_options, model, &cut, &cut_size) == ODP_OK);
+  CHECK(cut_size < file.size());
+
+  uint8_t* rgb = nullptr;
+  int width = 0, height = 0;
+  REQUIRE(odp_decode(model, cut, cut_size, nullptr, &rgb, &width, &height) == ODP_OK);
+  CHECK(width == 70);
+  CHECK(height == 40);
+  odp_free(rgb);
+  odp_free(cut);
+  odp_model_free(model);
+}
+
+TEST_CASE("a model loads from memory as from its file", "[c_api]") {
+  std::FILE* in = std::fopen(models().path("tiny.safetensors").c_str(), "rb");
+  REQUIRE(in != nullptr);
+  std::vector<uint8_t> bytes;
+  for (int c; (c = std::fgetc(in)) != EOF;) bytes.push_back(static_cast<uint8_t>(c));
+  std::fclose(in);
+  odp_model* from_memory = nullptr;
+  REQUIRE(odp_model_load_memory(bytes.data(), bytes.size(), nullptr, &from_memory) == ODP_OK);
+  odp_model* from_file = load("tiny.safetensors");
+  CHECK(encode(from_memory, 40, 30, 16) == encode(from_file, 40, 30, 16));
+  odp_model_free(from_memory);
+  odp_model_free(from_file);
+}
+
+TEST_CASE("an options struct from an older, shorter header keeps the newer fields' defaults", "[c_api]") {
+  odp_model* model = load("tiny.safetensors");
+  const std::vector<uint8_t> rgb = gradient(40, 30);
+  const odp_image image = {40, 30, 120, rgb.data(), nullptr, 0, nullptr, 0};
+  odp_encode_options old_options;
+  odp_encode_options_init(&old_options);
+  old_options.struct_size = offsetof(odp_encode_options, tokens) + sizeof old_options.tokens;
+  old_options.tokens = 4;
+  old_options.tile_overlap = 12345;  // beyond the old struct: must not be read
+  uint8_t* bytes = nullptr;
+  size_t size = 0;
+  REQUIRE(odp_encode(model, &image, &old_options, &bytes, &size) == ODP_OK);
+  odp_file_info info{};
+  info.struct_size = sizeof info;
+  REQUIRE(odp_inspect(bytes, size, &info) == ODP_OK);
+  CHECK(info.max_tokens == 4);
+  odp_free(bytes);
+  odp_model_free(model);
+}
+
+TEST_CASE("failures are statuses with a message, LibTorch's own errors included", "[c_api]") {
+  odp_model* model = nullptr;
+  CHECK(odp_model_load(nullptr, nullptr, &model) == ODP_ERROR_USAGE);
+  CHECK(odp_model_load(models().path("missing.safetensors").c_str(), nullptr, &model) == ODP_ERROR_MODEL);
+  CHECK_THAT(odp_error_message(), Catch::Contains("missing.safetensors"));
+
+  // The file passes odp's own checks, but LibTorch throws (c10::Error) making one of its tensors.
+  CHECK(odp_model_load(models().path("libtorch-fails.safetensors").c_str(), nullptr, &model) == ODP_ERROR_MODEL);
+  CHECK_THAT(odp_error_message(), Catch::Contains("LibTorch") && Catch::Contains("libtorch-fails.safetensors"));
+  CHECK(std::string(odp_error_message()).find('\n') == std::string::npos);  // one line, no backtrace
+  CHECK(model == nullptr);
+
+  model = load("tiny.safetensors");
+  odp_model* other = load("other.safetensors");
+  const std::vector<uint8_t> from_other = encode(other, 20, 20, 4);
+  odp_model_free(other);
+  uint8_t* rgb = nullptr;
+  int width = 0, height = 0;
+  CHECK(odp_decode(model, from_other.data(), from_other.size(), nullptr, &rgb, &width, &height) == ODP_ERROR_MODEL);
+  const uint8_t garbage[] = {'O', 'D', 'P', 9, 9, 9, 9, 9};
+  CHECK(odp_decode(model, garbage, sizeof garbage, nullptr, &rgb, &width, &height) == ODP_ERROR_BAD_INPUT);
+  CHECK(rgb == nullptr);
+  odp_file_info info{};
+  info.struct_size = sizeof info;
+  CHECK(odp_inspect(garbage, sizeof garbage, &info) == ODP_ERROR_BAD_INPUT);
+
+  const std::vector<uint8_t> pixels = gradient(8, 8);
+  const odp_image image = {8, 8, 24, pixels.data(), nullptr, 0, nullptr, 0};
+  odp_encode_options options;
+  odp_encode_options_init(&options);
+  options.rate = ODP_RATE_QUALITY;
+  options.quality = 101;
+  uint8_t* bytes = nullptr;
+  size_t size = 0;
+  CHECK(odp_encode(model, &image, &options, &bytes, &size) == ODP_ERROR_USAGE);
+  CHECK_THAT(odp_error_message(), Catch::Contains("quality"));
+  const odp_image narrow = {8, 8, 10, pixels.data(), nullptr, 0, nullptr, 0};
+  CHECK(odp_encode(model, &narrow, nullptr, &bytes, &size) == ODP_ERROR_USAGE);
+  CHECK(bytes == nullptr);
+  odp_model_free(model);
+}

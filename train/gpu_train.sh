@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Steps of a training lease on the GPU machine (see model/TRAINING.md). Run from the repository root there.
+#   gpu_train.sh unpack BUNDLE.tar   extract carried training photos into /root/data
+#   gpu_train.sh build               configure + build odp-train (and what run_gpu.sh runs) in the background
+#   gpu_train.sh start ARGS...       start training detached (setsid), logging to /root/run/train.log
+#   gpu_train.sh status              last log lines and evaluations; the latest checkpoint's parts in $OUT
+#                                    (and the trainer's --trace file, gzipped, once it exists)
+#   gpu_train.sh wait-trainer        returns when odp-train is built (or the build has failed, with its errors)
+#   gpu_train.sh wait-build          returns when the background build has finished
+#   gpu_train.sh wait                returns when the trainer has exited (then export)
+#   gpu_train.sh export [CHECKPOINT] fit entropy tables, split the fp16 model into <= 15 MiB parts in $OUT
+#   gpu_train.sh state I             part group I (0, 1, 2, ...) of the train state (--resume): at most 4 parts
+#                                    of 15.9 MB a call, within the 64 MiB a call brings back; prints how many
+set -euo pipefail
+data=/root/data run=/root/run build=/root/build-train
+case "${1:-}" in
+  unpack)
+    mkdir -p "$data" && tar -xf "$2" -C "$data" && echo "$(find "$data" -type f | wc -l) files in $data" ;;
+  build)
+    prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+    # The same configuration as bench/throughput/run_gpu.sh, so that ODP_BUILD_DIR=$build reuses this build.
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DODP_WITH_WEBP=OFF \
+      -DODP_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc > /root/configure.log 2>&1 ||
+      { tail -20 /root/configure.log; exit 1; }
+    # odp-train first, so that training can start as soon as its tool exists; then the GPU benchmark's targets,
+    # odp-bench on its own (it needs more libraries, and a failure there must not stop the others).
+    rm -f /root/odp-train.built
+    (setsid nohup bash -c "cmake --build '$build' -j $(nproc) --target odp-train && touch /root/odp-train.built &&
+      cmake --build '$build' -j $(nproc) --target test_cuda test_model odp-throughput odpenc odpdec;
+      cmake --build '$build' -j $(nproc) --target odp-bench" > /root/build.log 2>&1 &)
+    echo "building in the background: tail /root/build.log" ;;
+  start)
+    shift
+    mkdir -p "$run"
+    [ -x "$build/train/odp-train" ] || { echo "odp-train not built yet"; tail -3 /root/build.log; exit 1; }
+    (cd "$run" && setsid nohup "$build/train/odp-train" train --data "$data" --out "$run" --device cuda "$@" \
+      > "$run/train.log" 2>&1 &)
+    echo "training started: $run/train.log" ;;
+  status)
+    grep -E "^#|^eval" "$run/train.log" | tail -8; tail -n 2 "$run/train.log"
+    # Every poll also brings the latest checkpoint out: if the machine is given back before `export`, the
+    # training up to that checkpoint is not lost (run 4 was saved this way).
+    if [ -n "${OUT:-}" ] && [ -f "$run/checkpoint-fp16.safetensors" ]; then
+      split -b 15M -d "$run/checkpoint-fp16.safetensors" "$OUT/checkpoint-fp16.safetensors.part"
+      md5sum "$run/checkpoint-fp16.safetensors"
+    fi
+    for trace in "$run"/*.json; do
+      [ -f "$trace" ] && [ -n "${OUT:-}" ] && [ ! -f "$trace.sent" ] && gzip -c "$trace" > "$OUT/$(basename "$trace").gz" &&
+        touch "$trace.sent" && echo "trace $(basename "$trace").gz"
+    done
+    true ;;  # a trace already sent is no failure of the poll
+  state)
+    # Split once per saved state (the trainer replaces the file at every checkpoint: split what is there now).
+    [ -f "$run/train-state.safetensors" ] || { echo "no train state yet"; exit 1; }
+    if [ ! -f "$run/state-parts/md5" ] || [ "$run/train-state.safetensors" -nt "$run/state-parts/md5" ]; then
+      rm -rf "$run/state-parts" && mkdir -p "$run/state-parts"
+      split -b 15900000 -d "$run/train-state.safetensors" "$run/state-parts/train-state.safetensors.part"
+      md5sum "$run/train-state.safetensors" > "$run/state-parts/md5"
+    fi
+    parts=("$run"/state-parts/train-state.safetensors.part*)
+    for ((i = ${2:?group} * 4; i < ${2} * 4 + 4 && i < ${#parts[@]}; ++i)); do cp "${parts[$i]}" "${OUT:?}/"; done
+    echo "${#parts[@]} parts in all; $(cat "$run/state-parts/md5")" ;;
+  wait-trainer)
+    # Training can start while the rest of the build goes on.
+    while [ ! -f /root/odp-train.built ] && { pgrep -x ninja > /dev/null || pgrep -x cmake > /dev/null; }; do sleep 3; done
+    [ -f /root/odp-train.built ] || { echo "odp-train failed to build:"; grep -B2 -A12 -m3 "error" /root/build.log; exit 1; }
+    echo "odp-train built" ;;
+  wait-build)
+    while pgrep -x ninja > /dev/null || pgrep -x cmake > /dev/null; do sleep 5; done
+    tail -n 1 /root/build.log ;;
+  wait)
+    # -x matches the process name only: `pgrep -f "odp-train train"` also matches the shell running this line.
+    while pgrep -x odp-train > /dev/null; do sleep 5; done
+    grep -E "^# (final|saved)" "$run/train.log" | tail -2 ;;
+  export)
+    mkdir -p "$run"
+    "$build/train/odp-train" tables --model "${2:-$run/checkpoint-fp16.safetensors}" --data "$data" \
+      --out "$run/odp.safetensors" --samples 16000 --device cuda | tail -2
+    split -b 15M -d "$run/odp.safetensors" "${OUT:?}/odp.safetensors.part"
+    [ ! -f "$run/train.log" ] || cp "$run/train.log" "$OUT/"
+    md5sum "$run/odp.safetensors" ;;
+  *) sed -n '2,10p' "$0"; exit 1 ;;
+esac
