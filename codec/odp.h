@@ -95,6 +95,8 @@ struct FileInfo {
   uint32_t width = 0, height = 0, tile_size = 0, tile_overlap = 0;
   uint32_t tiles_x = 0, tiles_y = 0;
   uint32_t model_id = 0;
+  int model_id_bits = 32;           // bits of model_id the file holds: 32 (format version 1) or 16 (version 2)
+  int format_version = 0;
   int codebook_bits = 0;
   bool position_tables = false;     // entropy coded with the model's tables (truncation needs the model file)
   std::vector<uint16_t> tokens_per_tile;
