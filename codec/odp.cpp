@@ -261,8 +261,12 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   header.codebook_bits = static_cast<uint8_t>(info.config.codebook_bits());
   const format::FrequencyTables tables = tables_for(info);
   header.entropy_model = tables.empty() ? format::EntropyModel::kUniform : format::EntropyModel::kPositionTables;
-  // Pixels are coded as read: sRGB unless the input carried a profile (not converted), then unspecified.
-  header.colour = image.icc.empty() ? format::ColourSpace::kSrgb : format::ColourSpace::kUnspecified;
+  // kAuto: pixels are coded as read, sRGB unless the input carried a profile (not converted), then
+  // unspecified.
+  const bool srgb = options.colour == EncodeOptions::Colour::kAuto
+                        ? image.icc.empty()
+                        : options.colour == EncodeOptions::Colour::kSrgb;
+  header.colour = srgb ? format::ColourSpace::kSrgb : format::ColourSpace::kUnspecified;
   header.grey = is_grey(image);
   if (options.keep_metadata) {
     if (!image.icc.empty()) file.metadata.push_back({"ICCP", image.icc});
@@ -350,7 +354,8 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
   smooth_seams(image.rgb.data(), grid, options.seam_filter_radius);
   if (file.header.grey) make_grey(image);
   for (const format::MetadataChunk& chunk : file.metadata) {
-    if (chunk.tag == "ICCP") image.icc = chunk.bytes;
+    // A profile describes the decoded pixels only when they were not converted to sRGB (spec 5.3).
+    if (chunk.tag == "ICCP" && file.header.colour != format::ColourSpace::kSrgb) image.icc = chunk.bytes;
     if (chunk.tag == "EXIF") image.exif = chunk.bytes;
   }
   if (file.was_cut) image.notes.push_back("the file was cut short; decoded the tokens that survived");
