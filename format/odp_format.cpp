@@ -124,6 +124,10 @@ void check_header_values(const Header& header) {
                       std::to_string(header.grid_height()) + " exceeds the image size " +
                       std::to_string(header.width) + "x" + std::to_string(header.height));
   }
+  if (header.version == 1 && header.model_id_bits < 32) {
+    throw FormatError("format version 1 stores a 32-bit model_id, this header holds only " +
+                      std::to_string(header.model_id_bits) + " bits of it (read from version 2?)");
+  }
   if (header.version == 1 && has_coded_size(header)) {
     throw FormatError("format version 1 cannot record a coded size (field 'coded_size'); write version 2");
   }

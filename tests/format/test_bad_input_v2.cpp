@@ -230,6 +230,10 @@ TEST_CASE("version 2: write refuses what it cannot represent") {
   image.header.coded_width = 41;
   CHECK_THROWS_WITH(write(image), Catch::Contains("field 'coded_size'"));
   image.header.coded_width = 0;
+  const std::vector<uint8_t> v2 = write(image);
+  Image back = read(v2.data(), v2.size());
+  back.header.version = 1;  // a 16-bit id cannot become version 1's 32-bit one
+  CHECK_THROWS_WITH(write(back), Catch::Contains("32-bit model_id"));
   image.header.version = 3;
   CHECK_THROWS_WITH(write(image), Catch::Contains("version 3"));
 }
