@@ -270,7 +270,8 @@ TEST_CASE("format version 1 files still decode and truncate in version 1; grey i
   CHECK(inspect(encoded.bytes.data(), encoded.bytes.size()).format_version == 2);
   odp::format::Image file = odp::format::read(encoded.bytes.data(), encoded.bytes.size());
   file.header.version = 1;
-  file.header.model_id = 0x11111111;
+  file.header.model_id = 0x11111111;  // the whole id again, as version 1 stores it
+  file.header.model_id_bits = 32;
   const std::vector<uint8_t> v1 = odp::format::write(file);
   CHECK(inspect(v1.data(), v1.size()).format_version == 1);
   const Image from_v1 = decode(v1.data(), v1.size(), model),
