@@ -1,8 +1,10 @@
 // odpenc: compress images (PNG, JPEG, WebP, PPM/PGM) into .odp files with the shipped model.
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include "cli/cli_common.h"
+#include "codec/colour.h"
 
 namespace {
 
@@ -27,11 +29,39 @@ Options:
                      that costs no extra tile; seams are blended away. 0: fewest tiles (smallest files),
                      seams are smoothed at decode but stay faintly visible in busy regions
   --flatten-alpha    composite transparent images onto white (otherwise they are refused)
-  --strip-metadata   leave the ICC profile and EXIF out of the file
+  --metadata LIST    what to copy into the file, as cwebp: all, none (default), or a comma list of icc, exif,
+                     xmp (kept chunks are zstd-compressed). Pixels are converted to sRGB from an ICC profile
+                     first, and EXIF orientation applied, whatever is kept. --strip-metadata: --metadata none
   -v                 say what was converted on reading and what each file got (tokens, bytes, bits/pixel)
   -q                 no progress bar
 A fully opaque alpha channel is dropped silently (nothing is lost); 16-bit images are rounded to 8-bit.
 )";
+
+// --metadata LIST (cwebp's -metadata): which of the input's chunks to keep.
+struct KeptMetadata {
+  bool icc = false, exif = false, xmp = false;
+};
+
+KeptMetadata parse_metadata(const odp::cli::Arguments& arguments) {
+  KeptMetadata kept;
+  if (!arguments.has("--metadata")) return kept;
+  std::stringstream list(arguments.text("--metadata"));
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    if (item == "all") {
+      kept = {true, true, true};
+    } else if (item == "icc") {
+      kept.icc = true;
+    } else if (item == "exif") {
+      kept.exif = true;
+    } else if (item == "xmp") {
+      kept.xmp = true;
+    } else if (item != "none") {
+      throw odp::cli::UsageError("--metadata: '" + item + "' is not one of all, none, icc, exif, xmp");
+    }
+  }
+  return kept;
+}
 
 }  // namespace
 
@@ -39,7 +69,7 @@ int main(int argc, char** argv) {
   using namespace odp;
   return cli::run_tool(
       argc, argv, kUsage, {"-o", "--tokens", "--quality", "--size", "--target-psnr", "--model", "--device", "--overlap",
-                               "--gpu-precision"},
+                               "--gpu-precision", "--metadata"},
       {"--flatten-alpha", "--strip-metadata", "-v", "-q"}, [](const cli::Arguments& arguments) {
         if (arguments.count_of({"--tokens", "--quality", "--size", "--target-psnr"}) > 1)
           throw cli::UsageError("give at most one of --tokens, --quality, --size and --target-psnr");
@@ -59,7 +89,9 @@ int main(int argc, char** argv) {
         }
         if (arguments.has("--overlap") && arguments.text("--overlap") != "auto")
           options.tile_overlap = arguments.integer("--overlap", 0, 128);
-        options.keep_metadata = !arguments.has("--strip-metadata");
+        if (arguments.has("--strip-metadata") && arguments.has("--metadata"))
+          throw cli::UsageError("give --metadata or --strip-metadata, not both");
+        const KeptMetadata kept = parse_metadata(arguments);
         imageio::ReadOptions read_options;
         read_options.flatten_alpha = arguments.has("--flatten-alpha");
         const bool verbose = arguments.has("-v");
@@ -80,9 +112,18 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];
           int code = cli::for_input(arguments, input, [&] {
-            const codec::Image image = imageio::read_image(input, read_options);
+            codec::Image image = imageio::read_image(input, read_options);
             if (verbose)
               for (const std::string& note : image.notes) std::cerr << "odpenc: " << input << ": " << note << "\n";
+            // .odp codes sRGB: convert from the input's profile; a profile Little CMS refuses leaves the
+            // pixels as they are, recorded as unspecified colour.
+            const codec::SrgbConversion colour = codec::convert_to_srgb(image);
+            if (verbose && !colour.message.empty())
+              std::cerr << "odpenc: " << input << ": " << colour.message << "\n";
+            options.colour = colour.is_srgb ? codec::EncodeOptions::Colour::kSrgb
+                                            : codec::EncodeOptions::Colour::kUnspecified;
+            if (!kept.icc) image.icc.clear();
+            if (!kept.exif) image.exif.clear();  // (the readers keep no XMP yet, so "xmp" keeps nothing)
             options.progress = cli::progress_bar(!arguments.has("-q"), input);
             const codec::EncodeResult encoded = codec::encode(image, *model, options);
             base::write_file_atomic(outputs[i], encoded.bytes);

@@ -28,7 +28,10 @@ void print_info(const std::string& name, const odp::codec::FileInfo& info, bool 
             << info.metadata_bytes << ", tokens " << info.payload_bytes << ")"
             << (info.payload_cut ? " - cut short, a prefix is recoverable" : "") << "\n"
             << "  bits/pixel:  " << 8.0 * info.file_bytes / (double(info.width) * info.height) << "\n"
-            << "  model id:    " << odp::model::model_id_text(info.model_id) << ", codebook " << info.codebook_bits
+            << "  format:      version " << info.format_version << "\n"
+            << "  model id:    "
+            << odp::model::model_id_text(info.model_id).substr(8 - std::min(info.model_id_bits, 32) / 4)
+            << (info.model_id_bits < 32 ? " (the low 16 bits)" : "") << ", codebook " << info.codebook_bits
             << " bits, "
             << (info.position_tables ? "position tables" : "uniform") << " entropy coding\n"
             << "  metadata:    ";

@@ -20,6 +20,8 @@ FileInfo inspect(const uint8_t* data, size_t size) {
   info.tiles_x = header.tiles_x();
   info.tiles_y = header.tiles_y();
   info.model_id = header.model_id;
+  info.model_id_bits = header.model_id_bits;
+  info.format_version = header.version;
   info.codebook_bits = header.codebook_bits;
   info.position_tables = header.entropy_model == format::EntropyModel::kPositionTables;
   info.tokens_per_tile = summary.tokens_per_tile;

@@ -43,9 +43,15 @@ format::Summary summarize_or_throw(const uint8_t* data, size_t size) {
   }
 }
 
+// The id as far as the file holds it: version 2 keeps the low 16 bits (spec 11.2), printed as 4 hex digits.
+std::string file_model_id_text(const format::Header& header) {
+  const std::string text = model::model_id_text(header.model_id);
+  return header.model_id_bits >= 32 ? text : "...." + text.substr(text.size() - header.model_id_bits / 4);
+}
+
 void check_model_matches(const format::Header& header, const model::ModelInfo& info) {
-  if (header.model_id != info.model_id)
-    throw CodecError("the file was made by model " + model::model_id_text(header.model_id) +
+  if (!header.matches_model(info.model_id))
+    throw CodecError("the file was made by model " + file_model_id_text(header) +
                          " but the loaded model" + (info.path.empty() ? "" : " (" + info.path + ")") + " is " +
                          model::model_id_text(info.model_id) + "; use --model with the file's model",
                      ErrorKind::kModel);
@@ -153,6 +159,21 @@ std::vector<int> search_prefixes(const Image& image, const TileGrid& grid, const
   }
 }
 
+// Every pixel has R == G == B: the file records grey and the decoder returns grey (issue 19).
+bool is_grey(const Image& image) {
+  for (size_t i = 0; i + 2 < image.rgb.size(); i += 3)
+    if (image.rgb[i] != image.rgb[i + 1] || image.rgb[i] != image.rgb[i + 2]) return false;
+  return true;
+}
+
+// The decoded channels' rounded mean in all three: what a grey file decodes to (spec 5.1).
+void make_grey(Image& image) {
+  for (size_t i = 0; i + 2 < image.rgb.size(); i += 3) {
+    const int sum = image.rgb[i] + image.rgb[i + 1] + image.rgb[i + 2];
+    image.rgb[i] = image.rgb[i + 1] = image.rgb[i + 2] = static_cast<uint8_t>((sum + 1) / 3);
+  }
+}
+
 int clamp_tokens(int tokens, int num_tokens) {
   if (tokens < 1 || tokens > kMaxTokens)
     throw CodecError("tokens per tile must be 1..256, not " + std::to_string(tokens), ErrorKind::kUsage);
@@ -227,6 +248,13 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   header.codebook_bits = static_cast<uint8_t>(info.config.codebook_bits());
   const format::FrequencyTables tables = tables_for(info);
   header.entropy_model = tables.empty() ? format::EntropyModel::kUniform : format::EntropyModel::kPositionTables;
+  // kAuto: pixels are coded as read, sRGB unless the input carried a profile (not converted), then
+  // unspecified.
+  const bool srgb = options.colour == EncodeOptions::Colour::kAuto
+                        ? image.icc.empty()
+                        : options.colour == EncodeOptions::Colour::kSrgb;
+  header.colour = srgb ? format::ColourSpace::kSrgb : format::ColourSpace::kUnspecified;
+  header.grey = is_grey(image);
   if (options.keep_metadata) {
     if (!image.icc.empty()) file.metadata.push_back({"ICCP", image.icc});
     if (!image.exif.empty()) file.metadata.push_back({"EXIF", image.exif});
@@ -260,6 +288,12 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
       summary.header.codebook_bits != info.config.codebook_bits())
     throw CodecError("the file's tile size or codebook does not match the model's", ErrorKind::kModel);
   const format::Image file = read_tokens(data, size, tables_for(info));
+  if (file.header.grid_width() != file.header.width || file.header.grid_height() != file.header.height)
+    throw CodecError("the file codes a downscaled " + std::to_string(file.header.grid_width()) + "x" +
+                         std::to_string(file.header.grid_height()) + " copy of a " +
+                         std::to_string(file.header.width) + "x" + std::to_string(file.header.height) +
+                         " image, which this decoder cannot upsample yet",
+                     ErrorKind::kBadInput);
   const TileGrid grid = TileGrid::make(static_cast<int>(file.header.width), static_cast<int>(file.header.height), t,
                                        static_cast<int>(file.header.tile_overlap));
   if (static_cast<size_t>(grid.count()) != file.tile_tokens.size())
@@ -305,8 +339,10 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
   stitcher.finish();
   correct_seam_casts(image.rgb.data(), grid, options.seam_cast_radius);
   smooth_seams(image.rgb.data(), grid, options.seam_filter_radius);
+  if (file.header.grey) make_grey(image);
   for (const format::MetadataChunk& chunk : file.metadata) {
-    if (chunk.tag == "ICCP") image.icc = chunk.bytes;
+    // A profile describes the decoded pixels only when they were not converted to sRGB (spec 5.3).
+    if (chunk.tag == "ICCP" && file.header.colour != format::ColourSpace::kSrgb) image.icc = chunk.bytes;
     if (chunk.tag == "EXIF") image.exif = chunk.bytes;
   }
   if (file.was_cut) image.notes.push_back("the file was cut short; decoded the tokens that survived");

@@ -62,6 +62,9 @@ struct EncodeOptions {
   double target_psnr = 32;     // kTargetPsnr: per-tile PSNR target in dB (over the tile's pixels in the image)
   int tile_overlap = kAutoOverlap;  // pixels shared by neighbouring tiles, 0..tile/2; kAutoOverlap: see Seams
   bool keep_metadata = true;   // carry ICC profile and EXIF into the file
+  // The pixels' colour space, recorded in the file: kAuto says sRGB unless the image carries an ICC profile
+  // (then unspecified: encode() codes pixels as they are). odpenc converts to sRGB first (convert_to_srgb).
+  enum class Colour { kAuto, kSrgb, kUnspecified } colour = Colour::kAuto;
   ProgressFn progress;
 };
 
@@ -106,6 +109,8 @@ struct FileInfo {
   uint32_t width = 0, height = 0, tile_size = 0, tile_overlap = 0;
   uint32_t tiles_x = 0, tiles_y = 0;
   uint32_t model_id = 0;
+  int model_id_bits = 32;           // bits of model_id the file holds: 32 (format version 1) or 16 (version 2)
+  int format_version = 0;
   int codebook_bits = 0;
   bool position_tables = false;     // entropy coded with the model's tables (truncation needs the model file)
   std::vector<uint16_t> tokens_per_tile;

@@ -1,6 +1,8 @@
-// The .odp container: header layout, token-major payload order, shortened-payload recovery and truncation.
-// Byte layout and every check here follow spec/odp-format.md section by section.
+// The .odp container, versions 2 and 1: header layouts, token-major payload order, cut-file recovery and
+// truncation. Byte layout and every check here follow spec/odp-format.md section by section.
 #include "odp_format.h"
+
+#include <zstd.h>
 
 #include <algorithm>
 #include <numeric>
@@ -13,11 +15,36 @@ namespace odp::format {
 
 namespace {
 
-constexpr uint8_t kMagic[3] = {'O', 'D', 'P'};
-constexpr uint8_t kVersion = 1;
-constexpr uint8_t kFlagMetadata = 0x01;
-constexpr uint8_t kFlagPerTileCounts = 0x02;
-constexpr uint8_t kFlagsReserved = 0xFC;
+// Both versions (spec 2): byte 0 is 'O'; byte 1 is 'D' in version 1, 0x80 + version from version 2 on.
+constexpr uint8_t kSignature0 = 0x4F;
+constexpr uint8_t kVersion1Byte1 = 0x44;
+constexpr uint8_t kVersionBit = 0x80;
+
+// Version 1 (spec 10).
+constexpr uint8_t kMagicV1[3] = {'O', 'D', 'P'};
+constexpr uint8_t kFlagV1Metadata = 0x01;
+constexpr uint8_t kFlagV1PerTileCounts = 0x02;
+constexpr uint8_t kFlagsV1Reserved = 0xFC;
+
+// Version 2 (spec 3, 5).
+constexpr uint8_t kSizeFormMask = 0x03;
+constexpr uint8_t kFlagCoding = 0x04;
+constexpr uint8_t kFlagOverlap = 0x08;
+constexpr uint8_t kFlagExtensions = 0x10;
+constexpr uint8_t kFlagPerTileCounts = 0x20;
+constexpr uint8_t kFlagsReserved = 0xC0;
+constexpr uint8_t kExtColour = 0x01;
+constexpr uint8_t kExtCodedSize = 0x02;
+constexpr uint8_t kExtMetadata = 0x04;
+constexpr uint8_t kExtReserved = 0xF8;
+constexpr uint8_t kColourGrey = 0x80;
+constexpr uint8_t kChunkStored = 0;
+constexpr uint8_t kChunkZstd = 1;
+constexpr int kDefaultTileLog2 = 8;
+constexpr uint8_t kDefaultCoding = 0x1B;  // 12-bit codebook, position tables: the shipped model
+constexpr uint32_t kSmallSide = 256;      // size_form 1 holds sides up to this
+constexpr int kZstdLevel = 19;  // chunks are small (ICC profiles: 0.5-8 KB); the best ratio is cheap
+
 constexpr uint32_t kMaxDimension = 65535;
 constexpr int kMinTileLog2 = 4, kMaxTileLog2 = 12;
 constexpr int kMaxCodebookBits = 16;
@@ -35,8 +62,30 @@ int tile_log2_of(uint32_t tile_size) {
   return -1;
 }
 
+uint8_t coding_byte(const Header& header) {
+  return static_cast<uint8_t>((static_cast<uint8_t>(header.entropy_model) << 4) | (header.codebook_bits - 1));
+}
+
+void set_coding(Header& header, uint8_t coding) {
+  header.codebook_bits = static_cast<uint8_t>((coding & 0x0F) + 1);
+  header.entropy_model = static_cast<EntropyModel>(coding >> 4);
+}
+
+// spec 3.3: the one size_form that may hold width x height with tile edge `tile`.
+int size_form_for(uint32_t width, uint32_t height, uint32_t tile) {
+  if (width == tile && height == tile) return 0;
+  return width <= kSmallSide && height <= kSmallSide ? 1 : 2;
+}
+
+bool has_coded_size(const Header& header) {
+  return header.grid_width() != header.width || header.grid_height() != header.height;
+}
+
 // Header checks shared by the writer (on what it is asked to write) and the reader (on what it parsed).
 void check_header_values(const Header& header) {
+  if (header.version != 1 && header.version != 2) {
+    throw FormatError("format version " + std::to_string(header.version) + " cannot be written (1 or 2)");
+  }
   if (header.width < 1 || header.width > kMaxDimension || header.height < 1 ||
       header.height > kMaxDimension) {
     throw FormatError("field 'width'/'height' = " + std::to_string(header.width) + "x" +
@@ -59,6 +108,35 @@ void check_header_values(const Header& header) {
     throw FormatError("entropy model (field 'coding') " +
                       std::to_string(static_cast<int>(header.entropy_model)) +
                       " is reserved (0 uniform, 1 position tables)");
+  }
+  if (header.colour != ColourSpace::kSrgb && header.colour != ColourSpace::kUnspecified) {
+    throw FormatError("colour space (field 'colour') " + std::to_string(static_cast<int>(header.colour)) +
+                      " is reserved (0 sRGB, 1 unspecified)");
+  }
+  if (header.grid_width() > header.width || header.grid_height() > header.height) {
+    throw FormatError("field 'coded_size' = " + std::to_string(header.grid_width()) + "x" +
+                      std::to_string(header.grid_height()) + " exceeds the image size " +
+                      std::to_string(header.width) + "x" + std::to_string(header.height));
+  }
+  if (header.version == 1 && header.model_id_bits < 32) {
+    throw FormatError("format version 1 stores a 32-bit model_id, this header holds only " +
+                      std::to_string(header.model_id_bits) + " bits of it (read from version 2?)");
+  }
+  if (header.version == 1 && has_coded_size(header)) {
+    throw FormatError("format version 1 cannot record a coded size (field 'coded_size'); write version 2");
+  }
+}
+
+void check_limits(const Header& header, const ReadLimits& limits) {
+  if (uint64_t{header.width} * header.height > limits.max_pixels) {
+    throw FormatError("image " + std::to_string(header.width) + "x" + std::to_string(header.height) +
+                      " exceeds the reader's limit of " + std::to_string(limits.max_pixels) + " pixels");
+  }
+  const uint64_t tile_count = uint64_t{header.tiles_x()} * header.tiles_y();
+  if (tile_count > limits.max_tiles) {
+    throw FormatError("image needs " + std::to_string(tile_count) +
+                      " tiles, more than the reader's limit of " + std::to_string(limits.max_tiles) +
+                      " (fields size/coded_size/tile_log2/tile_overlap)");
   }
 }
 
@@ -86,28 +164,119 @@ struct Container {
   Summary summary;
   const uint8_t* payload = nullptr;
   size_t payload_available = 0;
+  // Version 2: the check and how many leading bytes it covers before the payload.
+  uint16_t check = 0;
+  size_t check_covers = 0;
 };
 
-Container parse_container(const uint8_t* data, size_t size, const ReadLimits& limits) {
-  if (size == 0) throw FormatError("empty input: not an .odp file (0 bytes)");
+// spec 4: one count for all tiles, or one per tile (then not all equal).
+void parse_token_counts(wire::ByteReader& in, bool per_tile, uint64_t tile_count, const char* flag_name,
+                        Summary& summary) {
+  if (per_tile) {
+    const uint8_t* counts = in.bytes(tile_count, "token_counts");
+    summary.tokens_per_tile.assign(counts, counts + tile_count);
+    for (uint16_t& count : summary.tokens_per_tile) ++count;
+    if (all_equal(summary.tokens_per_tile)) {
+      throw FormatError(std::string("field 'token_counts': ") + flag_name +
+                        " is set but all tiles have the same count (a single count must be used)");
+    }
+  } else {
+    summary.tokens_per_tile.assign(tile_count, static_cast<uint16_t>(in.u8("token_count") + 1));
+  }
+}
+
+std::string chunk_field(const char* field, uint32_t chunk) {
+  return "field '" + std::string(field) + "' of chunk " + std::to_string(chunk);
+}
+
+// spec 10.1 (version 1, stored chunks) and 5.3 (version 2, chunk_coding and zstd).
+void parse_metadata(wire::ByteReader& in, int version, const ReadLimits& limits, Summary& summary) {
+  const size_t metadata_start = in.offset();
+  const uint32_t chunk_count = in.leb128("metadata_chunk_count");
+  // A chunk takes at least 5 (v1) or 6 (v2) bytes, so a count beyond that is refused before allocating.
+  const size_t smallest_chunk = version == 1 ? 5 : 6;
+  if (chunk_count == 0 || chunk_count > in.remaining() / smallest_chunk) {
+    throw FormatError("field 'metadata_chunk_count' = " + std::to_string(chunk_count) +
+                      ": must be at least 1 and fit in the " + std::to_string(in.remaining()) +
+                      " bytes left");
+  }
+  uint64_t stored_total = 0, decoded_total = 0;
+  const auto over_limit = [&](uint64_t total, uint32_t chunk, const char* field) {
+    if (total > limits.max_metadata_bytes) {
+      throw FormatError("metadata exceeds the reader's limit of " +
+                        std::to_string(limits.max_metadata_bytes) + " bytes (" + chunk_field(field, chunk) +
+                        ")");
+    }
+  };
+  for (uint32_t i = 0; i < chunk_count; ++i) {
+    const uint8_t* tag = in.bytes(4, "metadata_tag");
+    if (!std::all_of(tag, tag + 4, [](uint8_t c) { return c >= 0x20 && c <= 0x7E; })) {
+      throw FormatError(chunk_field("metadata_tag", i) + ": must be 4 printable ASCII characters");
+    }
+    uint8_t chunk_coding = kChunkStored;
+    if (version >= 2) {
+      chunk_coding = in.u8("chunk_coding");
+      if (chunk_coding != kChunkStored && chunk_coding != kChunkZstd) {
+        throw FormatError(chunk_field("chunk_coding", i) + " = " + std::to_string(chunk_coding) +
+                          " is reserved (0 stored, 1 zstd)");
+      }
+    }
+    const uint32_t length = in.leb128("metadata_length");
+    stored_total += length;
+    over_limit(stored_total, i, "metadata_length");
+    const uint8_t* bytes = in.bytes(length, "metadata_bytes");
+    MetadataChunk chunk{std::string(tag, tag + 4), {}};
+    if (chunk_coding == kChunkStored) {
+      chunk.bytes.assign(bytes, bytes + length);
+    } else {
+      const unsigned long long content = ZSTD_getFrameContentSize(bytes, length);
+      if (content == ZSTD_CONTENTSIZE_UNKNOWN || content == ZSTD_CONTENTSIZE_ERROR) {
+        throw FormatError(chunk_field("metadata_bytes", i) +
+                          ": not a zstd frame that declares its decompressed size");
+      }
+      const size_t frame_size = ZSTD_findFrameCompressedSize(bytes, length);
+      if (ZSTD_isError(frame_size) || frame_size != length) {
+        throw FormatError(chunk_field("metadata_bytes", i) + ": not exactly one zstd frame of " +
+                          std::to_string(length) + " bytes");
+      }
+      decoded_total += content;
+      over_limit(decoded_total, i, "metadata_bytes");
+      chunk.bytes.resize(static_cast<size_t>(content));
+      const size_t got = ZSTD_decompress(chunk.bytes.data(), chunk.bytes.size(), bytes, length);
+      if (ZSTD_isError(got) || got != content) {
+        throw FormatError(chunk_field("metadata_bytes", i) + ": the zstd frame is corrupted (" +
+                          (ZSTD_isError(got) ? std::string(ZSTD_getErrorName(got)) : "wrong size") + ")");
+      }
+    }
+    decoded_total += chunk_coding == kChunkStored ? length : 0;
+    over_limit(decoded_total, i, "metadata_length");
+    summary.metadata.push_back(std::move(chunk));
+  }
+  summary.metadata_bytes = in.offset() - metadata_start;
+}
+
+Container parse_v1(const uint8_t* data, size_t size, const ReadLimits& limits) {
   wire::ByteReader in(data, size);
   Container parsed;
   Summary& summary = parsed.summary;
   Header& header = summary.header;
 
   const uint8_t* magic = in.bytes(std::min<size_t>(size, 3), "magic");
-  if (size < 3 || !std::equal(kMagic, kMagic + 3, magic)) {
+  if (size < 3 || !std::equal(kMagicV1, kMagicV1 + 3, magic)) {
     std::string seen;
     for (size_t i = 0; i < std::min<size_t>(size, 3); ++i) seen += (i ? " " : "") + hex_byte(magic[i]);
-    throw FormatError("not an .odp file: magic bytes are " + seen + ", expected 4F 44 50 (\"ODP\")");
+    throw FormatError("not an .odp file: magic bytes are " + seen +
+                      ", expected 4F 82 (version 2) or 4F 44 50 (\"ODP\", version 1)");
   }
   const uint8_t version = in.u8("version");
-  if (version != kVersion) {
+  if (version != 1) {
     throw FormatError("unsupported .odp version " + std::to_string(version) +
-                      " (this reader knows version 1)");
+                      " in field 'version' (\"ODP\" files are version 1)");
   }
+  header.version = 1;
+  header.colour = ColourSpace::kUnspecified;
   const uint8_t flags = in.u8("flags");
-  if (flags & kFlagsReserved) {
+  if (flags & kFlagsV1Reserved) {
     throw FormatError("field 'flags' = 0x" + hex_byte(flags) + ": reserved bits 2-7 must be zero");
   }
   header.width = in.leb128("width");
@@ -119,62 +288,13 @@ Container parse_container(const uint8_t* data, size_t size, const ReadLimits& li
   header.tile_size = 1u << tile_log2;
   header.tile_overlap = in.leb128("tile_overlap");
   header.model_id = in.u32le("model_id");
-  const uint8_t coding = in.u8("coding");
-  header.codebook_bits = static_cast<uint8_t>((coding & 0x0F) + 1);
-  header.entropy_model = static_cast<EntropyModel>(coding >> 4);
+  header.model_id_bits = 32;
+  set_coding(header, in.u8("coding"));
   check_header_values(header);
-  if (uint64_t{header.width} * header.height > limits.max_pixels) {
-    throw FormatError("image " + std::to_string(header.width) + "x" + std::to_string(header.height) +
-                      " exceeds the reader's limit of " + std::to_string(limits.max_pixels) + " pixels");
-  }
-
-  const uint64_t tile_count = uint64_t{header.tiles_x()} * header.tiles_y();
-  if (tile_count > limits.max_tiles) {
-    throw FormatError("image needs " + std::to_string(tile_count) +
-                      " tiles, more than the reader's limit of " + std::to_string(limits.max_tiles) +
-                      " (fields width/height/tile_log2/tile_overlap)");
-  }
-  if (flags & kFlagPerTileCounts) {
-    const uint8_t* counts = in.bytes(tile_count, "token_counts");
-    summary.tokens_per_tile.assign(counts, counts + tile_count);
-    for (uint16_t& count : summary.tokens_per_tile) ++count;
-    if (all_equal(summary.tokens_per_tile)) {
-      throw FormatError(
-          "field 'token_counts': flags bit 1 is set but all tiles have the same count "
-          "(a single count must be used)");
-    }
-  } else {
-    summary.tokens_per_tile.assign(tile_count, static_cast<uint16_t>(in.u8("token_count") + 1));
-  }
-
-  if (flags & kFlagMetadata) {
-    const size_t metadata_start = in.offset();
-    const uint32_t chunk_count = in.leb128("metadata_chunk_count");
-    // A chunk takes at least 5 bytes (tag + length), so a count beyond that is refused before allocating.
-    if (chunk_count == 0 || chunk_count > in.remaining() / 5) {
-      throw FormatError("field 'metadata_chunk_count' = " + std::to_string(chunk_count) +
-                        ": must be at least 1 and fit in the " + std::to_string(in.remaining()) +
-                        " bytes left");
-    }
-    uint64_t metadata_total = 0;
-    for (uint32_t i = 0; i < chunk_count; ++i) {
-      const uint8_t* tag = in.bytes(4, "metadata_tag");
-      if (!std::all_of(tag, tag + 4, [](uint8_t c) { return c >= 0x20 && c <= 0x7E; })) {
-        throw FormatError("field 'metadata_tag' of chunk " + std::to_string(i) +
-                          ": must be 4 printable ASCII characters");
-      }
-      const uint32_t length = in.leb128("metadata_length");
-      metadata_total += length;
-      if (metadata_total > limits.max_metadata_bytes) {
-        throw FormatError("metadata exceeds the reader's limit of " +
-                          std::to_string(limits.max_metadata_bytes) +
-                          " bytes (field 'metadata_length' of chunk " + std::to_string(i) + ")");
-      }
-      const uint8_t* bytes = in.bytes(length, "metadata_bytes");
-      summary.metadata.push_back({std::string(tag, tag + 4), std::vector<uint8_t>(bytes, bytes + length)});
-    }
-    summary.metadata_bytes = in.offset() - metadata_start;
-  }
+  check_limits(header, limits);
+  parse_token_counts(in, flags & kFlagV1PerTileCounts, uint64_t{header.tiles_x()} * header.tiles_y(),
+                     "flags bit 1", summary);
+  if (flags & kFlagV1Metadata) parse_metadata(in, 1, limits, summary);
 
   const uint32_t payload_size = in.leb128("payload_size");
   const uint32_t payload_crc = in.u32le("payload_crc");
@@ -188,6 +308,7 @@ Container parse_container(const uint8_t* data, size_t size, const ReadLimits& li
   summary.header_bytes = in.offset();
   summary.payload_bytes = payload_size;
   summary.file_bytes = size;
+  summary.cut_known = true;
   parsed.payload = data + in.offset();
   if (in.remaining() > payload_size) {
     throw FormatError(std::to_string(in.remaining() - payload_size) + " trailing byte(s) after the " +
@@ -199,6 +320,131 @@ Container parse_container(const uint8_t* data, size_t size, const ReadLimits& li
     throw FormatError("payload CRC mismatch (field 'payload_crc'): the file is corrupted");
   }
   return parsed;
+}
+
+// A side of `size`: leb128 of side - 1, at most 65534 (spec 3.3, 5.2).
+uint32_t side_leb128(wire::ByteReader& in, const char* field) {
+  const uint32_t minus_one = in.leb128(field);
+  if (minus_one >= kMaxDimension) {
+    throw FormatError("field '" + std::string(field) + "' = " + std::to_string(uint64_t{minus_one} + 1) +
+                      " out of range (1..65535)");
+  }
+  return minus_one + 1;
+}
+
+Container parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
+  wire::ByteReader in(data, size);
+  Container parsed;
+  Summary& summary = parsed.summary;
+  Header& header = summary.header;
+  in.bytes(2, "signature");
+  header.version = 2;
+  const uint8_t flags = in.u8("flags");
+  if (flags & kFlagsReserved) {
+    throw FormatError("field 'flags' = 0x" + hex_byte(flags) + ": reserved bits 6-7 must be zero");
+  }
+  const int size_form = flags & kSizeFormMask;
+  if (size_form == 3) throw FormatError("field 'flags' = 0x" + hex_byte(flags) + ": size_form 3 is reserved");
+  header.model_id = in.u16le("model_id");
+  header.model_id_bits = 16;
+
+  int tile_log2 = kDefaultTileLog2;
+  uint8_t coding = kDefaultCoding;
+  if (flags & kFlagCoding) {
+    tile_log2 = in.u8("tile_log2");
+    if (tile_log2 < kMinTileLog2 || tile_log2 > kMaxTileLog2) {
+      throw FormatError("field 'tile_log2' = " + std::to_string(tile_log2) + ": must be 4..12");
+    }
+    coding = in.u8("coding");
+    if (tile_log2 == kDefaultTileLog2 && coding == kDefaultCoding) {
+      throw FormatError(
+          "fields 'tile_log2'/'coding' hold the defaults (8, 0x1B): flags bit 2 (CODING) must "
+          "then be clear");
+    }
+  }
+  header.tile_size = 1u << tile_log2;
+  set_coding(header, coding);
+
+  if (size_form == 0) {
+    header.width = header.height = header.tile_size;
+  } else if (size_form == 1) {
+    header.width = in.u8("width") + 1u;
+    header.height = in.u8("height") + 1u;
+  } else {
+    header.width = side_leb128(in, "width");
+    header.height = side_leb128(in, "height");
+  }
+  const int canonical_form = size_form_for(header.width, header.height, header.tile_size);
+  if (size_form != canonical_form) {
+    throw FormatError("field 'size': " + std::to_string(header.width) + "x" + std::to_string(header.height) +
+                      " is stored in size_form " + std::to_string(size_form) + " but must use size_form " +
+                      std::to_string(canonical_form) + " (field 'flags' bits 0-1)");
+  }
+  if (flags & kFlagOverlap) {
+    header.tile_overlap = in.leb128("tile_overlap");
+    if (header.tile_overlap == 0) {
+      throw FormatError("field 'tile_overlap' is 0: flags bit 3 (OVERLAP) must then be clear");
+    }
+  }
+
+  uint8_t extensions = 0;
+  if (flags & kFlagExtensions) {
+    extensions = in.u8("ext_flags");
+    if (extensions == 0 || (extensions & kExtReserved)) {
+      throw FormatError("field 'ext_flags' = 0x" + hex_byte(extensions) +
+                        ": must be non-zero with reserved bits 3-7 clear");
+    }
+  }
+  if (extensions & kExtColour) {
+    const uint8_t colour = in.u8("colour");
+    if (colour == 0)
+      throw FormatError("field 'colour' is 0x00 (sRGB, colour): the field must then be absent");
+    if ((colour & 0x7F) > static_cast<uint8_t>(ColourSpace::kUnspecified)) {
+      throw FormatError("field 'colour' = 0x" + hex_byte(colour) + ": colour space " +
+                        std::to_string(colour & 0x7F) + " is reserved (0 sRGB, 1 unspecified)");
+    }
+    header.colour = static_cast<ColourSpace>(colour & 0x7F);
+    header.grey = (colour & kColourGrey) != 0;
+  }
+  if (extensions & kExtCodedSize) {
+    header.coded_width = side_leb128(in, "coded_width");
+    header.coded_height = side_leb128(in, "coded_height");
+    if (header.coded_width > header.width || header.coded_height > header.height) {
+      throw FormatError("field 'coded_size' = " + std::to_string(header.coded_width) + "x" +
+                        std::to_string(header.coded_height) + " exceeds the image size " +
+                        std::to_string(header.width) + "x" + std::to_string(header.height));
+    }
+    if (!has_coded_size(header)) {
+      throw FormatError("field 'coded_size' equals the image size: ext_flags bit 1 must then be clear");
+    }
+  }
+  check_header_values(header);
+  check_limits(header, limits);
+  if (extensions & kExtMetadata) parse_metadata(in, 2, limits, summary);
+  parse_token_counts(in, flags & kFlagPerTileCounts, uint64_t{header.tiles_x()} * header.tiles_y(),
+                     "flags bit 5 (PER_TILE_COUNTS)", summary);
+  parsed.check_covers = in.offset();
+  parsed.check = in.u16le("check");
+
+  summary.header_bytes = in.offset();
+  summary.payload_bytes = in.remaining();
+  summary.file_bytes = size;
+  parsed.payload = data + in.offset();
+  parsed.payload_available = in.remaining();
+  return parsed;
+}
+
+Container parse_container(const uint8_t* data, size_t size, const ReadLimits& limits) {
+  if (size == 0) throw FormatError("empty input: not an .odp file (0 bytes)");
+  if (size >= 2 && data[0] == kSignature0 && (data[1] & kVersionBit)) {
+    const int version = data[1] & ~kVersionBit;
+    if (version != 2) {
+      throw FormatError("unsupported .odp version " + std::to_string(version) + " (field 'signature' = 4F " +
+                        hex_byte(data[1]) + "; this reader knows versions 1 and 2)");
+    }
+    return parse_v2(data, size, limits);
+  }
+  return parse_v1(data, size, limits);
 }
 
 // The token counts of the first `prefix` tokens in payload order of an image whose tiles have `counts`.
@@ -226,8 +472,8 @@ void check_image(const Image& image) {
   const uint64_t tile_count = uint64_t{header.tiles_x()} * header.tiles_y();
   if (image.tile_tokens.size() != tile_count) {
     throw FormatError("image has tokens for " + std::to_string(image.tile_tokens.size()) + " tiles, its " +
-                      std::to_string(header.width) + "x" + std::to_string(header.height) + " grid needs " +
-                      std::to_string(tile_count));
+                      std::to_string(header.grid_width()) + "x" + std::to_string(header.grid_height()) +
+                      " grid needs " + std::to_string(tile_count));
   }
   const uint32_t codebook_size = 1u << header.codebook_bits;
   for (size_t tile = 0; tile < image.tile_tokens.size(); ++tile) {
@@ -248,47 +494,71 @@ void check_image(const Image& image) {
         !std::all_of(chunk.tag.begin(), chunk.tag.end(), [](char c) { return c >= 0x20 && c <= 0x7E; })) {
       throw FormatError("metadata tag '" + chunk.tag + "' must be exactly 4 printable ASCII characters");
     }
-    if (chunk.bytes.size() > UINT32_MAX)
-      throw FormatError("metadata chunk '" + chunk.tag + "' exceeds 4 GiB");
+    if (chunk.bytes.size() > UINT32_MAX / 2)
+      throw FormatError("metadata chunk '" + chunk.tag + "' exceeds 2 GiB");
   }
 }
 
-// Serialises header + payload for the tiles' first counts[t] tokens. The image must have passed check_image.
-std::vector<uint8_t> write_with_counts(const Image& image, const std::vector<uint16_t>& counts,
-                                       const coding::TokenModel& model, bool force_per_tile_counts = false) {
+// The metadata section as the image's version stores it (chunk count, then the chunks), or nothing.
+// Computed once per write or truncation: compressing a chunk is the costly part of a small file.
+std::vector<uint8_t> metadata_section(const Image& image) {
+  std::vector<uint8_t> out;
+  if (image.metadata.empty()) return out;
+  wire::put_leb128(out, static_cast<uint32_t>(image.metadata.size()));
+  for (const MetadataChunk& chunk : image.metadata) {
+    out.insert(out.end(), chunk.tag.begin(), chunk.tag.end());
+    const std::vector<uint8_t>* stored = &chunk.bytes;
+    std::vector<uint8_t> compressed;
+    if (image.header.version >= 2) {
+      compressed.resize(ZSTD_compressBound(chunk.bytes.size()));
+      const size_t size = ZSTD_compress(compressed.data(), compressed.size(), chunk.bytes.data(),
+                                        chunk.bytes.size(), kZstdLevel);
+      if (ZSTD_isError(size)) throw FormatError(std::string("zstd failed: ") + ZSTD_getErrorName(size));
+      compressed.resize(size);
+      // Stored unless zstd saves bytes (chunk_coding 1 costs nothing extra, the frame header does).
+      const bool use_zstd = compressed.size() < chunk.bytes.size();
+      out.push_back(use_zstd ? kChunkZstd : kChunkStored);
+      if (use_zstd) stored = &compressed;
+    }
+    wire::put_leb128(out, static_cast<uint32_t>(stored->size()));
+    out.insert(out.end(), stored->begin(), stored->end());
+  }
+  return out;
+}
+
+std::vector<uint8_t> encode_payload(const std::vector<std::vector<uint16_t>>& tile_tokens,
+                                    const std::vector<uint16_t>& counts, const coding::TokenModel& model) {
   coding::RangeEncoder encoder;
   for_each_token_major(counts, [&](size_t tile, uint32_t position) {
-    encoder.encode(model.interval(static_cast<int>(position), image.tile_tokens[tile][position]));
+    encoder.encode(model.interval(static_cast<int>(position), tile_tokens[tile][position]));
     return true;
   });
-  const std::vector<uint8_t> payload = encoder.finish();
+  return encoder.finish();
+}
 
-  const Header& header = image.header;
-  const bool per_tile_counts = force_per_tile_counts || !all_equal(counts);
-  std::vector<uint8_t> out(kMagic, kMagic + 3);
-  out.push_back(kVersion);
-  out.push_back(static_cast<uint8_t>((image.metadata.empty() ? 0 : kFlagMetadata) |
-                                     (per_tile_counts ? kFlagPerTileCounts : 0)));
-  wire::put_leb128(out, header.width);
-  wire::put_leb128(out, header.height);
-  out.push_back(static_cast<uint8_t>(tile_log2_of(header.tile_size)));
-  wire::put_leb128(out, header.tile_overlap);
-  wire::put_u32le(out, header.model_id);
-  out.push_back(
-      static_cast<uint8_t>((static_cast<uint8_t>(header.entropy_model) << 4) | (header.codebook_bits - 1)));
+void put_counts(std::vector<uint8_t>& out, const std::vector<uint16_t>& counts, bool per_tile_counts) {
   if (per_tile_counts) {
     for (uint16_t count : counts) out.push_back(static_cast<uint8_t>(count - 1));
   } else {
     out.push_back(static_cast<uint8_t>(counts.front() - 1));
   }
-  if (!image.metadata.empty()) {
-    wire::put_leb128(out, static_cast<uint32_t>(image.metadata.size()));
-    for (const MetadataChunk& chunk : image.metadata) {
-      out.insert(out.end(), chunk.tag.begin(), chunk.tag.end());
-      wire::put_leb128(out, static_cast<uint32_t>(chunk.bytes.size()));
-      out.insert(out.end(), chunk.bytes.begin(), chunk.bytes.end());
-    }
-  }
+}
+
+std::vector<uint8_t> write_v1(const Image& image, const std::vector<uint16_t>& counts, bool per_tile_counts,
+                              const std::vector<uint8_t>& metadata, const std::vector<uint8_t>& payload) {
+  const Header& header = image.header;
+  std::vector<uint8_t> out(kMagicV1, kMagicV1 + 3);
+  out.push_back(1);
+  out.push_back(static_cast<uint8_t>((metadata.empty() ? 0 : kFlagV1Metadata) |
+                                     (per_tile_counts ? kFlagV1PerTileCounts : 0)));
+  wire::put_leb128(out, header.width);
+  wire::put_leb128(out, header.height);
+  out.push_back(static_cast<uint8_t>(tile_log2_of(header.tile_size)));
+  wire::put_leb128(out, header.tile_overlap);
+  wire::put_u32le(out, header.model_id);
+  out.push_back(coding_byte(header));
+  put_counts(out, counts, per_tile_counts);
+  out.insert(out.end(), metadata.begin(), metadata.end());
   if (payload.size() > UINT32_MAX) throw FormatError("payload exceeds 4 GiB");
   wire::put_leb128(out, static_cast<uint32_t>(payload.size()));
   wire::put_u32le(out, wire::crc32_of(payload.data(), payload.size()));
@@ -297,16 +567,76 @@ std::vector<uint8_t> write_with_counts(const Image& image, const std::vector<uin
   return out;
 }
 
+std::vector<uint8_t> write_v2(const Image& image, const std::vector<uint16_t>& counts, bool per_tile_counts,
+                              const std::vector<uint8_t>& metadata, const std::vector<uint8_t>& payload) {
+  const Header& header = image.header;
+  const int tile_log2 = tile_log2_of(header.tile_size);
+  const uint8_t coding = coding_byte(header);
+  const bool explicit_coding = tile_log2 != kDefaultTileLog2 || coding != kDefaultCoding;
+  const int size_form = size_form_for(header.width, header.height, header.tile_size);
+  const uint8_t colour =
+      static_cast<uint8_t>(static_cast<uint8_t>(header.colour) | (header.grey ? kColourGrey : 0));
+  const uint8_t extensions =
+      static_cast<uint8_t>((colour != 0 ? kExtColour : 0) | (has_coded_size(header) ? kExtCodedSize : 0) |
+                           (metadata.empty() ? 0 : kExtMetadata));
+  std::vector<uint8_t> out{kSignature0, static_cast<uint8_t>(kVersionBit | 2)};
+  out.push_back(static_cast<uint8_t>(
+      size_form | (explicit_coding ? kFlagCoding : 0) | (header.tile_overlap ? kFlagOverlap : 0) |
+      (extensions ? kFlagExtensions : 0) | (per_tile_counts ? kFlagPerTileCounts : 0)));
+  wire::put_u16le(out, static_cast<uint16_t>(header.model_id & 0xFFFF));
+  if (explicit_coding) {
+    out.push_back(static_cast<uint8_t>(tile_log2));
+    out.push_back(coding);
+  }
+  if (size_form == 1) {
+    out.push_back(static_cast<uint8_t>(header.width - 1));
+    out.push_back(static_cast<uint8_t>(header.height - 1));
+  } else if (size_form == 2) {
+    wire::put_leb128(out, header.width - 1);
+    wire::put_leb128(out, header.height - 1);
+  }
+  if (header.tile_overlap) wire::put_leb128(out, header.tile_overlap);
+  if (extensions) out.push_back(extensions);
+  if (extensions & kExtColour) out.push_back(colour);
+  if (extensions & kExtCodedSize) {
+    wire::put_leb128(out, header.grid_width() - 1);
+    wire::put_leb128(out, header.grid_height() - 1);
+  }
+  out.insert(out.end(), metadata.begin(), metadata.end());
+  put_counts(out, counts, per_tile_counts);
+  const uint16_t check =
+      wire::crc16_of(payload.data(), payload.size(), wire::crc16_of(out.data(), out.size()));
+  wire::put_u16le(out, check);
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+// Serialises header + payload for the tiles' first counts[t] tokens. The image must have passed check_image;
+// metadata is metadata_section(image).
+std::vector<uint8_t> write_with_counts(const Image& image, const std::vector<uint16_t>& counts,
+                                       const coding::TokenModel& model, const std::vector<uint8_t>& metadata,
+                                       bool force_per_tile_counts = false) {
+  const std::vector<uint8_t> payload = encode_payload(image.tile_tokens, counts, model);
+  const bool per_tile_counts = force_per_tile_counts || !all_equal(counts);
+  return image.header.version == 1 ? write_v1(image, counts, per_tile_counts, metadata, payload)
+                                   : write_v2(image, counts, per_tile_counts, metadata, payload);
+}
+
 }  // namespace
 
-uint32_t Header::tiles_x() const { return tiles_along(width, tile_size, tile_overlap); }
-uint32_t Header::tiles_y() const { return tiles_along(height, tile_size, tile_overlap); }
+uint32_t Header::tiles_x() const { return tiles_along(grid_width(), tile_size, tile_overlap); }
+uint32_t Header::tiles_y() const { return tiles_along(grid_height(), tile_size, tile_overlap); }
+
+bool Header::matches_model(uint32_t id) const {
+  const uint32_t mask = model_id_bits >= 32 ? 0xFFFFFFFFu : (1u << model_id_bits) - 1;
+  return (id & mask) == (model_id & mask);
+}
 
 std::vector<uint8_t> write(const Image& image, const FrequencyTables& tables) {
   check_image(image);
   const std::vector<uint16_t> counts = counts_of(image);
   const coding::TokenModel model(image.header, tables, longest_count(counts));
-  return write_with_counts(image, counts, model);
+  return write_with_counts(image, counts, model, metadata_section(image));
 }
 
 Summary summarize(const uint8_t* data, size_t size, const ReadLimits& limits) {
@@ -322,13 +652,12 @@ Image read(const uint8_t* data, size_t size, const FrequencyTables& tables, cons
   Image image;
   image.header = summary.header;
   image.metadata = std::move(summary.metadata);
-  image.was_cut = summary.payload_cut;
   image.tile_tokens.resize(counts.size());
   for (size_t tile = 0; tile < counts.size(); ++tile) image.tile_tokens[tile].reserve(counts[tile]);
 
   // Decode twice, reading missing bytes as 0x00 and as 0xFF. Decoding is monotone in the stream value, so
-  // while the two agree, every possible continuation of the available bytes agrees too (spec: "Shortened
-  // payload"). A complete payload must determine every token this way.
+  // while the two agree, every possible continuation of the available bytes agrees too (spec 7). A complete
+  // payload must determine every token this way.
   coding::RangeDecoder low_continuation(parsed.payload, parsed.payload_available, 0x00);
   coding::RangeDecoder high_continuation(parsed.payload, parsed.payload_available, 0xFF);
   uint64_t decoded = 0;
@@ -344,9 +673,38 @@ Image read(const uint8_t* data, size_t size, const FrequencyTables& tables, cons
     return true;
   });
   const uint64_t total = std::accumulate(counts.begin(), counts.end(), uint64_t{0});
-  if (!image.was_cut && decoded != total) {
-    throw FormatError("payload determines only " + std::to_string(decoded) + " of " + std::to_string(total) +
-                      " tokens (field 'payload_size' too small or the encoder did not flush)");
+
+  if (image.header.version == 1) {
+    image.was_cut = summary.payload_cut;
+    if (!image.was_cut && decoded != total) {
+      throw FormatError("payload determines only " + std::to_string(decoded) + " of " +
+                        std::to_string(total) +
+                        " tokens (field 'payload_size' too small or the encoder did not flush)");
+    }
+    return image;
+  }
+  // Version 2 (spec 7): fewer tokens than declared means a cut file, whose check cannot be verified.
+  if (decoded < total) {
+    image.was_cut = true;
+    return image;
+  }
+  // A whole payload must be exactly the canonical one; then the check covers header and payload.
+  const std::vector<uint8_t> canonical = encode_payload(image.tile_tokens, counts, model);
+  const uint8_t* payload = parsed.payload;
+  const size_t available = parsed.payload_available;
+  if (available > canonical.size() && std::equal(canonical.begin(), canonical.end(), payload)) {
+    throw FormatError(std::to_string(available - canonical.size()) + " trailing byte(s) after the " +
+                      std::to_string(canonical.size()) + "-byte payload (field 'payload' ends at byte " +
+                      std::to_string(summary.header_bytes + canonical.size()) + ")");
+  }
+  if (available != canonical.size() || !std::equal(canonical.begin(), canonical.end(), payload)) {
+    throw FormatError("field 'payload' is not the canonical encoding of its " + std::to_string(total) +
+                      " tokens (spec 6.4): the file is corrupted");
+  }
+  const uint16_t check = wire::crc16_of(payload, available, wire::crc16_of(data, parsed.check_covers));
+  if (check != parsed.check) {
+    throw FormatError("check mismatch (field 'check' at byte " + std::to_string(parsed.check_covers) +
+                      "): the file is corrupted");
   }
   return image;
 }
@@ -367,8 +725,9 @@ std::vector<uint8_t> truncate_to_bytes(const Image& image, uint64_t max_bytes,
   check_image(image);
   const std::vector<uint16_t> counts = counts_of(image);
   const coding::TokenModel model(image.header, tables, longest_count(counts));
+  const std::vector<uint8_t> metadata = metadata_section(image);
   const auto file_for = [&](uint64_t prefix, bool force_per_tile_counts) {
-    return write_with_counts(image, prefix_counts(counts, prefix), model, force_per_tile_counts);
+    return write_with_counts(image, prefix_counts(counts, prefix), model, metadata, force_per_tile_counts);
   };
   // Largest x in [lo, hi] with fits(x), given fits(lo) and fits monotone (true then false).
   const auto last_fitting = [](uint64_t lo, uint64_t hi, const auto& fits) {

@@ -1,5 +1,5 @@
-// The .odp container and its token payload: parse, write and truncate files without any model (pure C++17).
-// The byte-exact description is spec/odp-format.md; this header is the library's public face for it.
+// The .odp container (versions 2 and 1) and its token payload: parse, write and truncate files without any
+// model (pure C++17 with zlib and zstd). The byte-exact description is spec/odp-format.md.
 #pragma once
 
 #include <cstdint>
@@ -15,28 +15,48 @@ class FormatError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// One carried-through metadata chunk (ICC profile, EXIF), stored unchanged.
+// One carried-through metadata chunk (ICC profile, EXIF, XMP). `bytes` are the chunk itself; a version 2
+// writer stores them zstd-compressed when that is smaller, and the reader hands back the decompressed bytes.
 struct MetadataChunk {
-  std::string tag;             // exactly 4 ASCII characters: "ICCP" or "EXIF" (others are kept too)
+  std::string tag;  // exactly 4 ASCII characters: "ICCP", "EXIF" or "XMP " (others are kept too)
   std::vector<uint8_t> bytes;
+};
+
+// The colour space of the coded pixels (spec 5.1). Version 1 files read as kUnspecified.
+enum class ColourSpace : uint8_t {
+  kSrgb = 0,
+  kUnspecified = 1,  // the source's values as they were (e.g. an ICC profile the encoder could not apply)
 };
 
 // How token probabilities are modelled by the entropy coder.
 enum class EntropyModel : uint8_t {
-  kUniform = 0,          // every code equally likely: exactly codebook_bits per token
-  kPositionTables = 1,   // a frequency table per token position, supplied by the model file
+  kUniform = 0,         // every code equally likely: exactly codebook_bits per token
+  kPositionTables = 1,  // a frequency table per token position, supplied by the model file
 };
 
+constexpr int kLatestVersion = 2;
+
 struct Header {
-  uint32_t width = 0, height = 0;   // image size in pixels
-  uint32_t tile_size = 256;         // tile edge in pixels (power of two)
-  uint32_t tile_overlap = 0;        // pixels shared by neighbouring tiles
-  uint32_t model_id = 0;            // identifies the weights that made the tokens
-  uint8_t codebook_bits = 12;       // codebook size = 2^codebook_bits
+  int version = kLatestVersion;    // format version: write() writes it, read() reports it (1 or 2)
+  uint32_t width = 0, height = 0;  // image size in pixels (what the decoder outputs)
+  uint32_t tile_size = 256;        // tile edge in pixels (power of two)
+  uint32_t tile_overlap = 0;       // pixels shared by neighbouring tiles
+  uint32_t model_id = 0;           // identifies the weights that made the tokens (the model file's CRC-32)
+  uint8_t model_id_bits = 32;      // bits of model_id the file holds: read() gives 32 (v1) or 16 (v2)
+  uint8_t codebook_bits = 12;      // codebook size = 2^codebook_bits
   EntropyModel entropy_model = EntropyModel::kUniform;
-  uint32_t tiles_x() const;         // derived from width/height/tile geometry, per the spec (0 if overlap >= tile)
+  // Version 2 only (a version 1 writer cannot store them: colour and grey are dropped, a coded size refused).
+  ColourSpace colour = ColourSpace::kSrgb;
+  bool grey = false;                           // the source was greyscale: decode to grey
+  uint32_t coded_width = 0, coded_height = 0;  // size the tokens code (downscaled image); 0: width/height
+
+  uint32_t grid_width() const { return coded_width ? coded_width : width; }
+  uint32_t grid_height() const { return coded_height ? coded_height : height; }
+  uint32_t tiles_x() const;  // the grid over grid_width() x grid_height() (0 if overlap >= tile)
   uint32_t tiles_y() const;
   uint32_t tile_count() const { return tiles_x() * tiles_y(); }
+  // Whether a model with the 32-bit id `id` may decode this file: compares the model_id_bits the file holds.
+  bool matches_model(uint32_t id) const;
 };
 
 // A decoded file: header, metadata and, per tile, its token prefix (tile order is row-major).
@@ -45,7 +65,9 @@ struct Image {
   std::vector<MetadataChunk> metadata;
   std::vector<std::vector<uint16_t>> tile_tokens;  // tile_tokens[t].size() = tokens kept for tile t (1..256;
                                                    // 0..256 when was_cut)
-  bool was_cut = false;  // the payload was shorter than its declared size: a prefix was recovered
+  bool was_cut =
+      false;  // the file was cut short (v1: shorter than declared; v2: the payload does not determine
+              // every token): a prefix was recovered, and the integrity check could not be verified
 };
 
 // Per token position p (0..255), a table of 2^codebook_bits frequencies, each >= 1, summing to 65536.
@@ -57,12 +79,13 @@ struct FrequencyTables {
 };
 
 struct ReadLimits {
-  uint64_t max_pixels = 1ull << 28;    // refuse images larger than this (width*height)
+  uint64_t max_pixels = 1ull << 28;  // refuse images larger than this (width*height)
   uint32_t max_tiles = 1u << 16;
-  uint64_t max_metadata_bytes = 64u << 20;
+  uint64_t max_metadata_bytes = 64u << 20;  // stored and decompressed, all chunks together
 };
 
-// Serialises an image. Every tile must have 1..256 tokens, each < 2^codebook_bits.
+// Serialises an image in image.header.version (2 by default). Every tile must have 1..256 tokens, each
+// < 2^codebook_bits.
 std::vector<uint8_t> write(const Image& image, const FrequencyTables& tables = {});
 // Parses bytes. A payload cut short decodes to the longest reliable token prefix (spec: "Shortened payload").
 // Files with entropy model kPositionTables need the model's tables; throws FormatError on any bad input.
@@ -72,10 +95,14 @@ struct Summary {
   Header header;
   std::vector<MetadataChunk> metadata;
   std::vector<uint16_t> tokens_per_tile;
-  // header_bytes: magic..header_crc; payload_bytes: as declared; metadata_bytes: the whole metadata section
-  // (chunk count, tags, lengths, contents); file_bytes: the input size.
+  // header_bytes: everything before the payload (v1: magic..header_crc, v2: signature..check);
+  // payload_bytes: v1 as declared, v2 the bytes after the header; metadata_bytes: the whole metadata section
+  // (chunk count, tags, codings, lengths, stored contents); file_bytes: the input size.
   uint64_t header_bytes = 0, payload_bytes = 0, metadata_bytes = 0, file_bytes = 0;
-  bool payload_cut = false;  // the input is shorter than header_bytes + payload_bytes
+  bool payload_cut = false;  // v1: the input is shorter than header_bytes + payload_bytes; v2: see cut_known
+  // v1: payload_cut is exact and the header CRC was verified. v2: false, because whether a v2 payload is
+  // whole (and its check) needs entropy decoding: read() settles it.
+  bool cut_known = false;
 };
 Summary summarize(const uint8_t* data, size_t size, const ReadLimits& = {});
 
@@ -83,6 +110,7 @@ Summary summarize(const uint8_t* data, size_t size, const ReadLimits& = {});
 Image truncate_tokens(const Image& image, int tokens);
 // Largest token-major prefix whose serialised file is at most max_bytes. Throws FormatError if even one
 // token per tile does not fit.
-std::vector<uint8_t> truncate_to_bytes(const Image& image, uint64_t max_bytes, const FrequencyTables& tables = {});
+std::vector<uint8_t> truncate_to_bytes(const Image& image, uint64_t max_bytes,
+                                       const FrequencyTables& tables = {});
 
 }  // namespace odp::format

@@ -1,4 +1,5 @@
-// LEB128, little-endian and CRC-32 helpers plus the bounds-checked field reader behind the .odp parser.
+// LEB128, little-endian, CRC-32 and CRC-16 helpers plus the bounds-checked field reader behind the .odp
+// parser.
 #include "wire.h"
 
 #include <zlib.h>
@@ -17,6 +18,11 @@ void put_leb128(std::vector<uint8_t>& out, uint32_t value) {
   out.push_back(static_cast<uint8_t>(value));
 }
 
+void put_u16le(std::vector<uint8_t>& out, uint16_t value) {
+  out.push_back(static_cast<uint8_t>(value));
+  out.push_back(static_cast<uint8_t>(value >> 8));
+}
+
 void put_u32le(std::vector<uint8_t>& out, uint32_t value) {
   for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<uint8_t>(value >> shift));
 }
@@ -24,6 +30,28 @@ void put_u32le(std::vector<uint8_t>& out, uint32_t value) {
 uint32_t crc32_of(const uint8_t* data, size_t size) {
   // crc32_z takes a size_t length, so any input size is covered in one call.
   return static_cast<uint32_t>(crc32_z(0, size ? data : Z_NULL, size));
+}
+
+namespace {
+// CRC-16/ARC one byte at a time: entry b is the bitwise algorithm of the spec applied to crc = b.
+struct Crc16Table {
+  uint16_t entry[256];
+  Crc16Table() {
+    for (int byte = 0; byte < 256; ++byte) {
+      uint16_t crc = static_cast<uint16_t>(byte);
+      for (int bit = 0; bit < 8; ++bit)
+        crc = static_cast<uint16_t>((crc & 1) ? (crc >> 1) ^ 0xA001 : crc >> 1);
+      entry[byte] = crc;
+    }
+  }
+};
+}  // namespace
+
+uint16_t crc16_of(const uint8_t* data, size_t size, uint16_t crc) {
+  static const Crc16Table table;
+  for (size_t i = 0; i < size; ++i)
+    crc = static_cast<uint16_t>((crc >> 8) ^ table.entry[(crc ^ data[i]) & 0xFF]);
+  return crc;
 }
 
 void ByteReader::need(size_t n, const char* field) const {
@@ -37,6 +65,13 @@ void ByteReader::need(size_t n, const char* field) const {
 uint8_t ByteReader::u8(const char* field) {
   need(1, field);
   return data_[offset_++];
+}
+
+uint16_t ByteReader::u16le(const char* field) {
+  need(2, field);
+  const uint16_t value = static_cast<uint16_t>(data_[offset_] | (data_[offset_ + 1] << 8));
+  offset_ += 2;
+  return value;
 }
 
 uint32_t ByteReader::u32le(const char* field) {

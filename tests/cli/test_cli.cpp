@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #define CATCH_CONFIG_MAIN
+#include <lcms2.h>
+
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -246,4 +248,58 @@ TEST_CASE("the model is found from --model, ODP_MODEL, or refused listing where 
   CHECK(find_model("", "") == "/etc/hostname");
   ::unsetenv("ODP_MODEL");
   CHECK(find_model("/etc/hostname", "") == "/etc/hostname");
+}
+
+TEST_CASE("odpenc --metadata as cwebp (default none); ICC inputs are converted to sRGB", "[cli]") {
+  const Workspace& w = workspace();
+  // Adobe RGB (1998)-like profile from Little CMS: wider primaries than sRGB, gamma 2.2.
+  const cmsCIExyY white = {0.3127, 0.3290, 1.0};
+  const cmsCIExyYTRIPLE primaries = {{0.64, 0.33, 1.0}, {0.21, 0.71, 1.0}, {0.15, 0.06, 1.0}};
+  cmsToneCurve* gamma = cmsBuildGamma(nullptr, 2.2);
+  cmsToneCurve* curves[3] = {gamma, gamma, gamma};
+  cmsHPROFILE profile = cmsCreateRGBProfile(&white, &primaries, curves);
+  cmsFreeToneCurve(gamma);
+  cmsUInt32Number size = 0;
+  REQUIRE(cmsSaveProfileToMem(profile, nullptr, &size));
+  odp::codec::Image tagged = odp::test::synthetic_image(40, 30);
+  tagged.icc.resize(size);
+  REQUIRE(cmsSaveProfileToMem(profile, tagged.icc.data(), &size));
+  cmsCloseProfile(profile);
+  tagged.exif = {'I', 'I', 42, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  odp::imageio::write_image(w.path("tagged.png"), tagged);
+  // A header-only profile that libpng accepts and Little CMS cannot build a transform from.
+  odp::codec::Image broken = tagged;
+  broken.icc.assign(600, 0);
+  broken.icc[2] = 600 >> 8, broken.icc[3] = 600 & 0xff, broken.icc[8] = 2;
+  for (int i = 0; i < 4; ++i) broken.icc[12 + i] = "mntr"[i], broken.icc[16 + i] = "RGB "[i];
+  for (int i = 0; i < 4; ++i) broken.icc[20 + i] = "XYZ "[i], broken.icc[36 + i] = "acsp"[i];
+  const uint8_t d50[12] = {0, 0, 0xf6, 0xd6, 0, 1, 0, 0, 0, 0, 0xd3, 0x2d};
+  std::copy(d50, d50 + 12, broken.icc.begin() + 68);
+  for (size_t i = 132; i < broken.icc.size(); ++i) broken.icc[i] = static_cast<uint8_t>(i * 37 % 251);
+  odp::imageio::write_image(w.path("broken.png"), broken);
+
+  const Result none = run(odpenc_tool + " tagged.png -o none.odp --tokens 4 -q -v");
+  REQUIRE(none.code == 0);
+  CHECK_THAT(none.err, Catch::Contains("converted from ICC profile"));
+  CHECK_THAT(run(odpinfo_tool + " none.odp").out, Catch::Contains("metadata:    none"));
+  REQUIRE(run(odpenc_tool + " tagged.png -o icc.odp --tokens 4 -q --metadata icc").code == 0);
+  const std::string icc_info = run(odpinfo_tool + " icc.odp").out;
+  CHECK_THAT(icc_info, Catch::Contains("ICCP") && !Catch::Contains("EXIF"));
+  REQUIRE(run(odpenc_tool + " tagged.png -o all.odp --tokens 4 -q --metadata all").code == 0);
+  CHECK_THAT(run(odpinfo_tool + " all.odp").out, Catch::Contains("ICCP") && Catch::Contains("EXIF"));
+  REQUIRE(run(odpenc_tool + " tagged.png -o exif.odp --tokens 4 -q --metadata exif,xmp").code == 0);
+  CHECK_THAT(run(odpinfo_tool + " exif.odp").out, Catch::Contains("EXIF") && !Catch::Contains("ICCP"));
+  const Result bogus = run(odpenc_tool + " tagged.png -o bogus.odp --metadata gps");
+  CHECK(bogus.code == 1);
+  CHECK_THAT(bogus.err, Catch::Contains("--metadata") && Catch::Contains("gps"));
+  CHECK(run(odpenc_tool + " tagged.png -o both.odp --metadata icc --strip-metadata").code == 1);
+
+  // The converted file records sRGB (no colour byte); the refused profile codes the pixels as they are.
+  const std::vector<uint8_t> converted = odp::base::read_file(w.path("none.odp"));
+  const Result refused = run(odpenc_tool + " broken.png -o refused.odp --tokens 4 -q -v");
+  REQUIRE(refused.code == 0);
+  CHECK_THAT(refused.err, Catch::Contains("refused by Little CMS") && Catch::Contains("as they are"));
+  const std::vector<uint8_t> unconverted = odp::base::read_file(w.path("refused.odp"));
+  CHECK(unconverted.size() == converted.size() + 2);  // ext_flags + colour "unspecified"
+  CHECK(run(odpenc_tool + " broken.png -o quiet.odp --tokens 4 -q").err.empty());  // a warning only under -v
 }

@@ -7,8 +7,9 @@
 
 #include "codec/odp.h"
 #include "codec/tiling.h"
-#include "tests/tiny_model_config.h"
+#include "format/odp_format.h"
 #include "test_support.h"
+#include "tests/tiny_model_config.h"
 
 using namespace odp::codec;
 using odp::test::FakeTileModel;
@@ -178,13 +179,14 @@ TEST_CASE("metadata survives, a file from another model is refused naming both i
   CHECK(back.exif == image.exif);
   const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
   CHECK(info.metadata_tags == std::vector<std::string>{"ICCP", "EXIF"});
-  CHECK(info.model_id == 0x11111111);
+  CHECK(info.model_id == 0x1111);  // format version 2 keeps the low 16 bits of the id
+  CHECK(info.model_id_bits == 16);
   try {
     decode(encoded.bytes.data(), encoded.bytes.size(), other);
     FAIL("decoded a file from another model");
   } catch (const CodecError& error) {
     CHECK(error.kind() == ErrorKind::kModel);
-    CHECK_THAT(error.what(), Catch::Contains("11111111") && Catch::Contains("22222222"));
+    CHECK_THAT(error.what(), Catch::Contains("....1111") && Catch::Contains("22222222"));
   }
 }
 
@@ -289,4 +291,37 @@ TEST_CASE("whatever the model throws leaves the codec as CodecError: kModel on t
   const EncodeResult encoded = encode(image, good);
   FailingModel failing(odp::model::Device::kCpu);
   CHECK_THROWS_AS(decode(encoded.bytes.data(), encoded.bytes.size(), failing), CodecError);
+}
+
+TEST_CASE("format version 1 files still decode and truncate in version 1; grey inputs decode grey",
+          "[codec]") {
+  FakeTileModel model(0x11111111);
+  const Image image = synthetic_image(50, 40);
+  const EncodeResult encoded = encode(image, model, rate(RateControl::kTokens));
+  CHECK(inspect(encoded.bytes.data(), encoded.bytes.size()).format_version == 2);
+  odp::format::Image file = odp::format::read(encoded.bytes.data(), encoded.bytes.size());
+  file.header.version = 1;
+  file.header.model_id = 0x11111111;  // the whole id again, as version 1 stores it
+  file.header.model_id_bits = 32;
+  const std::vector<uint8_t> v1 = odp::format::write(file);
+  CHECK(inspect(v1.data(), v1.size()).format_version == 1);
+  const Image from_v1 = decode(v1.data(), v1.size(), model),
+              from_v2 = decode(encoded.bytes.data(), encoded.bytes.size(), model);
+  CHECK(from_v1.rgb == from_v2.rgb);
+  TruncateOptions options;
+  options.tokens = 2;
+  const std::vector<uint8_t> cut = truncate(v1.data(), v1.size(), options);
+  CHECK(inspect(cut.data(), cut.size()).format_version == 1);
+  CHECK(inspect(cut.data(), cut.size()).tokens_per_tile == std::vector<uint16_t>(file.tile_tokens.size(), 2));
+  FakeTileModel other(0x22221111);  // the same low 16 bits: version 1 still tells them apart
+  CHECK_THROWS_WITH(decode(v1.data(), v1.size(), other), Catch::Contains("11111111"));
+
+  Image grey = synthetic_image(40, 40);
+  for (size_t i = 0; i < grey.rgb.size(); i += 3) grey.rgb[i + 1] = grey.rgb[i + 2] = grey.rgb[i];
+  const EncodeResult grey_file = encode(grey, model, rate(RateControl::kTokens));
+  const Image grey_back = decode(grey_file.bytes.data(), grey_file.bytes.size(), model);
+  for (size_t i = 0; i < grey_back.rgb.size(); i += 3) {
+    CHECK(grey_back.rgb[i] == grey_back.rgb[i + 1]);
+    CHECK(grey_back.rgb[i] == grey_back.rgb[i + 2]);
+  }
 }

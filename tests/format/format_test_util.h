@@ -87,13 +87,24 @@ inline FrequencyTables skewed_tables(uint8_t bits, int positions) {
   return tables;
 }
 
-// Recomputes header_crc after a test edited header bytes (header_end = offset of the payload).
+// Version 2: recomputes `check` (the u16le just before header_end) over the header bytes before it and the
+// payload after it, so that a test's edits reach the checks behind the CRC.
+inline void reseal_v2(std::vector<uint8_t>& file, size_t header_end) {
+  const size_t at = header_end - 2;
+  const uint16_t crc =
+      wire::crc16_of(file.data() + header_end, file.size() - header_end, wire::crc16_of(file.data(), at));
+  file[at] = static_cast<uint8_t>(crc);
+  file[at + 1] = static_cast<uint8_t>(crc >> 8);
+}
+
+// Version 1: recomputes header_crc after a test edited header bytes (header_end = offset of the payload).
 inline void reseal_header(std::vector<uint8_t>& file, size_t header_end) {
   const uint32_t crc = wire::crc32_of(file.data(), header_end - 4);
   for (int i = 0; i < 4; ++i) file[header_end - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
 }
 
-// Hand-built header (for values the writer refuses to produce); fields default to a valid 1-tile file.
+// Hand-built version 1 header (for values the writer refuses to produce); fields default to a valid 1-tile
+// file.
 struct RawHeader {
   uint8_t version = 1, flags = 0;
   std::vector<uint8_t> width{16}, height{16};  // LEB128 bytes as written
@@ -126,6 +137,34 @@ struct RawHeader {
     wire::put_u32le(out, wire::crc32_of(payload.data(), payload.size()));
     wire::put_u32le(out, wire::crc32_of(out.data(), out.size()));
     append(payload);
+    return out;
+  }
+};
+
+// Hand-built version 2 file, field by field in spec order (section 3); `check` is computed unless given.
+// Defaults: a valid one-tile 16x16 file, 4-bit uniform codebook, one token.
+struct RawV2 {
+  uint8_t byte1 = 0x82, flags = 0x04;  // size_form 0, CODING
+  std::vector<uint8_t> model_id{0x34, 0x12};
+  std::vector<uint8_t> coding{4, 0x03};  // tile_log2, coding (present: flags bit 2)
+  std::vector<uint8_t> size;             // as stored for flags bits 0-1
+  std::vector<uint8_t> overlap;          // leb128 (flags bit 3)
+  std::vector<uint8_t> extensions;       // ext_flags and what follows (flags bit 4)
+  std::vector<uint8_t> counts{0};
+  std::vector<uint8_t> check;  // empty: the right CRC-16
+  std::vector<uint8_t> payload{0x80};
+
+  std::vector<uint8_t> bytes() const {
+    std::vector<uint8_t> out{0x4F, byte1, flags};
+    for (const auto* part : {&model_id, &coding, &size, &overlap, &extensions, &counts})
+      for (uint8_t byte : *part) out.push_back(byte);
+    if (check.empty()) {
+      wire::put_u16le(out,
+                      wire::crc16_of(payload.data(), payload.size(), wire::crc16_of(out.data(), out.size())));
+    } else {
+      for (uint8_t byte : check) out.push_back(byte);
+    }
+    for (uint8_t byte : payload) out.push_back(byte);
     return out;
   }
 };

@@ -1,5 +1,5 @@
-// Round trips, the spec's worked example, header size, shortened payloads (every cut offset) and file
-// helpers.
+// Round trips (versions 2 and 1), the spec's worked examples byte for byte, header sizes, cut files (every
+// cut offset) and file helpers.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -13,14 +13,33 @@ using namespace odp::format::test;
 
 namespace {
 
-// The worked example of spec/odp-format.md ("Worked example"): keep the two in sync.
+// The worked examples of spec/odp-format.md (section 13): keep them in sync.
+// 13.1: a one-tile version 2 file.
+const std::vector<uint8_t> kOneTileV2 = {0x4F, 0x82, 0x04, 0xF8, 0x14, 0x08, 0x0B,
+                                         0x01, 0xBD, 0xB5, 0x12, 0x3A, 0xBC};
+// 13.2: 13.3's image in version 2.
+const std::vector<uint8_t> kWorkedExampleV2 = {0x4F, 0x82, 0x3D, 0x78, 0x56, 0x04, 0x03, 0x13, 0x0B,
+                                               0x04, 0x04, 0x01, 0x45, 0x58, 0x49, 0x46, 0x00, 0x02,
+                                               0x2A, 0x00, 0x02, 0x01, 0x88, 0xB6, 0x14, 0xF9, 0x70};
+// 13.3: version 1.
 const std::vector<uint8_t> kWorkedExample = {0x4F, 0x44, 0x50, 0x01, 0x03, 0x14, 0x0C, 0x04, 0x04,
                                              0x78, 0x56, 0x34, 0x12, 0x03, 0x02, 0x01, 0x01, 0x45,
                                              0x58, 0x49, 0x46, 0x02, 0x2A, 0x00, 0x03, 0x76, 0xF9,
                                              0x15, 0x71, 0x35, 0xF7, 0x5C, 0xF8, 0x14, 0xF9, 0x70};
 
-Image worked_example_image() {
+Image one_tile_image() {
   Image image;
+  image.header.width = image.header.height = 256;
+  image.header.tile_size = 256;
+  image.header.model_id = 0x779A14F8;
+  image.header.codebook_bits = 12;
+  image.tile_tokens = {{0x123, 0xABC}};
+  return image;
+}
+
+Image worked_example_image(int version = 1) {
+  Image image;
+  image.header.version = version;
   image.header.width = 20;
   image.header.height = 12;
   image.header.tile_size = 16;
@@ -32,12 +51,21 @@ Image worked_example_image() {
   return image;
 }
 
+// a: as read back, b: as written (the model id as many bits as the file holds).
 void require_same(const Image& a, const Image& b) {
+  CHECK(a.header.version == b.header.version);
+  CHECK(a.header.matches_model(b.header.model_id));
+  CHECK(a.header.model_id_bits == (b.header.version == 1 ? 32 : 16));
+  if (b.header.version >= 2) {
+    CHECK(a.header.colour == b.header.colour);
+    CHECK(a.header.grey == b.header.grey);
+    CHECK(a.header.grid_width() == b.header.grid_width());
+    CHECK(a.header.grid_height() == b.header.grid_height());
+  }
   CHECK(a.header.width == b.header.width);
   CHECK(a.header.height == b.header.height);
   CHECK(a.header.tile_size == b.header.tile_size);
   CHECK(a.header.tile_overlap == b.header.tile_overlap);
-  CHECK(a.header.model_id == b.header.model_id);
   CHECK(a.header.codebook_bits == b.header.codebook_bits);
   CHECK(a.header.entropy_model == b.header.entropy_model);
   REQUIRE(a.metadata.size() == b.metadata.size());
@@ -66,7 +94,55 @@ TEST_CASE("tile counts follow codec/tiling.h's formula") {
   CHECK(header.tiles_x() == 0);
 }
 
-TEST_CASE("the worked example of the spec is produced and read byte for byte") {
+TEST_CASE("the spec's version 2 one-tile example (13.1) is produced and read byte for byte") {
+  REQUIRE(write(one_tile_image()) == kOneTileV2);
+  const Image back = read(kOneTileV2.data(), kOneTileV2.size());
+  require_same(back, one_tile_image());
+  CHECK(back.header.model_id == 0x14F8);
+  CHECK(back.header.colour == ColourSpace::kSrgb);
+  CHECK_FALSE(back.was_cut);
+  const Summary summary = summarize(kOneTileV2.data(), kOneTileV2.size());
+  CHECK(summary.header_bytes == 10);
+  CHECK(summary.payload_bytes == 3);
+  CHECK_FALSE(summary.cut_known);
+  using Tiles = std::vector<std::vector<uint16_t>>;
+  const std::vector<std::pair<size_t, Tiles>> cuts = {{12, {{0x123}}}, {11, {{}}}, {10, {{}}}};
+  for (const auto& [size, tiles] : cuts) {
+    const Image cut = read(kOneTileV2.data(), size);
+    CHECK(cut.was_cut);
+    CHECK(cut.tile_tokens == tiles);
+  }
+  CHECK_THROWS_WITH(read(kOneTileV2.data(), 9), Catch::Contains("field 'check'"));
+
+  // The hand-run encoder of 13.1: the payload is the 3 bytes 12 3A BC.
+  CHECK(std::vector<uint8_t>(kOneTileV2.end() - 3, kOneTileV2.end()) ==
+        std::vector<uint8_t>{0x12, 0x3A, 0xBC});
+  // The CRC-16 of the spec's conventions (section 1).
+  const std::string digits = "123456789";
+  CHECK(wire::crc16_of(reinterpret_cast<const uint8_t*>(digits.data()), digits.size()) == 0xBB3D);
+}
+
+TEST_CASE("the spec's version 2 example of the version 1 image (13.2) is produced and read byte for byte") {
+  REQUIRE(write(worked_example_image(2)) == kWorkedExampleV2);
+  const Image back = read(kWorkedExampleV2.data(), kWorkedExampleV2.size());
+  require_same(back, worked_example_image(2));
+  const Summary summary = summarize(kWorkedExampleV2.data(), kWorkedExampleV2.size());
+  CHECK(summary.header_bytes == 24);
+  CHECK(summary.metadata_bytes == 9);
+  CHECK(summary.tokens_per_tile == std::vector<uint16_t>{3, 2});
+  // The same cuts as 13.3's: the payload is the same.
+  using Tiles = std::vector<std::vector<uint16_t>>;
+  const std::vector<std::pair<size_t, Tiles>> cuts = {
+      {26, {{1, 15}, {4, 9}}}, {25, {{1}, {4}}}, {24, {{}, {}}}};
+  for (const auto& [size, tiles] : cuts) {
+    const Image cut = read(kWorkedExampleV2.data(), size);
+    CHECK(cut.was_cut);
+    CHECK(cut.tile_tokens == tiles);
+  }
+  CHECK_THROWS_WITH(read(kWorkedExampleV2.data(), 23), Catch::Contains("field 'check'"));
+}
+
+TEST_CASE("the spec's version 1 example (13.3) is produced and read byte for byte") {
   REQUIRE(write(worked_example_image()) == kWorkedExample);
   const Image back = read(kWorkedExample.data(), kWorkedExample.size());
   require_same(back, worked_example_image());
@@ -89,27 +165,85 @@ TEST_CASE("the worked example of the spec is produced and read byte for byte") {
   CHECK_THROWS_WITH(read(kWorkedExample.data(), 32), Catch::Contains("field 'header_crc'"));
 }
 
-TEST_CASE("a 256x256 single-tile image has a tiny header") {
-  const Image image = make_image(256, 256, 256, 0, 12, {256});
-  const std::vector<uint8_t> file = write(image);
+TEST_CASE("a single-tile image has a header of 8 bytes (default coding) to 10 (any one-tile image)") {
+  const FrequencyTables tables = skewed_tables(12, 4);
+  for (int version : {2, 1}) {
+    for (uint32_t side : {256u, 200u}) {
+      for (auto entropy : {EntropyModel::kPositionTables, EntropyModel::kUniform}) {
+        Image image = make_image(side, side == 256 ? 256 : 131, 256, 0, 12, {16});
+        image.header.version = version;
+        image.header.entropy_model = entropy;
+        const std::vector<uint8_t> file = write(image, tables);
+        const Summary summary = summarize(file.data(), file.size());
+        std::printf("v%d %ux%u, 1 tile, 16 tokens, %s: header %llu bytes, payload %llu, file %zu\n", version,
+                    image.header.width, image.header.height,
+                    entropy == EntropyModel::kUniform ? "uniform" : "position tables",
+                    static_cast<unsigned long long>(summary.header_bytes),
+                    static_cast<unsigned long long>(summary.payload_bytes), file.size());
+        if (version == 1) {
+          CHECK(summary.header_bytes >= 25);
+        } else {
+          // 8 bytes; + 2 for a size that is not the full tile (size_form 1); + 2 for a non-default coding.
+          const uint64_t expected = 8 + (side != 256 ? 2 : 0) + (entropy == EntropyModel::kUniform ? 2 : 0);
+          CHECK(summary.header_bytes == expected);
+        }
+        // Uniform: 192 bits of tokens and at most 2 flush bytes. (The skewed test tables make random tokens
+        // dearer than uniform ones.)
+        if (entropy == EntropyModel::kUniform) CHECK(summary.payload_bytes <= 16 * 12 / 8 + 2);
+        require_same(read(file.data(), file.size(), tables), image);
+      }
+    }
+  }
+}
+
+TEST_CASE("version 2 optional fields round-trip: colour, grey, coded size, zstd metadata, large sizes") {
+  Image image = make_image(700, 300, 256, 16, 12, {5, 1, 9, 7, 7, 2}, 3);
+  image.header.colour = ColourSpace::kUnspecified;
+  image.header.grey = true;
+  std::vector<uint8_t> icc(3000);
+  for (size_t i = 0; i < icc.size(); ++i) icc[i] = static_cast<uint8_t>(i % 7 == 0 ? i : 0x20);
+  image.metadata.push_back({"ICCP", icc});
+  image.metadata.push_back({"XMP ", {1, 2, 3}});
+  std::vector<uint8_t> file = write(image);
+  Image back = read(file.data(), file.size());
+  require_same(back, image);
   const Summary summary = summarize(file.data(), file.size());
-  std::printf("256x256, 1 tile, 256 tokens of 12 bits: header %llu bytes, payload %llu bytes\n",
-              static_cast<unsigned long long>(summary.header_bytes),
-              static_cast<unsigned long long>(summary.payload_bytes));
-  CHECK(summary.header_bytes <= 27);
-  CHECK(summary.payload_bytes <= 256 * 12 / 8 + 2);
+  CHECK(summary.metadata_bytes < 1500);  // the profile was stored compressed
+  CHECK(write(back) == file);            // one image, one encoding
+
+  Image scaled = make_image(1000, 700, 256, 0, 12, std::vector<int>(2, 4), 4);
+  scaled.header.coded_width = 500;
+  scaled.header.coded_height = 200;  // tiles over 500x200: 2x1
+  file = write(scaled);
+  back = read(file.data(), file.size());
+  require_same(back, scaled);
+  CHECK(back.header.tile_count() == 2);
+  scaled.header.version = 1;
+  CHECK_THROWS_WITH(write(scaled), Catch::Contains("coded size"));
+
+  Image grey_only = make_image(256, 256, 256, 0, 12, {3}, 5);
+  grey_only.header.grey = true;
+  file = write(grey_only);
+  CHECK(summarize(file.data(), file.size()).header_bytes == 12);  // CODING (2) + ext_flags + colour
+  require_same(read(file.data(), file.size()), grey_only);
 }
 
 TEST_CASE("images round-trip through write and read") {
+  const int version = GENERATE(2, 1);
+  INFO("version " << version);
+  const auto in_version = [&](Image image) {
+    image.header.version = version;
+    return image;
+  };
   SECTION("uniform coding at every codebook size") {
     for (uint8_t bits = 1; bits <= 16; ++bits) {
-      const Image image = make_image(700, 300, 256, 16, bits, {5, 1, 256, 7, 7, 2}, bits);
+      const Image image = in_version(make_image(700, 300, 256, 16, bits, {5, 1, 256, 7, 7, 2}, bits));
       const std::vector<uint8_t> file = write(image);
       require_same(read(file.data(), file.size()), image);
     }
   }
   SECTION("equal counts use one count byte, metadata is carried") {
-    Image image = make_image(64, 64, 16, 0, 10, std::vector<int>(16, 40), 7);
+    Image image = in_version(make_image(64, 64, 16, 0, 10, std::vector<int>(16, 40), 7));
     image.metadata.push_back({"ICCP", std::vector<uint8_t>(300, 0xAB)});
     image.metadata.push_back({"EXIF", {}});
     const std::vector<uint8_t> file = write(image);
@@ -120,21 +254,44 @@ TEST_CASE("images round-trip through write and read") {
     CHECK(summary.header_bytes + summary.payload_bytes == file.size());
   }
   SECTION("position tables, fewer tables than positions") {
-    Image image = make_image(40, 40, 32, 8, 6, {256, 3, 100, 1}, 3);
+    Image image = in_version(make_image(40, 40, 32, 8, 6, {256, 3, 100, 1}, 3));
     const FrequencyTables tables = skewed_tables(6, 5);
     image.header.entropy_model = EntropyModel::kPositionTables;
     const std::vector<uint8_t> file = write(image, tables);
     require_same(read(file.data(), file.size(), tables), image);
     CHECK_THROWS_AS(read(file.data(), file.size()), FormatError);  // tables missing
   }
+  SECTION("every size form and tile size") {
+    for (uint32_t tile : {16u, 256u, 4096u}) {
+      for (auto [width, height] : std::vector<std::pair<uint32_t, uint32_t>>{
+               {tile, tile}, {1, 1}, {256, 256}, {256, 257}, {300, 20}, {65535, 3}}) {
+        if (tile == 16 && width * height > 70000) continue;  // keep the tile count small
+        Header header;
+        header.width = width, header.height = height, header.tile_size = tile;
+        const int tiles = static_cast<int>(header.tile_count());
+        const Image image =
+            in_version(make_image(width, height, tile, 0, 4, std::vector<int>(tiles, 2), width));
+        const std::vector<uint8_t> file = write(image);
+        require_same(read(file.data(), file.size()), image);
+      }
+    }
+  }
 }
 
-TEST_CASE("a payload cut at any offset decodes to a growing token-major prefix") {
+TEST_CASE("a file cut at any offset decodes to a growing token-major prefix") {
+  const int version = GENERATE(2, 1);
+  INFO("version " << version);
   Image uniform = make_image(100, 60, 32, 4, 12, {9, 9, 8, 9, 9, 8, 3, 9}, 11);
   Image tabled = make_image(100, 60, 32, 4, 5, {20, 1, 20, 20, 19, 20, 20, 20}, 12);
+  Image one_tile = make_image(256, 256, 256, 0, 12, {64}, 13);
   tabled.header.entropy_model = EntropyModel::kPositionTables;
-  const FrequencyTables tables = skewed_tables(5, 20);
-  for (const Image* image : {&uniform, &tabled}) {
+  one_tile.header.entropy_model = EntropyModel::kPositionTables;
+  one_tile.metadata.push_back({"EXIF", std::vector<uint8_t>(100, 7)});
+  for (Image* image : {&uniform, &tabled, &one_tile}) image->header.version = version;
+  const FrequencyTables tables12 = skewed_tables(12, 64);
+  const FrequencyTables tables5 = skewed_tables(5, 20);
+  for (const Image* image : {&uniform, &tabled, &one_tile}) {
+    const FrequencyTables& tables = image->header.codebook_bits == 5 ? tables5 : tables12;
     const std::vector<uint8_t> file = write(*image, tables);
     const Summary summary = summarize(file.data(), file.size());
     const size_t total = total_tokens(*image);

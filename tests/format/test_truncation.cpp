@@ -1,4 +1,5 @@
-// truncate_to_bytes: the longest token-major prefix that fits, checked against a brute-force search.
+// truncate_to_bytes: the longest token-major prefix that fits, checked against a brute-force search (v2 and
+// v1).
 #include <catch2/catch.hpp>
 
 #include "format_test_util.h"
@@ -40,13 +41,28 @@ void check_every_budget(const Image& image) {
 }  // namespace
 
 TEST_CASE("truncate_to_bytes keeps the longest prefix that fits, for every budget") {
+  const int version = GENERATE(2, 1);
+  INFO("version " << version);
+  const auto in_version = [&](Image image) {
+    image.header.version = version;
+    return image;
+  };
   SECTION("equal counts: whole layers drop the per-tile count bytes") {
-    check_every_budget(make_image(64, 40, 16, 0, 9, std::vector<int>(12, 6), 21));
+    check_every_budget(in_version(make_image(64, 40, 16, 0, 9, std::vector<int>(12, 6), 21)));
   }
   SECTION("unequal counts and metadata") {
-    Image image = make_image(30, 30, 16, 4, 3, {9, 2, 5, 7, 1, 9, 3, 8, 9}, 22);
+    Image image = in_version(make_image(30, 30, 16, 4, 3, {9, 2, 5, 7, 1, 9, 3, 8, 9}, 22));
     image.metadata.push_back({"ICCP", {9, 9, 9}});
     check_every_budget(image);
   }
-  SECTION("one tile") { check_every_budget(make_image(16, 16, 16, 0, 12, {200}, 23)); }
+  SECTION("one tile") { check_every_budget(in_version(make_image(16, 16, 16, 0, 12, {200}, 23))); }
+  SECTION("compressible metadata and a coded size (version 2 only)") {
+    if (version == 2) {
+      Image image = make_image(600, 300, 256, 0, 5, {4, 9}, 24);
+      image.header.coded_width = 300;
+      image.header.coded_height = 200;
+      image.metadata.push_back({"ICCP", std::vector<uint8_t>(500, 1)});
+      check_every_budget(image);
+    }
+  }
 }

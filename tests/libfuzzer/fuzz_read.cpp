@@ -1,4 +1,5 @@
-// libFuzzer target: summarize() and read() on arbitrary bytes must return or throw FormatError, nothing else.
+// libFuzzer target: summarize() and read() on arbitrary bytes (versions 1 and 2) must return or throw
+// FormatError, nothing else, and agree with each other.
 #include "fuzz_common.h"
 
 using namespace odp::format;
@@ -10,7 +11,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ODP_FUZZ_CHECK(summary.header_bytes <= size);
     const Image image = read(data, size, tables, fuzz::fuzz_limits());
     ODP_FUZZ_CHECK(image.tile_tokens.size() == summary.tokens_per_tile.size());
-    ODP_FUZZ_CHECK(image.was_cut == summary.payload_cut);
+    if (summary.cut_known) ODP_FUZZ_CHECK(image.was_cut == summary.payload_cut);
+    ODP_FUZZ_CHECK(image.header.version == summary.header.version);
+    ODP_FUZZ_CHECK(image.header.version == 1 || image.header.model_id_bits == 16);
   } catch (const FormatError&) {
   }
   return 0;

@@ -1,5 +1,5 @@
-// Writes the fuzzers' seed corpus: small valid .odp files of every shape, plus cut copies.
-// Usage: odp_fuzz_seeds DIR  (files for fuzz_read/fuzz_roundtrip; DIR/alloc gets copies with a 2-byte
+// Writes the fuzzers' seed corpus: small valid .odp files of every shape in versions 2 and 1, plus cut
+// copies. Usage: odp_fuzz_seeds DIR  (files for fuzz_read/fuzz_roundtrip; DIR/alloc gets copies with a 2-byte
 // allocation budget in front, the input layout of fuzz_alloc).
 #include <cstdio>
 #include <filesystem>
@@ -30,6 +30,20 @@ int main(int argc, char** argv) {
   Image with_metadata = test::make_image(20, 12, 16, 4, 4, {3, 2});
   with_metadata.metadata.push_back({"EXIF", {0x2A, 0x00}});
   seeds.emplace_back(with_metadata, "metadata");
+  Image every_field = test::make_image(600, 300, 256, 8, 7, {4, 2, 4, 4});
+  every_field.header.colour = ColourSpace::kUnspecified;
+  every_field.header.grey = true;
+  every_field.header.coded_width = 400;
+  every_field.header.coded_height = 280;
+  every_field.metadata.push_back({"ICCP", std::vector<uint8_t>(200, 0x55)});
+  seeds.emplace_back(every_field, "every_field");
+  seeds.emplace_back(tabled(test::make_image(256, 256, 256, 0, 12, {16})), "one_tile_default");
+  for (size_t i = 0, n = seeds.size(); i < n; ++i) {  // the same shapes in version 1
+    if (seeds[i].first.header.coded_width) continue;
+    Image v1 = seeds[i].first;
+    v1.header.version = 1;
+    seeds.emplace_back(v1, seeds[i].second + "_v1");
+  }
   for (const auto& [image, name] : seeds) {
     const FrequencyTables tables = test::skewed_tables(image.header.codebook_bits, 3);
     const std::vector<uint8_t> file = write(image, tables);

@@ -1,0 +1,239 @@
+// Bad input, version 2: a file cut at every byte, every bit flipped, every field's reserved and
+// non-canonical values, absurd sizes: an error naming the field, or the best prefix for a cut, never a crash.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <random>
+
+#include "format_test_util.h"
+
+using namespace odp::format;
+using namespace odp::format::test;
+
+namespace {
+
+void require_rejected(const std::vector<uint8_t>& file, const std::string& expected,
+                      const ReadLimits& limits = {}) {
+  try {
+    read(file.data(), file.size(), {}, limits);
+    FAIL("accepted a file that should fail with: " << expected);
+  } catch (const FormatError& e) {
+    INFO("message: " << e.what());
+    CHECK(std::string(e.what()).find(expected) != std::string::npos);
+  }
+}
+
+// A two-tile file with per-tile counts, overlap, colour, coded size and a stored and a zstd chunk: every
+// optional field of spec section 3 present.
+Image every_field_image() {
+  Image image = make_image(600, 300, 256, 8, 7, {4, 2, 4, 4}, 9);
+  image.header.colour = ColourSpace::kUnspecified;
+  image.header.grey = true;
+  image.header.coded_width = 400;
+  image.header.coded_height = 280;  // 2x2 tiles at overlap 8
+  image.metadata.push_back({"EXIF", {1, 2, 3}});
+  image.metadata.push_back({"ICCP", std::vector<uint8_t>(200, 0x55)});
+  return image;
+}
+
+}  // namespace
+
+TEST_CASE("version 2: a cut at every byte is an error inside the header, else a reported prefix") {
+  for (const Image& image : {every_field_image(), make_image(256, 256, 256, 0, 12, {40}, 3)}) {
+    const std::vector<uint8_t> file = write(image);
+    const size_t header = summarize(file.data(), file.size()).header_bytes;
+    for (size_t cut = 0; cut < file.size(); ++cut) {
+      INFO("cut " << cut << " of " << file.size());
+      if (cut < header) {
+        CHECK_THROWS_AS(read(file.data(), cut), FormatError);
+        continue;
+      }
+      const Image back = read(file.data(), cut);
+      CHECK(back.was_cut);
+      CHECK(back.tile_tokens == token_major_prefix(image, total_tokens(back)).tile_tokens);
+    }
+    CHECK_FALSE(read(file.data(), file.size()).was_cut);
+  }
+}
+
+TEST_CASE("version 2: no single-bit flip is read as a whole file") {
+  int errors = 0, cuts = 0;
+  for (const Image& image : {every_field_image(), make_image(256, 256, 256, 0, 12, {16}, 4)}) {
+    const std::vector<uint8_t> file = write(image);
+    for (size_t bit = 0; bit < file.size() * 8; ++bit) {
+      std::vector<uint8_t> flipped = file;
+      flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+      INFO("bit " << bit);
+      try {
+        const Image back = read(flipped.data(), flipped.size());
+        CHECK(back.was_cut);  // damage the reader cannot tell from a cut (spec 7.1), never "whole"
+        ++cuts;
+      } catch (const FormatError&) {
+        ++errors;
+      }
+    }
+  }
+  std::printf("version 2 bit flips: %d refused with an error, %d read as cut files, 0 as whole\n", errors,
+              cuts);
+  CHECK(errors > 5 * cuts);
+}
+
+TEST_CASE("version 2: header fields edited under a valid check: every value is checked or decodes") {
+  const std::vector<uint8_t> file = write(every_field_image());
+  const size_t header_end = summarize(file.data(), file.size()).header_bytes;
+  std::mt19937 random(11);
+  int accepted = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    std::vector<uint8_t> edited = file;
+    for (int edits = 1 + random() % 3; edits > 0; --edits) {
+      edited[2 + random() % (header_end - 4)] = static_cast<uint8_t>(random());
+    }
+    try {
+      const Summary summary = summarize(edited.data(), edited.size());
+      reseal_v2(edited, summary.header_bytes);
+      read(edited.data(), edited.size());
+      ++accepted;
+    } catch (const FormatError&) {
+    }
+  }
+  CHECK(accepted > 0);  // the resealing reached the checks behind the CRC
+}
+
+TEST_CASE("version 2: reserved and non-canonical values name their field") {
+  const RawV2 valid;
+  REQUIRE_NOTHROW(read(valid.bytes().data(), valid.bytes().size()));
+  const auto with = [&](auto edit) {
+    RawV2 raw = valid;
+    edit(raw);
+    return raw.bytes();
+  };
+  require_rejected(with([](RawV2& f) { f.byte1 = 0x83; }), "version 3");
+  require_rejected(with([](RawV2& f) { f.byte1 = 0x81; }), "version 1 (field 'signature'");
+  for (int bit = 6; bit < 8; ++bit)
+    require_rejected(with([&](RawV2& f) { f.flags = static_cast<uint8_t>(f.flags | 1 << bit); }),
+                     "reserved bits");
+  require_rejected(with([](RawV2& f) { f.flags |= 3; }), "size_form 3");
+  require_rejected(with([](RawV2& f) { f.coding = {3, 0x03}; }), "field 'tile_log2'");
+  require_rejected(with([](RawV2& f) { f.coding = {13, 0x03}; }), "field 'tile_log2'");
+  require_rejected(with([](RawV2& f) { f.coding = {8, 0x1B}; }), "hold the defaults");
+  for (int model = 2; model < 16; ++model)
+    require_rejected(with([&](RawV2& f) {
+                       f.coding = {4, static_cast<uint8_t>(model << 4 | 3)};
+                     }),
+                     "'coding'");
+  // size: each form only where it is the canonical one.
+  require_rejected(with([](RawV2& f) { f.flags |= 1, f.size = {15, 15}; }), "must use size_form 0");
+  require_rejected(with([](RawV2& f) { f.flags |= 2, f.size = {19, 11}; }), "must use size_form 1");
+  require_rejected(with([](RawV2& f) {
+                     f.flags |= 2, f.size = {0xFF, 0xFF, 0x03, 0};
+                   }),
+                   "field 'width' = 65536");
+  require_rejected(with([](RawV2& f) { f.flags |= 2, f.size = {0x80, 0x00, 0}; }), "non-minimal LEB128");
+  // overlap: present only when non-zero, below the tile.
+  require_rejected(with([](RawV2& f) { f.flags |= 8, f.overlap = {0}; }), "field 'tile_overlap' is 0");
+  require_rejected(with([](RawV2& f) { f.flags |= 8, f.overlap = {16}; }), "field 'tile_overlap' = 16");
+  // extensions.
+  require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {0}; }), "field 'ext_flags'");
+  require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {0x08}; }), "field 'ext_flags'");
+  require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {1, 0}; }), "field 'colour' is 0x00");
+  require_rejected(with([](RawV2& f) {
+                     f.flags |= 0x10, f.extensions = {1, 2};
+                   }),
+                   "colour space 2 is reserved");
+  const std::vector<uint8_t> grey = with([](RawV2& f) { f.flags |= 0x10, f.extensions = {1, 0x81}; });
+  CHECK(read(grey.data(), grey.size()).header.grey);
+  require_rejected(with([](RawV2& f) {
+                     f.flags |= 0x10, f.extensions = {2, 15, 15};
+                   }),
+                   "equals the image size");
+  require_rejected(with([](RawV2& f) {
+                     f.flags |= 0x10, f.extensions = {2, 16, 3};
+                   }),
+                   "exceeds the image size");
+  // metadata.
+  require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {4, 0}; }), "'metadata_chunk_count'");
+  require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {4, 1, 'E', 'X', 1, 'F', 0, 0}; }),
+                   "'metadata_tag'");
+  require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {4, 1, 'E', 'X', 'I', 'F', 2, 0}; }),
+                   "field 'chunk_coding' of chunk 0 = 2");
+  require_rejected(
+      with([](RawV2& f) { f.flags |= 0x10, f.extensions = {4, 1, 'E', 'X', 'I', 'F', 1, 2, 1, 2}; }),
+      "not a zstd frame");
+  // counts.
+  require_rejected(with([](RawV2& f) {
+                     f.flags = 0x25, f.size = {31, 15}, f.counts = {0, 0};
+                   }),
+                   "same count");
+  // payload and check.
+  require_rejected(with([](RawV2& f) { f.payload.push_back(0); }), "1 trailing byte(s)");
+  require_rejected(with([](RawV2& f) { f.payload = {0x81}; }), "not the canonical encoding");
+  require_rejected(with([](RawV2& f) { f.check = {0, 0}; }), "check mismatch (field 'check'");
+  const std::vector<uint8_t> valid_bytes = valid.bytes();
+  const std::vector<uint8_t> valid_check{valid_bytes.end()[-3], valid_bytes.end()[-2]};
+  require_rejected(with([&](RawV2& f) {
+                     f.model_id = {0x35, 0x12}, f.check = valid_check;
+                   }),
+                   "check mismatch");
+}
+
+TEST_CASE("version 2: zstd metadata is checked before and after decompressing") {
+  Image image = make_image(16, 16, 16, 0, 4, {1}, 1);
+  image.metadata.push_back({"ICCP", std::vector<uint8_t>(5000, 0x41)});
+  std::vector<uint8_t> file = write(image);
+  REQUIRE(read(file.data(), file.size()).metadata.at(0).bytes == image.metadata[0].bytes);
+  ReadLimits small;
+  small.max_metadata_bytes = 4999;  // the stored frame is tiny; its content is not
+  require_rejected(file, "metadata exceeds the reader's limit of 4999 bytes (field 'metadata_bytes'", small);
+  // Damage inside the frame: the frame checks or the check field catch it, never a crash.
+  const size_t header = summarize(file.data(), file.size()).header_bytes;
+  for (size_t at = 5; at + 3 < header; ++at) {
+    for (int value : {0x00, 0xFF, 0x28}) {
+      std::vector<uint8_t> edited = file;
+      edited[at] = static_cast<uint8_t>(value);
+      try {
+        const Summary summary = summarize(edited.data(), edited.size());
+        reseal_v2(edited, summary.header_bytes);
+        read(edited.data(), edited.size());
+      } catch (const FormatError&) {
+      }
+    }
+  }
+}
+
+TEST_CASE("version 2: declarations that would need absurd memory are refused before allocating") {
+  RawV2 huge;
+  huge.flags = 0x06;                                 // size_form 2, CODING
+  huge.size = {0xFE, 0xFF, 0x03, 0xFE, 0xFF, 0x03};  // 65535 x 65535
+  require_rejected(huge.bytes(), "pixels");
+  ReadLimits generous;
+  generous.max_pixels = uint64_t{1} << 40;
+  require_rejected(huge.bytes(), "tiles", generous);  // 4096 x 4096 tiles of 16 px
+  huge.coding = {12, 0x03};
+  huge.flags |= 0x20;  // 16 x 16 = 256 per-tile counts that are not there
+  require_rejected(huge.bytes(), "'token_counts'", generous);
+
+  RawV2 metadata;
+  metadata.flags |= 0x10;
+  metadata.extensions = {4, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F};  // 2^32 - 1 chunks
+  require_rejected(metadata.bytes(), "'metadata_chunk_count'");
+  metadata.extensions = {4, 1, 'I', 'C', 'C', 'P', 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F};  // a 4 GiB chunk
+  require_rejected(metadata.bytes(), "metadata exceeds");
+  ReadLimits no_metadata_limit;
+  no_metadata_limit.max_metadata_bytes = UINT64_MAX;
+  require_rejected(metadata.bytes(), "'metadata_bytes'", no_metadata_limit);
+}
+
+TEST_CASE("version 2: write refuses what it cannot represent") {
+  Image image = make_image(40, 16, 16, 0, 4, {3, 3, 3});
+  image.header.colour = static_cast<ColourSpace>(5);
+  CHECK_THROWS_WITH(write(image), Catch::Contains("field 'colour'"));
+  image = make_image(40, 16, 16, 0, 4, {3, 3, 3});
+  image.header.coded_width = 41;
+  CHECK_THROWS_WITH(write(image), Catch::Contains("field 'coded_size'"));
+  image.header.coded_width = 0;
+  const std::vector<uint8_t> v2 = write(image);
+  Image back = read(v2.data(), v2.size());
+  back.header.version = 1;  // a 16-bit id cannot become version 1's 32-bit one
+  CHECK_THROWS_WITH(write(back), Catch::Contains("32-bit model_id"));
+  image.header.version = 3;
+  CHECK_THROWS_WITH(write(image), Catch::Contains("version 3"));
+}
