@@ -1,6 +1,4 @@
 // The C API of include/odp/odp.h over the C++ codec: the one boundary where every exception becomes a status.
-#include "odp/odp.h"
-
 #include <c10/util/Exception.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include "codec/odp.h"
 #include "format/odp_format.h"
 #include "model/tile_model.h"
+#include "odp/odp.h"
 
 struct odp_model {
   std::unique_ptr<odp::model::TileModel> model;
@@ -31,12 +30,18 @@ odp_status fail(odp_status status, const std::string& message) {
 
 odp_status status_for(odp::base::ErrorKind kind) {
   switch (kind) {
-    case odp::base::ErrorKind::kBadInput: return ODP_ERROR_BAD_INPUT;
-    case odp::base::ErrorKind::kIo: return ODP_ERROR_IO;
-    case odp::base::ErrorKind::kModel: return ODP_ERROR_MODEL;
-    case odp::base::ErrorKind::kUsage: return ODP_ERROR_USAGE;
-    case odp::base::ErrorKind::kOutOfMemory: return ODP_ERROR_OUT_OF_MEMORY;
-    case odp::base::ErrorKind::kDevice: return ODP_ERROR_DEVICE;
+    case odp::base::ErrorKind::kBadInput:
+      return ODP_ERROR_BAD_INPUT;
+    case odp::base::ErrorKind::kIo:
+      return ODP_ERROR_IO;
+    case odp::base::ErrorKind::kModel:
+      return ODP_ERROR_MODEL;
+    case odp::base::ErrorKind::kUsage:
+      return ODP_ERROR_USAGE;
+    case odp::base::ErrorKind::kOutOfMemory:
+      return ODP_ERROR_OUT_OF_MEMORY;
+    case odp::base::ErrorKind::kDevice:
+      return ODP_ERROR_DEVICE;
   }
   return ODP_ERROR_INTERNAL;
 }
@@ -66,7 +71,9 @@ odp_status guarded(Body&& body) {
   }
 }
 
-odp::base::Error usage(const std::string& message) { return odp::base::Error(message, odp::base::ErrorKind::kUsage); }
+odp::base::Error usage(const std::string& message) {
+  return odp::base::Error(message, odp::base::ErrorKind::kUsage);
+}
 
 // The caller's options as a whole struct of this version: defaults from init, then as many leading bytes of
 // the caller's struct as it says it has (an older, shorter struct leaves the newer fields at their defaults).
@@ -75,7 +82,8 @@ Options options_from(const Options* given, void (*init)(Options*)) {
   Options options;
   init(&options);
   if (given != nullptr) {
-    if (given->struct_size < sizeof(uint32_t)) throw usage("options: struct_size is not set (call the *_init function)");
+    if (given->struct_size < sizeof(uint32_t))
+      throw usage("options: struct_size is not set (call the *_init function)");
     std::memcpy(&options, given, std::min<size_t>(given->struct_size, sizeof options));
     options.struct_size = sizeof options;
   }
@@ -92,9 +100,12 @@ uint8_t* malloc_copy(const std::vector<uint8_t>& bytes) {
 
 const char* device_name(odp_device device) {
   switch (device) {
-    case ODP_DEVICE_AUTO: return "auto";
-    case ODP_DEVICE_CPU: return "cpu";
-    case ODP_DEVICE_CUDA: return "cuda";
+    case ODP_DEVICE_AUTO:
+      return "auto";
+    case ODP_DEVICE_CPU:
+      return "cpu";
+    case ODP_DEVICE_CUDA:
+      return "cuda";
   }
   throw usage("odp_model_options.device must be ODP_DEVICE_AUTO, _CPU or _CUDA");
 }
@@ -113,14 +124,22 @@ const char* odp_error_message(void) { return last_error.c_str(); }
 
 const char* odp_status_name(odp_status status) {
   switch (status) {
-    case ODP_OK: return "ok";
-    case ODP_ERROR_USAGE: return "usage error";
-    case ODP_ERROR_BAD_INPUT: return "bad input";
-    case ODP_ERROR_IO: return "I/O failure";
-    case ODP_ERROR_MODEL: return "model problem";
-    case ODP_ERROR_OUT_OF_MEMORY: return "out of memory";
-    case ODP_ERROR_DEVICE: return "device failure";
-    case ODP_ERROR_INTERNAL: return "internal error";
+    case ODP_OK:
+      return "ok";
+    case ODP_ERROR_USAGE:
+      return "usage error";
+    case ODP_ERROR_BAD_INPUT:
+      return "bad input";
+    case ODP_ERROR_IO:
+      return "I/O failure";
+    case ODP_ERROR_MODEL:
+      return "model problem";
+    case ODP_ERROR_OUT_OF_MEMORY:
+      return "out of memory";
+    case ODP_ERROR_DEVICE:
+      return "device failure";
+    case ODP_ERROR_INTERNAL:
+      return "internal error";
   }
   return "unknown status";
 }
@@ -134,8 +153,9 @@ void odp_model_options_init(odp_model_options* options) {
   options->device = ODP_DEVICE_AUTO;
 }
 
-static odp_status load(const odp_model_options* given, odp_model** model,
-                       const std::function<std::unique_ptr<odp::model::TileModel>(const std::string&)>& loader) {
+static odp_status load(
+    const odp_model_options* given, odp_model** model,
+    const std::function<std::unique_ptr<odp::model::TileModel>(const std::string&)>& loader) {
   return guarded([&] {
     require(model != nullptr, "odp_model_load: model is NULL");
     const odp_model_options options = options_from(given, odp_model_options_init);
@@ -147,7 +167,8 @@ static odp_status load(const odp_model_options* given, odp_model** model,
 
 odp_status odp_model_load(const char* path, const odp_model_options* options, odp_model** model) {
   if (path == nullptr) return fail(ODP_ERROR_USAGE, "odp_model_load: path is NULL");
-  return load(options, model, [&](const std::string& device) { return odp::codec::load_model(path, device); });
+  return load(options, model,
+              [&](const std::string& device) { return odp::codec::load_model(path, device); });
 }
 
 odp_status odp_model_load_memory(const uint8_t* data, size_t size, const odp_model_options* options,
@@ -192,8 +213,8 @@ void odp_encode_options_init(odp_encode_options* options) {
   options->keep_metadata = defaults.keep_metadata;
 }
 
-odp_status odp_encode(odp_model* model, const odp_image* image, const odp_encode_options* given, uint8_t** output,
-                      size_t* output_size) {
+odp_status odp_encode(odp_model* model, const odp_image* image, const odp_encode_options* given,
+                      uint8_t** output, size_t* output_size) {
   return guarded([&] {
     require(model != nullptr && image != nullptr && output != nullptr && output_size != nullptr,
             "odp_encode: model, image, output or output_size is NULL");
@@ -204,11 +225,20 @@ odp_status odp_encode(odp_model* model, const odp_image* image, const odp_encode
     const odp_encode_options options = options_from(given, odp_encode_options_init);
     odp::codec::EncodeOptions encode_options;
     switch (options.rate) {
-      case ODP_RATE_TOKENS: encode_options.rate = odp::codec::RateControl::kTokens; break;
-      case ODP_RATE_QUALITY: encode_options.rate = odp::codec::RateControl::kQuality; break;
-      case ODP_RATE_SIZE: encode_options.rate = odp::codec::RateControl::kSize; break;
-      case ODP_RATE_TARGET_PSNR: encode_options.rate = odp::codec::RateControl::kTargetPsnr; break;
-      default: throw usage("odp_encode_options.rate is not an odp_rate_control");
+      case ODP_RATE_TOKENS:
+        encode_options.rate = odp::codec::RateControl::kTokens;
+        break;
+      case ODP_RATE_QUALITY:
+        encode_options.rate = odp::codec::RateControl::kQuality;
+        break;
+      case ODP_RATE_SIZE:
+        encode_options.rate = odp::codec::RateControl::kSize;
+        break;
+      case ODP_RATE_TARGET_PSNR:
+        encode_options.rate = odp::codec::RateControl::kTargetPsnr;
+        break;
+      default:
+        throw usage("odp_encode_options.rate is not an odp_rate_control");
     }
     encode_options.tokens = options.tokens;
     encode_options.quality = options.quality;
@@ -265,8 +295,8 @@ void odp_truncate_options_init(odp_truncate_options* options) {
   options->quality = -1;
 }
 
-odp_status odp_truncate(const uint8_t* data, size_t size, const odp_truncate_options* given, const odp_model* model,
-                        uint8_t** output, size_t* output_size) {
+odp_status odp_truncate(const uint8_t* data, size_t size, const odp_truncate_options* given,
+                        const odp_model* model, uint8_t** output, size_t* output_size) {
   return guarded([&] {
     require(data != nullptr && output != nullptr && output_size != nullptr,
             "odp_truncate: data, output or output_size is NULL");
@@ -275,8 +305,8 @@ odp_status odp_truncate(const uint8_t* data, size_t size, const odp_truncate_opt
     truncate_options.tokens = options.tokens;
     truncate_options.quality = options.quality;
     truncate_options.max_bytes = options.max_bytes;
-    const std::vector<uint8_t> cut =
-        odp::codec::truncate(data, size, truncate_options, model != nullptr ? &model->model->info() : nullptr);
+    const std::vector<uint8_t> cut = odp::codec::truncate(data, size, truncate_options,
+                                                          model != nullptr ? &model->model->info() : nullptr);
     *output = malloc_copy(cut);
     *output_size = cut.size();
   });

@@ -8,10 +8,10 @@ namespace odp::base {
 
 // What went wrong, so that tools and the C API can map a failure onto a code without parsing messages.
 enum class ErrorKind {
-  kBadInput,  // unsupported, corrupt, truncated beyond use, zero-sized or too large input
-  kIo,        // a file could not be opened, read or written (missing, permissions, full disk)
-  kModel,     // no model file, a broken one, or a .odp made by a different model
-  kUsage,     // an impossible request (e.g. a quality outside 0..100, a size smaller than any file)
+  kBadInput,     // unsupported, corrupt, truncated beyond use, zero-sized or too large input
+  kIo,           // a file could not be opened, read or written (missing, permissions, full disk)
+  kModel,        // no model file, a broken one, or a .odp made by a different model
+  kUsage,        // an impossible request (e.g. a quality outside 0..100, a size smaller than any file)
   kOutOfMemory,  // memory for the image, the file or the model's work could not be had
   kDevice,       // the GPU (CUDA) failed while the model ran on it
 };

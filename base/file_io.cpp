@@ -95,7 +95,8 @@ void write_file_atomic(const std::string& path, const std::vector<uint8_t>& byte
   }
   std::string directory = parent_directory(path);
   struct stat directory_info {};
-  if (::stat(directory.c_str(), &directory_info) != 0) throw io_error(path, "output directory " + directory, errno);
+  if (::stat(directory.c_str(), &directory_info) != 0)
+    throw io_error(path, "output directory " + directory, errno);
   TemporaryFile temporary;
   std::string pattern = path + ".tmpXXXXXX";
   temporary.fd = ::mkstemp(pattern.data());
@@ -111,7 +112,8 @@ void write_file_atomic(const std::string& path, const std::vector<uint8_t>& byte
   int fd = temporary.fd;
   temporary.fd = -1;
   if (::close(fd) != 0) throw io_error(path, "cannot write", errno);
-  if (::rename(temporary.path.c_str(), path.c_str()) != 0) throw io_error(path, "cannot rename into place", errno);
+  if (::rename(temporary.path.c_str(), path.c_str()) != 0)
+    throw io_error(path, "cannot rename into place", errno);
   temporary.path.clear();
 }
 

@@ -2,13 +2,13 @@
 // search (AVIF and JPEG XL live in avif_anchor.cpp and jxl_anchor.cpp).
 #include "bench/anchors.h"
 
+#include <jpeglib.h>
+
 #include <chrono>
 #include <cmath>
 #include <csetjmp>
 #include <cstdio>
 #include <limits>
-
-#include <jpeglib.h>
 #ifdef ODP_HAVE_WEBP
 #include <webp/encode.h>
 #endif
@@ -102,7 +102,8 @@ class WebpMode : public AnchorMode {
     WebPMemoryWriterInit(&writer);
     picture.writer = WebPMemoryWrite;
     picture.custom_ptr = &writer;
-    const bool ok = WebPPictureImportRGB(&picture, image.rgb.data(), image.width * 3) && WebPEncode(&config, &picture);
+    const bool ok =
+        WebPPictureImportRGB(&picture, image.rgb.data(), image.width * 3) && WebPEncode(&config, &picture);
     const int error = picture.error_code;
     WebPPictureFree(&picture);
     std::vector<uint8_t> bytes(writer.mem, writer.mem + writer.size);
@@ -245,7 +246,10 @@ std::optional<Candidate> AnchorSearch::best_within(uint64_t budget) {
       if (probe(s, m, lo).bytes > budget) continue;
       while (lo < hi) {  // largest quality that fits
         const int mid = (lo + hi + 1) / 2;
-        if (probe(s, m, mid).bytes <= budget) lo = mid; else hi = mid - 1;
+        if (probe(s, m, mid).bytes <= budget)
+          lo = mid;
+        else
+          hi = mid - 1;
       }
       const Candidate& c = measured(s, m, lo);
       if (!best || c.psnr > best->psnr) best = c;
@@ -261,7 +265,10 @@ std::optional<Candidate> AnchorSearch::smallest_reaching(double target_psnr) {
       if (measured(s, m, hi).psnr < target_psnr) continue;
       while (lo < hi) {  // smallest quality that reaches the target
         const int mid = (lo + hi) / 2;
-        if (measured(s, m, mid).psnr >= target_psnr) hi = mid; else lo = mid + 1;
+        if (measured(s, m, mid).psnr >= target_psnr)
+          hi = mid;
+        else
+          lo = mid + 1;
       }
       const Candidate& c = measured(s, m, lo);
       if (!best || c.bytes < best->bytes) best = c;

@@ -28,7 +28,7 @@ class AnchorMode {
 
 // An anchor codec: its modes (all tried by the search) and its decoder.
 struct Anchor {
-  std::string name;                              // "jpeg", "webp", "avif", "jxl"
+  std::string name;  // "jpeg", "webp", "avif", "jxl"
   std::vector<std::unique_ptr<AnchorMode>> modes;
   // Its own decoder, for formats that codec's image reader does not read (AVIF, JPEG XL); empty: that reader.
   std::function<Image(const std::vector<uint8_t>&)> decoder;
@@ -59,9 +59,9 @@ struct Candidate {
   int mode = 0;
   int quality = 0;
   uint64_t bytes = 0;
-  double psnr = 0;        // NaN until measured
-  double encode_ms = 0;   // resampling down + encoding
-  double decode_ms = 0;   // decoding + resampling up
+  double psnr = 0;                                  // NaN until measured
+  double encode_ms = 0;                             // resampling down + encoding
+  double decode_ms = 0;                             // decoding + resampling up
   std::string setting(const Anchor& anchor) const;  // "q=37 1/2 420"
 };
 
@@ -69,7 +69,8 @@ struct Candidate {
 // than one. Assumes size and PSNR grow with quality (true for libjpeg and libwebp up to small wiggles).
 class AnchorSearch {
  public:
-  AnchorSearch(const Anchor& anchor, const Image& original, std::vector<double> divisors = default_divisors());
+  AnchorSearch(const Anchor& anchor, const Image& original,
+               std::vector<double> divisors = default_divisors());
 
   // The best-PSNR candidate of at most `budget` bytes, or nothing when no setting fits ("cannot reach").
   std::optional<Candidate> best_within(uint64_t budget);
@@ -87,8 +88,8 @@ class AnchorSearch {
       return std::tie(scale_index, mode, quality) < std::tie(o.scale_index, o.mode, o.quality);
     }
   };
-  Candidate& probe(int scale_index, int mode, int quality);      // encoded, size known
-  Candidate& measured(int scale_index, int mode, int quality);   // also decoded and its PSNR known
+  Candidate& probe(int scale_index, int mode, int quality);     // encoded, size known
+  Candidate& measured(int scale_index, int mode, int quality);  // also decoded and its PSNR known
   const Image& scaled(int scale_index);
 
   const Anchor& anchor_;

@@ -82,13 +82,15 @@ void draw_text(odp::base::Image& image, int x, int y, const std::string& text, i
     if (found != font().end())
       for (int row = 0; row < 7; ++row)
         for (int col = 0; col < 5; ++col)
-          if (found->second[row][col] == '#') fill(image, x + col * scale, y + row * scale, scale, scale, gray);
+          if (found->second[row][col] == '#')
+            fill(image, x + col * scale, y + row * scale, scale, scale, gray);
     x += 6 * scale;
   }
 }
 
 odp::base::Image crop_grid(const std::vector<std::string>& column_titles,
-                            const std::vector<std::vector<GridCell>>& rows, int crop_size, const std::string& title) {
+                           const std::vector<std::vector<GridCell>>& rows, int crop_size,
+                           const std::string& title) {
   if (crop_size <= 0) throw BenchError("crop grid: crop size must be positive");
   const int columns = static_cast<int>(column_titles.size());
   for (const auto& row : rows)
@@ -102,7 +104,8 @@ odp::base::Image crop_grid(const std::vector<std::string>& column_titles,
   grid.height = title_h + title_h + static_cast<int>(rows.size()) * row_h;
   grid.rgb.assign(static_cast<size_t>(grid.width) * grid.height * 3, 255);
   draw_text(grid, kGap, kGap, fit(title, grid.width - kGap), 2, 0);
-  for (int c = 0; c < columns; ++c) draw_text(grid, kGap + c * cell_w, title_h + kGap, fit(column_titles[c], crop_size), 2, 0);
+  for (int c = 0; c < columns; ++c)
+    draw_text(grid, kGap + c * cell_w, title_h + kGap, fit(column_titles[c], crop_size), 2, 0);
   for (size_t r = 0; r < rows.size(); ++r) {
     const int top = 2 * title_h + static_cast<int>(r) * row_h;
     for (int c = 0; c < columns; ++c) {
@@ -115,7 +118,8 @@ odp::base::Image crop_grid(const std::vector<std::string>& column_titles,
         const int w = std::min(crop_size, src.width), h = std::min(crop_size, src.height);
         const int sx = (src.width - w) / 2, sy = (src.height - h) / 2;
         for (int y = 0; y < h; ++y)
-          std::copy_n(&src.rgb[(static_cast<size_t>(sy + y) * src.width + sx) * 3], static_cast<size_t>(w) * 3,
+          std::copy_n(&src.rgb[(static_cast<size_t>(sy + y) * src.width + sx) * 3],
+                      static_cast<size_t>(w) * 3,
                       &grid.rgb[(static_cast<size_t>(top + y) * grid.width + left) * 3]);
       }
       draw_text(grid, left, top + crop_size + kGap / 2, fit(cell.caption, crop_size), 2, 60);

@@ -87,7 +87,8 @@ FidNetwork::FidNetwork(const std::string& path, odp::model::Device device) : imp
   try {
     impl_->module = torch::jit::load(path, impl_->device);
   } catch (const c10::Error& error) {
-    throw BenchError(path + ": cannot load it as a TorchScript file (torch.jit.save): " + short_message(error));
+    throw BenchError(path +
+                     ": cannot load it as a TorchScript file (torch.jit.save): " + short_message(error));
   }
   impl_->module.eval();
   Image probe;
@@ -123,8 +124,10 @@ void FidCollector::add(const std::string& codec, const std::string& point, const
 std::string FidCollector::markdown() const {
   std::ostringstream md;
   md << "## FID\n\nFréchet distance between the features of the " << originals_.size()
-     << " originals and those of each codec's reconstructions at a point (images that reached it), features from "
-     << network_.path() << " (" << network_.dims() << " values per image). Lower is better. With fewer images than "
+     << " originals and those of each codec's reconstructions at a point (images that reached it), features "
+        "from "
+     << network_.path() << " (" << network_.dims()
+     << " values per image). Lower is better. With fewer images than "
      << "feature values the estimate is biased upwards and noisy: compare codecs at the same point and image "
         "count, not with published FIDs.\n\n| point |";
   for (const auto& codec : codecs_) md << ' ' << codec << " |";
@@ -139,8 +142,8 @@ std::string FidCollector::markdown() const {
         md << " – |";
         continue;
       }
-      md << ' ' << format_number(frechet_distance(originals_, found->second), 1) << " (" << found->second.size()
-         << ") |";
+      md << ' ' << format_number(frechet_distance(originals_, found->second), 1) << " ("
+         << found->second.size() << ") |";
     }
     md << '\n';
   }

@@ -19,8 +19,8 @@ using FeatureSet = std::vector<std::vector<float>>;
 // Fréchet distance between Gaussians fitted to two feature sets (mean and sample covariance over n - 1), as
 // pytorch-fid defines it: |mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr sqrt(S_a^1/2 S_b S_a^1/2). The last
 // trace equals the nuclear norm of X_b X_a^T / sqrt((n_a - 1)(n_b - 1)), X being the centred features, so it
-// is computed exactly from an n_b x n_a matrix instead of through D x D square roots (D = 2048 for Inception).
-// Throws BenchError when a set has fewer than 2 vectors or the lengths differ.
+// is computed exactly from an n_b x n_a matrix instead of through D x D square roots (D = 2048 for
+// Inception). Throws BenchError when a set has fewer than 2 vectors or the lengths differ.
 double frechet_distance(const FeatureSet& a, const FeatureSet& b);
 
 // A feature network: a TorchScript module (torch.jit.save) whose forward maps a float [N, 3, H, W] batch of
@@ -45,7 +45,8 @@ class FidNetwork {
   std::unique_ptr<Impl> impl_;
 };
 
-// Gathers features during a benchmark run: the originals', and each (codec, operating point)'s reconstructions'.
+// Gathers features during a benchmark run: the originals', and each (codec, operating point)'s
+// reconstructions'.
 class FidCollector {
  public:
   explicit FidCollector(const FidNetwork& network) : network_(network) {}

@@ -21,13 +21,13 @@ struct Plane {
 };
 
 Plane channel_plane(const Image& image, int channel) {
-  Plane plane{image.width, image.height, std::vector<double>(static_cast<size_t>(image.width) * image.height)};
+  Plane plane{image.width, image.height,
+              std::vector<double>(static_cast<size_t>(image.width) * image.height)};
   for (size_t i = 0; i < plane.values.size(); ++i) plane.values[i] = image.rgb[i * 3 + channel];
   return plane;
 }
 
 double luma(const uint8_t* pixel) { return 0.299 * pixel[0] + 0.587 * pixel[1] + 0.114 * pixel[2]; }
-
 
 // --- SSIM -------------------------------------------------------------------------------------------
 
@@ -102,7 +102,8 @@ SsimTerms ssim_terms(const Plane& a, const Plane& b) {
   const size_t m = mu_a.values.size();
   for (size_t i = 0; i < m; ++i) {
     const double ma = mu_a.values[i], mb = mu_b.values[i];
-    const double vaa = e_aa.values[i] - ma * ma, vbb = e_bb.values[i] - mb * mb, vab = e_ab.values[i] - ma * mb;
+    const double vaa = e_aa.values[i] - ma * ma, vbb = e_bb.values[i] - mb * mb,
+                 vab = e_ab.values[i] - ma * mb;
     const double cs = (2 * vab + kC2) / (vaa + vbb + kC2);
     cs_sum += cs;
     ssim_sum += cs * (2 * ma * mb + kC1) / (ma * ma + mb * mb + kC1);
@@ -154,7 +155,8 @@ Plane pyramid_down(const Plane& in) {
   Plane out{(in.width + 1) / 2, (in.height + 1) / 2, {}};
   out.values.resize(static_cast<size_t>(out.width) * out.height);
   for (int y = 0; y < out.height; ++y)
-    for (int x = 0; x < out.width; ++x) out.values[static_cast<size_t>(y) * out.width + x] = blurred.at(2 * x, 2 * y);
+    for (int x = 0; x < out.width; ++x)
+      out.values[static_cast<size_t>(y) * out.width + x] = blurred.at(2 * x, 2 * y);
   return out;
 }
 
@@ -207,7 +209,8 @@ std::vector<float> grid_patches(const ColorPlanes& level, int max_patches, int* 
       for (int c = 0; c < 3; ++c)
         for (int dy = 0; dy < kPatch; ++dy)
           for (int dx = 0; dx < kPatch; ++dx, ++k)
-            out[static_cast<size_t>(k) * count + p] = static_cast<float>(level[c].at(gx * stride + dx, gy * stride + dy));
+            out[static_cast<size_t>(k) * count + p] =
+                static_cast<float>(level[c].at(gx * stride + dx, gy * stride + dy));
     }
   *patch_count = count;
   return out;
@@ -346,7 +349,8 @@ SwdReference swd_reference(const Image& reference, const SwdOptions& options) {
       // A flat reference channel has no spread; 1 keeps the units (grey levels) instead of dividing by 0.
       level.stddev[c] = static_cast<float>(std::max(1.0, std::sqrt(std::max(0.0, sum_sq / n - mean * mean))));
     }
-    level.sorted_projections = sorted_projections(std::move(patches), level.patches, level, dirs, options.directions);
+    level.sorted_projections =
+        sorted_projections(std::move(patches), level.patches, level, dirs, options.directions);
     ref.levels.push_back(std::move(level));
   }
   return ref;
@@ -369,7 +373,8 @@ double swd(const SwdReference& reference, const Image& test) {
     std::vector<float> patches = grid_patches(pyramid[i], options.max_patches, &count);
     if (count == 0) continue;
     const auto& level = reference.levels[used++];
-    const std::vector<float> proj = sorted_projections(std::move(patches), count, level, dirs, options.directions);
+    const std::vector<float> proj =
+        sorted_projections(std::move(patches), count, level, dirs, options.directions);
     double sum = 0;
     for (size_t k = 0; k < proj.size(); ++k) sum += std::fabs(proj[k] - level.sorted_projections[k]);
     total += sum / proj.size();

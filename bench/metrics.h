@@ -11,7 +11,8 @@
 
 namespace odp::bench {
 
-// Every failure in bench/ (bad arguments, images that cannot be compared, a missing tool) is reported as this.
+// Every failure in bench/ (bad arguments, images that cannot be compared, a missing tool) is reported as
+// this.
 class BenchError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -41,9 +42,9 @@ double ms_ssim(const Image& reference, const Image& test);
 // Sliced Wasserstein distance over Laplacian-pyramid 7x7 patches (Karras et al. 2018, "Progressive
 // growing of GANs"). Reference descriptors can be computed once and reused for many test images.
 struct SwdOptions {
-  int min_level_size = 16;       // coarsest pyramid level (short side), as in Karras et al.
-  int max_patches = 1024;        // patches per level, taken on a regular grid
-  int directions = 512;          // random unit projections (Karras: 4 repeats x 128)
+  int min_level_size = 16;        // coarsest pyramid level (short side), as in Karras et al.
+  int max_patches = 1024;         // patches per level, taken on a regular grid
+  int directions = 512;           // random unit projections (Karras: 4 repeats x 128)
   uint64_t seed = 0x5eed'0dbULL;  // fixed so that results are reproducible
 };
 struct SwdReference {

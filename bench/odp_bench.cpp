@@ -27,8 +27,8 @@
 #include "model/model_file.h"
 
 namespace fs = std::filesystem;
-using odp::bench::BenchError;
 using odp::base::Image;
+using odp::bench::BenchError;
 
 namespace {
 
@@ -102,18 +102,19 @@ int parse_int(const std::string& text, const std::string& flag, int lo, int hi) 
 // The tools' one argument parser (cli::Arguments: "--name value", "--name=value", "--" ends the options);
 // lists (--tokens 1,16,256) are split here.
 Options parse_options(int argc, char** argv) {
-  const odp::cli::Arguments arguments(
-      argc, argv,
-      {"--model", "--device", "--out", "--cache", "--lpips", "--fid", "--limit", "--grid-tokens", "--grid-images",
-       "--crop", "--tokens", "--target-psnr", "--anchors", "--lpips-weights", "--fid-weights"},
-      {"-h", "--help", "--random-model", "--no-thumbhash", "--no-match"});
+  const odp::cli::Arguments arguments(argc, argv,
+                                      {"--model", "--device", "--out", "--cache", "--lpips", "--fid",
+                                       "--limit", "--grid-tokens", "--grid-images", "--crop", "--tokens",
+                                       "--target-psnr", "--anchors", "--lpips-weights", "--fid-weights"},
+                                      {"-h", "--help", "--random-model", "--no-thumbhash", "--no-match"});
   Options o;
   if (arguments.has("-h") || arguments.has("--help")) {
     o.help = true;
     return o;
   }
   if (arguments.has("--lpips-weights"))
-    throw BenchError("--lpips-weights: use --lpips FILE (a .safetensors file of LPIPS-alex; see bench/README.md)");
+    throw BenchError(
+        "--lpips-weights: use --lpips FILE (a .safetensors file of LPIPS-alex; see bench/README.md)");
   if (arguments.has("--fid-weights"))
     throw BenchError("--fid-weights: use --fid FILE (a TorchScript feature network; see bench/README.md)");
   if (const char* env = std::getenv("ODP_LPIPS")) o.lpips_path = env;
@@ -133,10 +134,12 @@ Options parse_options(int argc, char** argv) {
   if (arguments.has("--crop")) o.crop = arguments.integer("--crop", 8, 4096);
   if (arguments.has("--tokens")) {
     o.tokens.clear();
-    for (const auto& t : split(arguments.text("--tokens"))) o.tokens.push_back(parse_int(t, "--tokens", 1, 256));
+    for (const auto& t : split(arguments.text("--tokens")))
+      o.tokens.push_back(parse_int(t, "--tokens", 1, 256));
     if (o.tokens.empty()) throw BenchError("--tokens: give at least one token count, e.g. 1,16,256");
   }
-  for (const auto& t : split(arguments.text("--target-psnr"))) o.target_psnr.push_back(parse_number(t, "--target-psnr"));
+  for (const auto& t : split(arguments.text("--target-psnr")))
+    o.target_psnr.push_back(parse_number(t, "--target-psnr"));
   if (arguments.has("--anchors")) {
     const std::string list = arguments.text("--anchors");
     o.anchors = list == "none" ? std::vector<std::string>{} : split(list);
@@ -195,7 +198,9 @@ double elapsed_ms(std::chrono::steady_clock::time_point since) {
 }
 
 std::string token_point(int tokens) { return "t" + std::to_string(tokens); }
-std::string psnr_point(double target) { return "psnr" + odp::bench::format_number(target, target == std::floor(target) ? 0 : 1); }
+std::string psnr_point(double target) {
+  return "psnr" + odp::bench::format_number(target, target == std::floor(target) ? 0 : 1);
+}
 
 // One odp operating point of one image: the file and its decoding.
 struct OdpPoint {
@@ -209,7 +214,8 @@ struct OdpPoint {
 class ImageBench {
  public:
   ImageBench(const Options& o, odp::model::TileModel& model, const std::vector<odp::bench::Anchor>& anchors,
-             const odp::bench::ThumbHash* thumbhash, const odp::bench::Lpips* lpips, odp::bench::FidCollector* fid)
+             const odp::bench::ThumbHash* thumbhash, const odp::bench::Lpips* lpips,
+             odp::bench::FidCollector* fid)
       : o_(o), model_(model), anchors_(anchors), thumbhash_(thumbhash), lpips_(lpips), fid_(fid) {}
 
   // Appends this image's rows; fills `grid` with the reconstructions at the grid point when asked.
@@ -243,7 +249,8 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
   const std::string name = fs::path(path).filename().string();
   const auto swd_ref = odp::bench::swd_reference(original);
   std::optional<odp::bench::LpipsReference> lpips_ref;
-  if (lpips_ && odp::bench::Lpips::fits(original)) lpips_ref = lpips_->reference(original);
+  if (lpips_ && odp::bench::Lpips::fits(original))
+    lpips_ref = lpips_->reference(original);
   else if (lpips_)
     std::cerr << "odp-bench: " << name << " is smaller than " << odp::bench::Lpips::kMinSide << "x"
               << odp::bench::Lpips::kMinSide << " pixels, too small for LPIPS: its rows have none\n";
@@ -378,7 +385,8 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
     for (size_t i = 0; i < files.size(); ++i) {
       const std::string& path = files[i];
       progress.update(static_cast<int>(i), "adaptive saving: " + token_point(tokens));
-      const Image original = odp::imageio::read_image(path);  // read again: large datasets need not stay in memory
+      const Image original =
+          odp::imageio::read_image(path);  // read again: large datasets need not stay in memory
       const auto& full = full_files.at(path);
       odp::codec::TruncateOptions cut;
       cut.tokens = tokens;
@@ -419,7 +427,8 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
     const std::string target_text = odp::bench::format_number(target, 1);
     mean_table << "| " << target_text << " | " << odp::bench::format_number(adaptive_mean, 2) << " | "
                << odp::bench::format_number(adaptive.bytes, 0) << " | ";
-    const odp::bench::FixedMatch by_mean = odp::bench::fixed_tokens_at_psnr(adaptive_mean, max_tokens, mean_at);
+    const odp::bench::FixedMatch by_mean =
+        odp::bench::fixed_tokens_at_psnr(adaptive_mean, max_tokens, mean_at);
     if (!by_mean.reachable) {
       mean_table << "> " << max_tokens << " | — | fixed counts cannot reach this PSNR |\n";
     } else {
@@ -430,9 +439,10 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
     const double share = share_reaching(adaptive.psnr, target);
     share_table << "| " << target_text << " | " << odp::bench::format_number(share, 0) << " % | "
                 << odp::bench::format_number(adaptive.bytes, 0) << " | ";
-    const odp::bench::FixedMatch by_share = odp::bench::fixed_tokens_at_psnr(share, max_tokens, [&](int tokens) {
-      return Mean{share_reaching(fixed_at(tokens).psnr, target), fixed_at(tokens).bytes};
-    });
+    const odp::bench::FixedMatch by_share =
+        odp::bench::fixed_tokens_at_psnr(share, max_tokens, [&](int tokens) {
+          return Mean{share_reaching(fixed_at(tokens).psnr, target), fixed_at(tokens).bytes};
+        });
     if (!by_share.reachable) {
       share_table << "> " << max_tokens << " | — | no fixed count gets as many images there |\n";
     } else {
@@ -442,19 +452,22 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
   }
   std::ostringstream md;
   md << "# Adaptive mode (--target-psnr) against one fixed token count\n\n"
-     << "Mean over " << files.size() << " images. Two ways to pick the fixed token count to compare with "
+     << "Mean over " << files.size()
+     << " images. Two ways to pick the fixed token count to compare with "
         "(bytes interpolated between the two neighbouring counts).\n\n"
      << "## At equal mean PSNR over the images\n\n"
      << "Equal mean PSNR favours the fixed count: it may leave hard images far below the target and spend "
         "the saved bytes on easy ones far above it.\n\n"
-     << "| target dB | adaptive mean PSNR | adaptive mean bytes | fixed tokens | fixed mean bytes | saving |\n"
+     << "| target dB | adaptive mean PSNR | adaptive mean bytes | fixed tokens | fixed mean bytes | saving "
+        "|\n"
      << "|---:|---:|---:|---:|---:|---:|\n"
-     << mean_table.str()
-     << "\n## At an equal share of images reaching the target\n\n"
-     << "What a target-quality mode promises: the fixed count that brings as many images to the target PSNR as "
+     << mean_table.str() << "\n## At an equal share of images reaching the target\n\n"
+     << "What a target-quality mode promises: the fixed count that brings as many images to the target PSNR "
+        "as "
         "the adaptive mode does (an image that cannot reach it with all its tokens stops within "
      << odp::codec::kAdaptiveSlackDb << " dB).\n\n"
-     << "| target dB | images reaching it (adaptive) | adaptive mean bytes | fixed tokens for the same share | "
+     << "| target dB | images reaching it (adaptive) | adaptive mean bytes | fixed tokens for the same share "
+        "| "
         "fixed mean bytes | saving |\n"
      << "|---:|---:|---:|---:|---:|---:|\n"
      << share_table.str();
@@ -479,9 +492,11 @@ std::string describe_run(const Options& o, const odp::model::TileModel& model, s
   text << "`. Model: " << (o.random_model ? std::string("random (pipeline test only)") : model.info().path)
        << " (model id " << odp::model::model_id_text(model.info().model_id) << ") on "
        << (model.device() == odp::model::Device::kCuda ? "CUDA" : "CPU") << ". Images: " << images
-       << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode at *X* dB "
+       << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode at "
+          "*X* dB "
           "per tile. Anchors search quality and a downscale factor (";
-  for (double d : odp::bench::default_divisors()) text << (d == 1 ? "" : ", ") << odp::bench::divisor_label(d);
+  for (double d : odp::bench::default_divisors())
+    text << (d == 1 ? "" : ", ") << odp::bench::divisor_label(d);
   text << "; bicubic) for the best PSNR within odp's bytes.";
   if (!o.lpips_path.empty()) text << " LPIPS: AlexNet v0.1 with the weights in " << o.lpips_path << ".";
   if (!o.fid_path.empty()) text << " FID: features from " << o.fid_path << " (section at the end).";
@@ -507,7 +522,8 @@ int run(int argc, char** argv) {
   std::optional<odp::bench::ThumbHash> thumbhash;
   if (o.thumbhash) {
     const std::string cache =
-        o.cache_dir.empty() ? (fs::absolute(argv[0]).parent_path() / "bench-cache" / "thumbhash").string() : o.cache_dir;
+        o.cache_dir.empty() ? (fs::absolute(argv[0]).parent_path() / "bench-cache" / "thumbhash").string()
+                            : o.cache_dir;
     thumbhash.emplace(cache);
     if (!thumbhash->available()) {
       std::cerr << "odp-bench: " << thumbhash->reason() << "\n";
@@ -554,16 +570,20 @@ int run(int argc, char** argv) {
   write_text(fs::path(o.out_dir) / "results.csv", csv);
   const std::string preamble = describe_run(o, *model, files.size() - skipped, total_s, argc, argv);
   write_text(fs::path(o.out_dir) / "summary.md", odp::bench::markdown_summary(rows, preamble, with_lpips) +
-                                                    (fid ? "\n" + fid->markdown() : std::string()));
-  write_text(fs::path(o.out_dir) / "rate_psnr.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kPsnr));
-  write_text(fs::path(o.out_dir) / "rate_msssim.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kMsSsim));
-  write_text(fs::path(o.out_dir) / "rate_swd.svg", odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kSwd));
+                                                     (fid ? "\n" + fid->markdown() : std::string()));
+  write_text(fs::path(o.out_dir) / "rate_psnr.svg",
+             odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kPsnr));
+  write_text(fs::path(o.out_dir) / "rate_msssim.svg",
+             odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kMsSsim));
+  write_text(fs::path(o.out_dir) / "rate_swd.svg",
+             odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kSwd));
   if (with_lpips)
     write_text(fs::path(o.out_dir) / "rate_lpips.svg",
                odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kLpips));
   if (!grid_rows.empty()) {
-    const Image grid = odp::bench::crop_grid(grid_titles, grid_rows, o.crop,
-                                             "all at the odp file size of " + grid_point + " (" + grid_point.substr(1) + " tokens)");
+    const Image grid = odp::bench::crop_grid(
+        grid_titles, grid_rows, o.crop,
+        "all at the odp file size of " + grid_point + " (" + grid_point.substr(1) + " tokens)");
     odp::imageio::write_image((fs::path(o.out_dir) / "grid.png").string(), grid);
   }
   if (!o.target_psnr.empty()) {
@@ -573,8 +593,8 @@ int run(int argc, char** argv) {
     write_text(fs::path(o.out_dir) / "adaptive.md",
                adaptive_saving_markdown(o, *model, bench.full_files(), measured, rows));
   }
-  std::cerr << "odp-bench: " << files.size() - skipped << " images in " << odp::bench::format_number(total_s, 0)
-            << " s; results in " << o.out_dir << "/\n";
+  std::cerr << "odp-bench: " << files.size() - skipped << " images in "
+            << odp::bench::format_number(total_s, 0) << " s; results in " << o.out_dir << "/\n";
   return skipped == static_cast<int>(files.size()) ? 1 : 0;
 }
 

@@ -9,7 +9,9 @@
 namespace odp::bench {
 
 ProgressBar::ProgressBar(int total)
-    : total_(std::max(1, total)), enabled_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {}
+    : total_(std::max(1, total)),
+      enabled_(isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()) {}
 
 void ProgressBar::update(int done, const std::string& label) {
   if (!enabled_) return;

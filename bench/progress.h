@@ -8,9 +8,9 @@ namespace odp::bench {
 
 class ProgressBar {
  public:
-  explicit ProgressBar(int total);   // draws nothing unless stderr is a TTY
+  explicit ProgressBar(int total);  // draws nothing unless stderr is a TTY
   void update(int done, const std::string& label);
-  void finish();                     // clears the line
+  void finish();  // clears the line
   ~ProgressBar() { finish(); }
 
  private:

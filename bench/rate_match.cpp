@@ -5,7 +5,8 @@
 
 namespace odp::bench {
 
-FixedMatch fixed_tokens_at_psnr(double target_psnr, int max_tokens, const std::function<RatePoint(int)>& mean_at) {
+FixedMatch fixed_tokens_at_psnr(double target_psnr, int max_tokens,
+                                const std::function<RatePoint(int)>& mean_at) {
   FixedMatch match;
   if (max_tokens < 1 || mean_at(max_tokens).psnr < target_psnr) return match;
   match.reachable = true;
@@ -13,7 +14,10 @@ FixedMatch fixed_tokens_at_psnr(double target_psnr, int max_tokens, const std::f
   if (mean_at(1).psnr >= target_psnr) hi = 1;
   while (lo < hi) {
     const int mid = (lo + hi) / 2;
-    if (mean_at(mid).psnr >= target_psnr) hi = mid; else lo = mid + 1;
+    if (mean_at(mid).psnr >= target_psnr)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   match.above = hi;
   match.below = hi > 1 ? hi - 1 : hi;

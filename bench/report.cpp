@@ -51,8 +51,9 @@ std::string format_number(double value, int digits) {
 }
 
 std::string csv_header(bool lpips) {
-  return std::string("image,width,height,codec,point,budget_bytes,reached,bytes,setting,psnr_rgb,psnr_y,ssim,"
-                     "ms_ssim,swd,") +
+  return std::string(
+             "image,width,height,codec,point,budget_bytes,reached,bytes,setting,psnr_rgb,psnr_y,ssim,"
+             "ms_ssim,swd,") +
          (lpips ? "lpips," : "") +
          "encode_ms,decode_ms,encode_ms_per_mp,decode_ms_per_mp,match_bytes,match_reached\n";
 }
@@ -73,7 +74,8 @@ std::string csv_line(const ResultRow& r, bool lpips) {
     s << ",cannot reach,,,,,,,,,," << (lpips ? "," : "");
   }
   if (r.codec != "odp" && r.codec != "thumbhash")
-    s << (r.match_reached ? std::to_string(r.match_bytes) : std::string()) << ',' << (r.match_reached ? 1 : 0);
+    s << (r.match_reached ? std::to_string(r.match_bytes) : std::string()) << ','
+      << (r.match_reached ? 1 : 0);
   else
     s << ',';
   s << '\n';
@@ -137,7 +139,8 @@ std::string markdown_summary(const std::vector<ResultRow>& rows, const std::stri
   const auto points = first_seen(rows, &ResultRow::point);
   const auto codecs = first_seen(rows, &ResultRow::codec);
   std::ostringstream md;
-  md << "# odp benchmark\n\n" << preamble << "\n\n## Mean per codec and operating point\n\n"
+  md << "# odp benchmark\n\n"
+     << preamble << "\n\n## Mean per codec and operating point\n\n"
      << "Means are over the images the codec reached within the budget (column *reached*). Budget = the odp "
         "file's size at that point. SWD ×10³: lower is better."
      << (lpips ? " LPIPS (AlexNet, v0.1): lower is better." : "") << "\n\n"
@@ -145,8 +148,8 @@ std::string markdown_summary(const std::vector<ResultRow>& rows, const std::stri
      << (lpips ? "LPIPS | " : "") << "enc ms/MP | dec ms/MP |\n"
      << "|---|---|---|---:|---:|---:|---:|---:|---:|---:|" << (lpips ? "---:|" : "") << "---:|---:|\n";
   for (const auto& c : cells) {
-    md << "| " << c.point << " | " << c.codec << " | " << reached_text(c) << " | " << format_number(c.budget, 0)
-       << " | ";
+    md << "| " << c.point << " | " << c.codec << " | " << reached_text(c) << " | "
+       << format_number(c.budget, 0) << " | ";
     if (c.reached == 0) {
       md << "cannot reach | | | | | | | |" << (lpips ? " |" : "") << "\n";
       continue;
@@ -165,7 +168,8 @@ std::string markdown_summary(const std::vector<ResultRow>& rows, const std::stri
     md << "\n## Bytes each anchor needs to match odp's PSNR (BD-rate style)\n\n"
        << "Per image, the smallest anchor file (any quality, any downscale) whose PSNR reaches odp's at that "
           "point; *× odp* is the geometric mean over images of anchor bytes / odp bytes (above 1: odp is "
-          "smaller at equal PSNR). *n* counts the images the anchor could match at all.\n\n| point | odp bytes | "
+          "smaller at equal PSNR). *n* counts the images the anchor could match at all.\n\n| point | odp "
+          "bytes | "
           "odp PSNR |";
     for (const auto& a : anchors) md << ' ' << a << " × odp | " << a << " n |";
     md << "\n|---|---:|---:|";
@@ -174,26 +178,32 @@ std::string markdown_summary(const std::vector<ResultRow>& rows, const std::stri
     for (const auto& point : points) {
       const SummaryCell* odp = find_cell(cells, "odp", point);
       if (!odp) continue;
-      md << "| " << point << " | " << format_number(odp->bytes, 0) << " | " << format_number(odp->quality.psnr_rgb, 2)
-         << " |";
+      md << "| " << point << " | " << format_number(odp->bytes, 0) << " | "
+         << format_number(odp->quality.psnr_rgb, 2) << " |";
       for (const auto& a : anchors) {
         const SummaryCell* c = find_cell(cells, a, point);
-        if (c && c->matched) md << ' ' << format_number(c->match_ratio, 2) << " | " << c->matched << '/' << c->images << " |";
-        else md << " — | 0 |";
+        if (c && c->matched)
+          md << ' ' << format_number(c->match_ratio, 2) << " | " << c->matched << '/' << c->images << " |";
+        else
+          md << " — | 0 |";
       }
       md << '\n';
     }
   }
 
-  md << "\n## Speed (mean per image over all reached points)\n\nodp's fixed points share one full-token encode "
-        "(truncation is nearly free); its adaptive points are listed apart because their encoder searches per "
-        "tile.\n\n| codec | encode ms | decode ms | encode ms/MP | decode ms/MP |\n|---|---:|---:|---:|---:|\n";
+  md << "\n## Speed (mean per image over all reached points)\n\nodp's fixed points share one full-token "
+        "encode "
+        "(truncation is nearly free); its adaptive points are listed apart because their encoder searches "
+        "per "
+        "tile.\n\n| codec | encode ms | decode ms | encode ms/MP | decode ms/MP "
+        "|\n|---|---:|---:|---:|---:|\n";
   auto speed_group = [](const ResultRow& r) {
     return r.codec == "odp" && r.point.rfind("psnr", 0) == 0 ? std::string("odp adaptive") : r.codec;
   };
   std::vector<std::string> groups;
   for (const auto& r : rows)
-    if (std::find(groups.begin(), groups.end(), speed_group(r)) == groups.end()) groups.push_back(speed_group(r));
+    if (std::find(groups.begin(), groups.end(), speed_group(r)) == groups.end())
+      groups.push_back(speed_group(r));
   for (const auto& group : groups) {
     double enc = 0, dec = 0, enc_mp = 0, dec_mp = 0;
     int n = 0;
@@ -223,7 +233,7 @@ std::string rate_plot_svg(const std::vector<ResultRow>& rows, PlotMeasure measur
       const double y = measure == PlotMeasure::kPsnr     ? c.quality.psnr_rgb
                        : measure == PlotMeasure::kMsSsim ? c.quality.ms_ssim
                        : measure == PlotMeasure::kSwd    ? c.quality.swd
-                                                          : c.quality.lpips;
+                                                         : c.quality.lpips;
       if (measure == PlotMeasure::kLpips && c.lpips_measured != c.reached) continue;
       s.points.emplace_back(c.bytes, y);
     }
@@ -232,11 +242,14 @@ std::string rate_plot_svg(const std::vector<ResultRow>& rows, PlotMeasure measur
   }
   ChartOptions options;
   options.x_label = "mean file size (bytes, log scale)";
-  if (measure == PlotMeasure::kPsnr) options.title = "Rate - PSNR (RGB)", options.y_label = "PSNR (dB)";
-  else if (measure == PlotMeasure::kMsSsim) options.title = "Rate - MS-SSIM", options.y_label = "MS-SSIM (RGB mean)";
+  if (measure == PlotMeasure::kPsnr)
+    options.title = "Rate - PSNR (RGB)", options.y_label = "PSNR (dB)";
+  else if (measure == PlotMeasure::kMsSsim)
+    options.title = "Rate - MS-SSIM", options.y_label = "MS-SSIM (RGB mean)";
   else if (measure == PlotMeasure::kSwd)
     options.title = "Rate - perception (sliced Wasserstein)", options.y_label = "SWD x1000 (lower is better)";
-  else options.title = "Rate - LPIPS (AlexNet)", options.y_label = "LPIPS (lower is better)";
+  else
+    options.title = "Rate - LPIPS (AlexNet)", options.y_label = "LPIPS (lower is better)";
   return line_chart_svg(series, options);
 }
 

@@ -1,4 +1,5 @@
-// Benchmark results: one row per image x codec x operating point, and the CSV, Markdown and SVG made from them.
+// Benchmark results: one row per image x codec x operating point, and the CSV, Markdown and SVG made from
+// them.
 #pragma once
 
 #include <cstdint>
@@ -11,14 +12,14 @@ namespace odp::bench {
 
 // One measured reconstruction (or a budget the codec could not reach).
 struct ResultRow {
-  std::string image;            // file name
+  std::string image;  // file name
   int width = 0, height = 0;
-  std::string codec;            // "odp", "jpeg", "webp", "thumbhash"
-  std::string point;            // operating point: "t16" (16 tokens per tile), "psnr32" (adaptive), "thumbhash"
-  uint64_t budget = 0;          // the odp file's size at this point (ThumbHash: its own size)
-  bool reached = true;          // false: no setting of this codec fits the budget
+  std::string codec;    // "odp", "jpeg", "webp", "thumbhash"
+  std::string point;    // operating point: "t16" (16 tokens per tile), "psnr32" (adaptive), "thumbhash"
+  uint64_t budget = 0;  // the odp file's size at this point (ThumbHash: its own size)
+  bool reached = true;  // false: no setting of this codec fits the budget
   uint64_t bytes = 0;
-  std::string setting;          // e.g. "q=37 1/2 420"
+  std::string setting;  // e.g. "q=37 1/2 420"
   Quality quality;
   double encode_ms = 0, decode_ms = 0;
   // Anchors only: the bytes this anchor needs to reach odp's PSNR (RGB) on this image at this point

@@ -49,7 +49,8 @@ Taps make_taps(int in_size, int out_size) {
     taps.first[o] = lo;
     taps.count[o] = static_cast<int>(w.size());
     for (size_t k = 0; k < w.size(); ++k)
-      taps.weights[static_cast<size_t>(o) * taps.max_taps + k] = static_cast<float>(sum != 0 ? w[k] / sum : 0);
+      taps.weights[static_cast<size_t>(o) * taps.max_taps + k] =
+          static_cast<float>(sum != 0 ? w[k] / sum : 0);
   }
   return taps;
 }

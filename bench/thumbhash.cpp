@@ -9,9 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "bench/metrics.h"
 #include "bench/resample.h"
@@ -106,8 +105,8 @@ ThumbHashResult ThumbHash::run(const odp::base::Image& image) const {
     }
     if (!in) throw BenchError("ThumbHash: cannot write " + in_path);
   }
-  const std::string command = "node " + shell_quote((fs::path(cache_dir_) / "thumbhash_run.mjs").string()) + " " +
-                              shell_quote(in_path) + " " + shell_quote(out_path);
+  const std::string command = "node " + shell_quote((fs::path(cache_dir_) / "thumbhash_run.mjs").string()) +
+                              " " + shell_quote(in_path) + " " + shell_quote(out_path);
   const int status = std::system(command.c_str());
   std::ifstream out(out_path);
   std::stringstream text;
@@ -124,7 +123,8 @@ ThumbHashResult ThumbHash::run(const odp::base::Image& image) const {
     odp::base::Image decoded;
     decoded.width = answer.at("w").get<int>();
     decoded.height = answer.at("h").get<int>();
-    if (decoded.width <= 0 || decoded.height <= 0 || rgba.size() != size_t(decoded.width) * decoded.height * 4)
+    if (decoded.width <= 0 || decoded.height <= 0 ||
+        rgba.size() != size_t(decoded.width) * decoded.height * 4)
       throw BenchError("ThumbHash: the decoded image from Node has an inconsistent size");
     decoded.rgb.resize(size_t(decoded.width) * decoded.height * 3);
     for (size_t i = 0, j = 0; i < rgba.size(); i += 4, j += 3) std::copy_n(&rgba[i], 3, &decoded.rgb[j]);

@@ -10,10 +10,10 @@
 namespace odp::bench {
 
 struct ThumbHashResult {
-  std::vector<uint8_t> hash;   // the ThumbHash bytes (about 24)
+  std::vector<uint8_t> hash;  // the ThumbHash bytes (about 24)
   odp::base::Image image;     // decoded and upscaled (bicubic) to the original size
-  double encode_ms = 0;        // downscale to <= 100x100 + rgbaToThumbHash (second, warm call in Node)
-  double decode_ms = 0;        // thumbHashToRGBA + bicubic upscale
+  double encode_ms = 0;       // downscale to <= 100x100 + rgbaToThumbHash (second, warm call in Node)
+  double decode_ms = 0;       // thumbHashToRGBA + bicubic upscale
 };
 
 class ThumbHash {

@@ -35,7 +35,8 @@ std::string base_name(const std::string& path) {
 std::string replace_extension(const std::string& path, const std::string& extension) {
   const std::string name = base_name(path);
   const size_t dot = name.rfind('.');
-  const std::string stem = (dot == std::string::npos || dot == 0) ? path : path.substr(0, path.size() - name.size() + dot);
+  const std::string stem =
+      (dot == std::string::npos || dot == 0) ? path : path.substr(0, path.size() - name.size() + dot);
   return stem + extension;
 }
 
@@ -56,12 +57,18 @@ bool is_directory(const std::string& path) {
 
 int exit_code_for(codec::ErrorKind kind) {
   switch (kind) {
-    case codec::ErrorKind::kBadInput: return kBadInput;
-    case codec::ErrorKind::kIo: return kIoFailure;
-    case codec::ErrorKind::kModel: return kModelProblem;
-    case codec::ErrorKind::kUsage: return kUsage;
-    case codec::ErrorKind::kOutOfMemory: return kBadInput;  // in practice an input too large for this machine
-    case codec::ErrorKind::kDevice: return kModelProblem;
+    case codec::ErrorKind::kBadInput:
+      return kBadInput;
+    case codec::ErrorKind::kIo:
+      return kIoFailure;
+    case codec::ErrorKind::kModel:
+      return kModelProblem;
+    case codec::ErrorKind::kUsage:
+      return kUsage;
+    case codec::ErrorKind::kOutOfMemory:
+      return kBadInput;  // in practice an input too large for this machine
+    case codec::ErrorKind::kDevice:
+      return kModelProblem;
   }
   return kBadInput;
 }
@@ -133,7 +140,8 @@ double Arguments::number(const std::string& name, double low, double high) const
 
 int Arguments::integer(const std::string& name, int low, int high) const {
   const double value = number(name, low, high);
-  if (value != std::floor(value)) throw UsageError(name + " must be a whole number, not '" + text(name) + "'");
+  if (value != std::floor(value))
+    throw UsageError(name + " must be a whole number, not '" + text(name) + "'");
   return static_cast<int>(value);
 }
 
@@ -143,14 +151,17 @@ uint64_t Arguments::byte_count(const std::string& name) const {
   if (!value.empty() && (value.back() == 'k' || value.back() == 'K')) scale = 1000;
   if (!value.empty() && (value.back() == 'm' || value.back() == 'M')) scale = 1000000;
   if (scale != 1) value.pop_back();
-  const bool digits = !value.empty() && value.size() <= 12 && std::all_of(value.begin(), value.end(), ::isdigit);
+  const bool digits =
+      !value.empty() && value.size() <= 12 && std::all_of(value.begin(), value.end(), ::isdigit);
   const uint64_t bytes = digits ? std::stoull(value) * scale : 0;
-  if (bytes == 0) throw UsageError(name + " must be a positive byte count (e.g. 1500, 20k, 2M), not '" + text(name) + "'");
+  if (bytes == 0)
+    throw UsageError(name + " must be a positive byte count (e.g. 1500, 20k, 2M), not '" + text(name) + "'");
   return bytes;
 }
 
 int Arguments::count_of(const std::vector<std::string>& names) const {
-  return static_cast<int>(std::count_if(names.begin(), names.end(), [&](const std::string& n) { return has(n); }));
+  return static_cast<int>(
+      std::count_if(names.begin(), names.end(), [&](const std::string& n) { return has(n); }));
 }
 
 std::vector<std::string> output_paths(const Arguments& arguments, const std::string& default_extension,
@@ -252,7 +263,8 @@ std::string decimal(double value) {
 std::string find_model(const std::string& explicit_path, const std::string& exe_path) {
   if (!explicit_path.empty()) {
     if (!is_regular_file(explicit_path))
-      throw codec::CodecError(explicit_path + ": model file not found (given with --model)", codec::ErrorKind::kModel);
+      throw codec::CodecError(explicit_path + ": model file not found (given with --model)",
+                              codec::ErrorKind::kModel);
     return explicit_path;
   }
   if (const char* from_environment = std::getenv("ODP_MODEL"); from_environment && *from_environment) {

@@ -1,4 +1,5 @@
-// What the four tools share: argument parsing, exit codes, output naming, the progress bar and error reporting.
+// What the four tools share: argument parsing, exit codes, output naming, the progress bar and error
+// reporting.
 #pragma once
 
 #include <functional>
@@ -29,12 +30,13 @@ class UsageError : public std::runtime_error {
 // "--" ends the options. Flags that take a value are listed in value_options, the others in switches.
 class Arguments {
  public:
-  Arguments(int argc, char** argv, const std::set<std::string>& value_options, const std::set<std::string>& switches);
+  Arguments(int argc, char** argv, const std::set<std::string>& value_options,
+            const std::set<std::string>& switches);
   bool has(const std::string& name) const { return values_.count(name) > 0; }
   std::string text(const std::string& name, const std::string& fallback = "") const;
-  int integer(const std::string& name, int low, int high) const;        // UsageError when not in low..high
+  int integer(const std::string& name, int low, int high) const;  // UsageError when not in low..high
   double number(const std::string& name, double low, double high) const;
-  uint64_t byte_count(const std::string& name) const;                   // accepts 1500, 20k, 2M (x1000)
+  uint64_t byte_count(const std::string& name) const;  // accepts 1500, 20k, 2M (x1000)
   const std::vector<std::string>& inputs() const { return inputs_; }
   const std::string& tool() const { return tool_; }  // the program's name, for messages
   // How many of these options were given (to insist on exactly one rate flag).

@@ -27,11 +27,12 @@ Options:
 int main(int argc, char** argv) {
   using namespace odp;
   return cli::run_tool(
-      argc, argv, kUsage, {"-o", "--tokens", "--jpeg-quality", "--compare", "--model", "--device"}, {"-v", "-q"},
-      [](const cli::Arguments& arguments) {
+      argc, argv, kUsage, {"-o", "--tokens", "--jpeg-quality", "--compare", "--model", "--device"},
+      {"-v", "-q"}, [](const cli::Arguments& arguments) {
         codec::DecodeOptions options;
         if (arguments.has("--tokens")) options.max_tokens = arguments.integer("--tokens", 1, 256);
-        const int output_quality = arguments.has("--jpeg-quality") ? arguments.integer("--jpeg-quality", 1, 100) : 95;
+        const int output_quality =
+            arguments.has("--jpeg-quality") ? arguments.integer("--jpeg-quality", 1, 100) : 95;
         const bool verbose = arguments.has("-v");
         const std::vector<std::string> outputs = cli::output_paths(arguments, ".png", false);
         auto model = cli::load_tool_model(arguments, verbose);
@@ -45,13 +46,15 @@ int main(int argc, char** argv) {
             imageio::write_image(outputs[i], image, output_quality);
             if (arguments.has("--compare")) {
               const codec::Image original = imageio::read_image(cli::compare_path(arguments, input));
-              std::cout << input << ": PSNR " << codec::psnr(original, image) << " dB, " << bytes.size() << " bytes, "
-                        << 8.0 * bytes.size() / (double(image.width) * image.height) << " bits/pixel\n";
+              std::cout << input << ": PSNR " << codec::psnr(original, image) << " dB, " << bytes.size()
+                        << " bytes, " << 8.0 * bytes.size() / (double(image.width) * image.height)
+                        << " bits/pixel\n";
             }
             if (verbose) {
-              for (const std::string& note : image.notes) std::cerr << "odpdec: " << input << ": " << note << "\n";
-              std::cerr << "odpdec: " << input << " -> " << outputs[i] << ": " << image.width << "x" << image.height
-                        << "\n";
+              for (const std::string& note : image.notes)
+                std::cerr << "odpdec: " << input << ": " << note << "\n";
+              std::cerr << "odpdec: " << input << " -> " << outputs[i] << ": " << image.width << "x"
+                        << image.height << "\n";
             }
           });
           if (result == cli::kOk) result = code;

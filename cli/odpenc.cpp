@@ -17,7 +17,8 @@ Rate (at most one; default --quality 75):
   --size BYTES       the best quality whose file fits BYTES (e.g. 1500, 20k); fails naming the smallest size
   --target-psnr DB   adaptive: per tile, the fewest tokens whose reconstruction reaches DB (e.g. 19); a tile
                      that cannot reach DB stops within )" +
-                              odp::cli::decimal(odp::codec::kAdaptiveSlackDb) + R"( dB of what all its tokens give
+                           odp::cli::decimal(odp::codec::kAdaptiveSlackDb) +
+                           R"( dB of what all its tokens give
 Options:
   -o OUT             output file (or directory for several inputs); "-" = stdout
   --model FILE       model weights (.safetensors); see the search order below
@@ -68,8 +69,9 @@ KeptMetadata parse_metadata(const odp::cli::Arguments& arguments) {
 int main(int argc, char** argv) {
   using namespace odp;
   return cli::run_tool(
-      argc, argv, kUsage, {"-o", "--tokens", "--quality", "--size", "--target-psnr", "--model", "--device", "--overlap",
-                               "--gpu-precision", "--metadata"},
+      argc, argv, kUsage,
+      {"-o", "--tokens", "--quality", "--size", "--target-psnr", "--model", "--device", "--overlap",
+       "--gpu-precision", "--metadata"},
       {"--flatten-alpha", "--strip-metadata", "-v", "-q"}, [](const cli::Arguments& arguments) {
         if (arguments.count_of({"--tokens", "--quality", "--size", "--target-psnr"}) > 1)
           throw cli::UsageError("give at most one of --tokens, --quality, --size and --target-psnr");
@@ -114,7 +116,8 @@ int main(int argc, char** argv) {
           int code = cli::for_input(arguments, input, [&] {
             codec::Image image = imageio::read_image(input, read_options);
             if (verbose)
-              for (const std::string& note : image.notes) std::cerr << "odpenc: " << input << ": " << note << "\n";
+              for (const std::string& note : image.notes)
+                std::cerr << "odpenc: " << input << ": " << note << "\n";
             // .odp codes sRGB: convert from the input's profile; a profile Little CMS refuses leaves the
             // pixels as they are, recorded as unspecified colour.
             const codec::SrgbConversion colour = codec::convert_to_srgb(image);
@@ -128,10 +131,11 @@ int main(int argc, char** argv) {
             const codec::EncodeResult encoded = codec::encode(image, *model, options);
             base::write_file_atomic(outputs[i], encoded.bytes);
             if (verbose)
-              std::cerr << "odpenc: " << input << " -> " << outputs[i] << ": " << image.width << "x" << image.height
-                        << ", " << encoded.stats.tiles << " tiles, " << encoded.stats.mean_tokens
-                        << " tokens/tile on average, " << encoded.stats.bytes << " bytes, "
-                        << 8.0 * encoded.stats.bytes / (double(image.width) * image.height) << " bits/pixel\n";
+              std::cerr << "odpenc: " << input << " -> " << outputs[i] << ": " << image.width << "x"
+                        << image.height << ", " << encoded.stats.tiles << " tiles, "
+                        << encoded.stats.mean_tokens << " tokens/tile on average, " << encoded.stats.bytes
+                        << " bytes, " << 8.0 * encoded.stats.bytes / (double(image.width) * image.height)
+                        << " bits/pixel\n";
           });
           if (result == cli::kOk) result = code;
         }

@@ -20,10 +20,10 @@ void print_info(const std::string& name, const odp::codec::FileInfo& info, bool 
   const auto [fewest, most] = std::minmax_element(tokens.begin(), tokens.end());
   std::cout << name << ":\n"
             << "  dimensions:  " << info.width << "x" << info.height << "\n"
-            << "  tiles:       " << info.tiles_x << "x" << info.tiles_y << " of " << info.tile_size << " px, overlap "
-            << info.tile_overlap << "\n"
-            << "  tokens/tile: min " << (tokens.empty() ? 0 : *fewest) << ", mean " << sum / std::max<size_t>(1, tokens.size())
-            << ", max " << (tokens.empty() ? 0 : *most) << "\n"
+            << "  tiles:       " << info.tiles_x << "x" << info.tiles_y << " of " << info.tile_size
+            << " px, overlap " << info.tile_overlap << "\n"
+            << "  tokens/tile: min " << (tokens.empty() ? 0 : *fewest) << ", mean "
+            << sum / std::max<size_t>(1, tokens.size()) << ", max " << (tokens.empty() ? 0 : *most) << "\n"
             << "  bytes:       " << info.file_bytes << " (header " << info.header_bytes << ", metadata "
             << info.metadata_bytes << ", tokens " << info.payload_bytes << ")"
             << (info.payload_cut ? " - cut short, a prefix is recoverable" : "") << "\n"
@@ -32,8 +32,7 @@ void print_info(const std::string& name, const odp::codec::FileInfo& info, bool 
             << "  model id:    "
             << odp::model::model_id_text(info.model_id).substr(8 - std::min(info.model_id_bits, 32) / 4)
             << (info.model_id_bits < 32 ? " (the low 16 bits)" : "") << ", codebook " << info.codebook_bits
-            << " bits, "
-            << (info.position_tables ? "position tables" : "uniform") << " entropy coding\n"
+            << " bits, " << (info.position_tables ? "position tables" : "uniform") << " entropy coding\n"
             << "  metadata:    ";
   if (info.metadata_tags.empty()) std::cout << "none";
   for (size_t i = 0; i < info.metadata_tags.size(); ++i)
@@ -56,7 +55,8 @@ int main(int argc, char** argv) {
     for (const std::string& input : arguments.inputs()) {
       int code = cli::for_input(arguments, input, [&] {
         const std::vector<uint8_t> bytes = base::read_file(input);
-        print_info(input == "-" ? "stdin" : input, codec::inspect(bytes.data(), bytes.size()), arguments.has("-v"));
+        print_info(input == "-" ? "stdin" : input, codec::inspect(bytes.data(), bytes.size()),
+                   arguments.has("-v"));
       });
       if (result == cli::kOk) result = code;
     }

@@ -39,8 +39,10 @@ int main(int argc, char** argv) {
           int code = cli::for_input(arguments, input, [&] {
             const std::vector<uint8_t> bytes = base::read_file(input);
             if (codec::inspect(bytes.data(), bytes.size()).position_tables && !tables)
-              tables = std::make_unique<model::ModelInfo>(codec::load_model_info(cli::locate_model(arguments)));
-            const std::vector<uint8_t> cut = codec::truncate(bytes.data(), bytes.size(), options, tables.get());
+              tables =
+                  std::make_unique<model::ModelInfo>(codec::load_model_info(cli::locate_model(arguments)));
+            const std::vector<uint8_t> cut =
+                codec::truncate(bytes.data(), bytes.size(), options, tables.get());
             base::write_file_atomic(outputs[i], cut);
             if (arguments.has("-v"))
               std::cerr << "odptrunc: " << input << " -> " << outputs[i] << ": " << bytes.size() << " -> "

@@ -1,4 +1,5 @@
-// Loading a model (LibTorch) with every failure in the codec's terms (CodecError), from a path or from memory.
+// Loading a model (LibTorch) with every failure in the codec's terms (CodecError), from a path or from
+// memory.
 #include "codec/model_failure.h"
 #include "codec/odp.h"
 

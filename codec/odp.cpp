@@ -13,8 +13,9 @@
 namespace odp::codec {
 namespace {
 
-constexpr int kMaxTokens = 256;           // the format's longest prefix per tile
-constexpr uint32_t kMaxTiles = 1u << 16;  // format::ReadLimits::max_tiles: larger files could not be read back
+constexpr int kMaxTokens = 256;  // the format's longest prefix per tile
+constexpr uint32_t kMaxTiles =
+    1u << 16;  // format::ReadLimits::max_tiles: larger files could not be read back
 
 CodecError bad_file(const format::FormatError& error) {
   return CodecError(std::string("not a valid .odp file: ") + error.what(), ErrorKind::kBadInput);
@@ -26,7 +27,8 @@ format::FrequencyTables tables_for(const model::ModelInfo& info) {
   const size_t codebook = static_cast<size_t>(info.config.codebook_size());
   tables.codebook_size = static_cast<uint32_t>(codebook);
   for (size_t start = 0; start + codebook <= info.token_frequencies.size(); start += codebook)
-    tables.per_position.emplace_back(info.token_frequencies.begin() + start, info.token_frequencies.begin() + start + codebook);
+    tables.per_position.emplace_back(info.token_frequencies.begin() + start,
+                                     info.token_frequencies.begin() + start + codebook);
   return tables;
 }
 
@@ -51,8 +53,8 @@ std::string file_model_id_text(const format::Header& header) {
 
 void check_model_matches(const format::Header& header, const model::ModelInfo& info) {
   if (!header.matches_model(info.model_id))
-    throw CodecError("the file was made by model " + file_model_id_text(header) +
-                         " but the loaded model" + (info.path.empty() ? "" : " (" + info.path + ")") + " is " +
+    throw CodecError("the file was made by model " + file_model_id_text(header) + " but the loaded model" +
+                         (info.path.empty() ? "" : " (" + info.path + ")") + " is " +
                          model::model_id_text(info.model_id) + "; use --model with the file's model",
                      ErrorKind::kModel);
 }
@@ -66,13 +68,16 @@ format::Image read_tokens(const uint8_t* data, size_t size, const format::Freque
 }
 
 // The longest token-major prefix that fits max_bytes, or an error naming the smallest possible size.
-std::vector<uint8_t> fit_to_bytes(const format::Image& image, uint64_t max_bytes, const format::FrequencyTables& tables) {
+std::vector<uint8_t> fit_to_bytes(const format::Image& image, uint64_t max_bytes,
+                                  const format::FrequencyTables& tables) {
   try {
     return format::truncate_to_bytes(image, max_bytes, tables);
   } catch (const format::FormatError&) {
     const size_t smallest = format::write(format::truncate_tokens(image, 1), tables).size();
-    throw CodecError("a file of at most " + std::to_string(max_bytes) + " bytes is impossible: the smallest file for "
-                         "this image (1 token per tile) is " + std::to_string(smallest) + " bytes",
+    throw CodecError("a file of at most " + std::to_string(max_bytes) +
+                         " bytes is impossible: the smallest file for "
+                         "this image (1 token per tile) is " +
+                         std::to_string(smallest) + " bytes",
                      ErrorKind::kUsage);
   }
 }
@@ -89,26 +94,29 @@ std::vector<uint8_t> write_or_throw(const format::Image& image, const format::Fr
 double tile_psnr(const Image& image, const TileGrid& grid, int tile_index, const uint8_t* decoded) {
   const int t = grid.tile;
   const size_t plane = static_cast<size_t>(t) * t;
-  const int origin_x = grid.origin_x(tile_index % grid.tiles_x), origin_y = grid.origin_y(tile_index / grid.tiles_x);
+  const int origin_x = grid.origin_x(tile_index % grid.tiles_x),
+            origin_y = grid.origin_y(tile_index / grid.tiles_x);
   const int visible_w = std::min(t, grid.width - origin_x), visible_h = std::min(t, grid.height - origin_y);
   double squared = 0;
   for (int y = 0; y < visible_h; ++y)
     for (int x = 0; x < visible_w; ++x)
       for (int c = 0; c < 3; ++c) {
-        const double difference = double(decoded[c * plane + static_cast<size_t>(y) * t + x]) -
-                                  image.rgb[(static_cast<size_t>(origin_y + y) * grid.width + origin_x + x) * 3 + c];
+        const double difference =
+            double(decoded[c * plane + static_cast<size_t>(y) * t + x]) -
+            image.rgb[(static_cast<size_t>(origin_y + y) * grid.width + origin_x + x) * 3 + c];
         squared += difference * difference;
       }
   return base::psnr_from_squared_error(squared, 3 * static_cast<size_t>(visible_w) * visible_h);
 }
 
-// Adaptive rate (Duggal et al.): per tile, the shortest prefix whose decoded tile reaches target_db (or, out of
-// reach, comes within kAdaptiveSlackDb of its all-token PSNR). A binary search on each tile's prefix length,
-// all unfinished tiles decoded together in batches.
-std::vector<int> search_prefixes(const Image& image, const TileGrid& grid, const std::vector<uint16_t>& tokens,
-                                 model::TileModel& model, double target_db, const ProgressFn& progress,
-                                 int64_t done, int64_t total) {
-  const int num_tokens = model.info().config.num_tokens, t = grid.tile, batch = std::max(1, model.preferred_batch());
+// Adaptive rate (Duggal et al.): per tile, the shortest prefix whose decoded tile reaches target_db (or, out
+// of reach, comes within kAdaptiveSlackDb of its all-token PSNR). A binary search on each tile's prefix
+// length, all unfinished tiles decoded together in batches.
+std::vector<int> search_prefixes(const Image& image, const TileGrid& grid,
+                                 const std::vector<uint16_t>& tokens, model::TileModel& model,
+                                 double target_db, const ProgressFn& progress, int64_t done, int64_t total) {
+  const int num_tokens = model.info().config.num_tokens, t = grid.tile,
+            batch = std::max(1, model.preferred_batch());
   const size_t tile_values = 3ull * t * t;
   std::vector<int> low(grid.count(), 1), high(grid.count(), num_tokens);
   // Bytes: PSNR is measured on 8-bit pixels anyway, and the GPU sends back a quarter of fp32's data.
@@ -125,8 +133,8 @@ std::vector<int> search_prefixes(const Image& image, const TileGrid& grid, const
     std::fill(keep.begin(), keep.begin() + n, num_tokens);
     model.decode_bytes(batch_tokens.data(), keep.data(), n, decoded.data());
     for (int j = 0; j < n; ++j)
-      goal[start + j] = std::min(target_db, tile_psnr(image, grid, start + j, decoded.data() + j * tile_values) -
-                                                kAdaptiveSlackDb);
+      goal[start + j] = std::min(
+          target_db, tile_psnr(image, grid, start + j, decoded.data() + j * tile_values) - kAdaptiveSlackDb);
     done += n;
     report(progress, std::min(done, total - 1), total);
   }
@@ -189,14 +197,16 @@ int tokens_for_quality(double quality) {
 }
 
 EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOptions& options) {
-  if (image.width <= 0 || image.height <= 0 || image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
+  if (image.width <= 0 || image.height <= 0 ||
+      image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
     throw CodecError("cannot encode an empty image or one whose pixel buffer does not match its size");
   const model::ModelInfo& info = model.info();
   const int num_tokens = info.config.num_tokens, t = info.config.tile_size;
   // Check the request before the slow part.
   int fixed_tokens = num_tokens;
   if (options.rate == RateControl::kTokens) fixed_tokens = clamp_tokens(options.tokens, num_tokens);
-  if (options.rate == RateControl::kQuality) fixed_tokens = std::min(tokens_for_quality(options.quality), num_tokens);
+  if (options.rate == RateControl::kQuality)
+    fixed_tokens = std::min(tokens_for_quality(options.quality), num_tokens);
   if (options.rate == RateControl::kSize && options.max_bytes == 0)
     throw CodecError("the size budget must be at least 1 byte", ErrorKind::kUsage);
   if (options.rate == RateControl::kTargetPsnr && !(options.target_psnr > 0 && options.target_psnr < 200))
@@ -212,10 +222,12 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   const int batch = std::max(1, model.preferred_batch());
   const size_t tile_values = 3ull * t * t;
   const bool adaptive = options.rate == RateControl::kTargetPsnr;
-  const int64_t search_rounds = adaptive ? static_cast<int64_t>(std::ceil(std::log2(std::max(num_tokens, 2)))) : 0;
+  const int64_t search_rounds =
+      adaptive ? static_cast<int64_t>(std::ceil(std::log2(std::max(num_tokens, 2)))) : 0;
   const int64_t total = grid.count() * (1 + search_rounds + (adaptive ? 1 : 0));  // + the all-token pass
   std::vector<uint16_t> tokens(static_cast<size_t>(grid.count()) * num_tokens);
-  // Bytes: the model sees exactly the floats byte / 255 either way, and the GPU receives a quarter of the data.
+  // Bytes: the model sees exactly the floats byte / 255 either way, and the GPU receives a quarter of the
+  // data.
   std::vector<uint8_t> tiles(batch * tile_values);
   try {
     for (int first = 0; first < grid.count(); first += batch) {
@@ -232,7 +244,8 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   std::vector<int> keep(grid.count(), fixed_tokens);
   if (adaptive) {
     try {
-      keep = search_prefixes(image, grid, tokens, model, options.target_psnr, options.progress, grid.count(), total);
+      keep = search_prefixes(image, grid, tokens, model, options.target_psnr, options.progress, grid.count(),
+                             total);
     } catch (...) {
       detail::rethrow_model_failure("the model failed to run", model.device());
     }
@@ -247,7 +260,8 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   header.model_id = info.model_id;
   header.codebook_bits = static_cast<uint8_t>(info.config.codebook_bits());
   const format::FrequencyTables tables = tables_for(info);
-  header.entropy_model = tables.empty() ? format::EntropyModel::kUniform : format::EntropyModel::kPositionTables;
+  header.entropy_model =
+      tables.empty() ? format::EntropyModel::kUniform : format::EntropyModel::kPositionTables;
   // kAuto: pixels are coded as read, sRGB unless the input carried a profile (not converted), then
   // unspecified.
   const bool srgb = options.colour == EncodeOptions::Colour::kAuto
@@ -279,7 +293,8 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
 
 Image decode(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options) {
   if (options.max_tokens < 0 || options.max_tokens > kMaxTokens)
-    throw CodecError("tokens per tile must be 1..256, not " + std::to_string(options.max_tokens), ErrorKind::kUsage);
+    throw CodecError("tokens per tile must be 1..256, not " + std::to_string(options.max_tokens),
+                     ErrorKind::kUsage);
   const model::ModelInfo& info = model.info();
   const format::Summary summary = summarize_or_throw(data, size);
   check_model_matches(summary.header, info);
@@ -294,8 +309,9 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
                          std::to_string(file.header.width) + "x" + std::to_string(file.header.height) +
                          " image, which this decoder cannot upsample yet",
                      ErrorKind::kBadInput);
-  const TileGrid grid = TileGrid::make(static_cast<int>(file.header.width), static_cast<int>(file.header.height), t,
-                                       static_cast<int>(file.header.tile_overlap));
+  const TileGrid grid =
+      TileGrid::make(static_cast<int>(file.header.width), static_cast<int>(file.header.height), t,
+                     static_cast<int>(file.header.tile_overlap));
   if (static_cast<size_t>(grid.count()) != file.tile_tokens.size())
     throw CodecError("not a valid .odp file: it holds " + std::to_string(file.tile_tokens.size()) +
                      " tiles where its size needs " + std::to_string(grid.count()));
@@ -306,8 +322,8 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
   image.rgb.resize(static_cast<size_t>(grid.width) * grid.height * 3);
   const int batch = std::max(1, model.preferred_batch());
   const size_t tile_values = 3ull * t * t;
-  // Without overlap every pixel comes from one tile and is only rounded, so the model can round it on the device
-  // and send back bytes; overlapping tiles are blended before rounding, so they come back as floats.
+  // Without overlap every pixel comes from one tile and is only rounded, so the model can round it on the
+  // device and send back bytes; overlapping tiles are blended before rounding, so they come back as floats.
   const bool as_bytes = grid.overlap == 0;
   std::vector<float> tiles(as_bytes ? 0 : batch * tile_values);
   std::vector<uint8_t> tile_bytes(as_bytes ? batch * tile_values : 0);
@@ -355,15 +371,18 @@ std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOp
   format::FrequencyTables tables;
   if (summary.header.entropy_model == format::EntropyModel::kPositionTables) {
     if (!model_info)
-      throw CodecError("this file is entropy coded with model " + model::model_id_text(summary.header.model_id) +
+      throw CodecError("this file is entropy coded with model " +
+                           model::model_id_text(summary.header.model_id) +
                            "'s tables, so truncating it needs that model file (--model or ODP_MODEL)",
                        ErrorKind::kModel);
     check_model_matches(summary.header, *model_info);
     tables = tables_for(*model_info);
   }
   const format::Image file = read_tokens(data, size, tables);
-  if (options.tokens > 0) return write_or_throw(format::truncate_tokens(file, clamp_tokens(options.tokens, kMaxTokens)), tables);
-  if (options.quality >= 0) return write_or_throw(format::truncate_tokens(file, tokens_for_quality(options.quality)), tables);
+  if (options.tokens > 0)
+    return write_or_throw(format::truncate_tokens(file, clamp_tokens(options.tokens, kMaxTokens)), tables);
+  if (options.quality >= 0)
+    return write_or_throw(format::truncate_tokens(file, tokens_for_quality(options.quality)), tables);
   if (options.max_bytes > 0) return fit_to_bytes(file, options.max_bytes, tables);
   throw CodecError("say how far to truncate: --tokens N, --quality Q or --size BYTES", ErrorKind::kUsage);
 }

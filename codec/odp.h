@@ -1,4 +1,5 @@
-// The odp codec's public API (in the style of libwebp): encode an Image to .odp bytes, decode, truncate, inspect.
+// The odp codec's public API (in the style of libwebp): encode an Image to .odp bytes, decode, truncate,
+// inspect.
 //
 // Quality mapping (used by --quality everywhere): Q in 0..100 -> tokens per tile = round(256^(Q/100)),
 // clamped to 1..256 and then to the model's token count. So Q=0 -> 1, Q=25 -> 4, Q=50 -> 16, Q=75 -> 64,
@@ -7,19 +8,20 @@
 // Rate control: kTokens/kQuality keep one token count for every tile. kSize encodes at the full token count
 // once and keeps the longest token-major prefix that fits the budget (always fits, or fails naming the
 // smallest possible size). kTargetPsnr (adaptive, after Duggal et al.) keeps, per tile, the shortest prefix
-// whose decoded tile reaches the target PSNR (binary search over the prefix length, tiles batched); a tile that
-// cannot reach it stops within kAdaptiveSlackDb of its all-token PSNR instead of taking every token.
+// whose decoded tile reaches the target PSNR (binary search over the prefix length, tiles batched); a tile
+// that cannot reach it stops within kAdaptiveSlackDb of its all-token PSNR instead of taking every token.
 //
 // Seams: by default neighbouring tiles overlap by at least kDefaultMinOverlap pixels (widened for free where
 // the image leaves padding in its tiles, see choose_overlap in tiling.h) and the decoder blends them linearly
 // (docs/performance.md: what was seen with and without). Overlap costs tiles, i.e. bytes: a large image needs
-// about (256 / 224)^2 = 1.31x the tiles of overlap 0, a 768x512 one 12 tiles instead of 6. With tile_overlap = 0
-// (smallest files) the decoder hides the borders instead: a wide low-frequency correction evens out the tiles'
-// colour casts (DecodeOptions::seam_cast_radius), then a short gradient-preserving cross-seam filter removes
-// what is left of sharp steps (DecodeOptions::seam_filter_radius); faint seams stay visible in busy regions.
+// about (256 / 224)^2 = 1.31x the tiles of overlap 0, a 768x512 one 12 tiles instead of 6. With tile_overlap
+// = 0 (smallest files) the decoder hides the borders instead: a wide low-frequency correction evens out the
+// tiles' colour casts (DecodeOptions::seam_cast_radius), then a short gradient-preserving cross-seam filter
+// removes what is left of sharp steps (DecodeOptions::seam_filter_radius); faint seams stay visible in busy
+// regions.
 //
-// Every function here throws only CodecError (base::Error); its kind() says whether the input, I/O or the model
-// failed.
+// Every function here throws only CodecError (base::Error); its kind() says whether the input, I/O or the
+// model failed.
 #pragma once
 
 #include <cstdint>
@@ -51,17 +53,17 @@ enum class RateControl { kTokens, kQuality, kSize, kTargetPsnr };
 // curve is nearly flat and more tokens buy almost nothing.
 constexpr double kAdaptiveSlackDb = 0.25;
 
-constexpr int kAutoOverlap = -1;        // EncodeOptions::tile_overlap: choose_overlap(..., kDefaultMinOverlap)
+constexpr int kAutoOverlap = -1;  // EncodeOptions::tile_overlap: choose_overlap(..., kDefaultMinOverlap)
 constexpr int kDefaultMinOverlap = 32;  // the narrowest blend tried that hid the seams at 256 tokens
 
 struct EncodeOptions {
   RateControl rate = RateControl::kTokens;
-  int tokens = 256;            // kTokens: tokens per tile, 1..256 (clamped to the model's count)
-  double quality = 75;         // kQuality: 0..100
-  uint64_t max_bytes = 0;      // kSize: file budget in bytes
-  double target_psnr = 32;     // kTargetPsnr: per-tile PSNR target in dB (over the tile's pixels in the image)
+  int tokens = 256;         // kTokens: tokens per tile, 1..256 (clamped to the model's count)
+  double quality = 75;      // kQuality: 0..100
+  uint64_t max_bytes = 0;   // kSize: file budget in bytes
+  double target_psnr = 32;  // kTargetPsnr: per-tile PSNR target in dB (over the tile's pixels in the image)
   int tile_overlap = kAutoOverlap;  // pixels shared by neighbouring tiles, 0..tile/2; kAutoOverlap: see Seams
-  bool keep_metadata = true;   // carry ICC profile and EXIF into the file
+  bool keep_metadata = true;        // carry ICC profile and EXIF into the file
   // The pixels' colour space, recorded in the file: kAuto says sRGB unless the image carries an ICC profile
   // (then unspecified: encode() codes pixels as they are). odpenc converts to sRGB first (convert_to_srgb).
   enum class Colour { kAuto, kSrgb, kUnspecified } colour = Colour::kAuto;
@@ -71,8 +73,8 @@ struct EncodeOptions {
 // What an encode did, for -v and for benchmarks.
 struct EncodeStats {
   int tiles = 0;
-  double mean_tokens = 0;      // tokens per tile actually kept, averaged over tiles
-  uint64_t bytes = 0;          // size of the .odp file
+  double mean_tokens = 0;  // tokens per tile actually kept, averaged over tiles
+  uint64_t bytes = 0;      // size of the .odp file
 };
 
 struct EncodeResult {
@@ -83,8 +85,8 @@ struct EncodeResult {
 EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOptions& options = {});
 
 struct DecodeOptions {
-  int max_tokens = 0;          // 0: all tokens the file holds; else decode at most this many per tile
-  int seam_cast_radius = 96;   // pixels each side of a seam over which tiles' colour casts are evened (0: off)
+  int max_tokens = 0;         // 0: all tokens the file holds; else decode at most this many per tile
+  int seam_cast_radius = 96;  // pixels each side of a seam over which tiles' colour casts are evened (0: off)
   int seam_filter_radius = 4;  // pixels each side of a seam smoothed when tiles do not overlap (0: off)
   ProgressFn progress;
 };
@@ -100,7 +102,8 @@ struct TruncateOptions {
   uint64_t max_bytes = 0;
 };
 // Needs the model's frequency tables only when the file uses position tables (then pass the model's info,
-// whose model_id must match the file's); pass nullptr otherwise. True if the file needs tables: see inspect().
+// whose model_id must match the file's); pass nullptr otherwise. True if the file needs tables: see
+// inspect().
 std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOptions& options,
                               const model::ModelInfo* model_info = nullptr);
 
@@ -109,13 +112,13 @@ struct FileInfo {
   uint32_t width = 0, height = 0, tile_size = 0, tile_overlap = 0;
   uint32_t tiles_x = 0, tiles_y = 0;
   uint32_t model_id = 0;
-  int model_id_bits = 32;           // bits of model_id the file holds: 32 (format version 1) or 16 (version 2)
+  int model_id_bits = 32;  // bits of model_id the file holds: 32 (format version 1) or 16 (version 2)
   int format_version = 0;
   int codebook_bits = 0;
-  bool position_tables = false;     // entropy coded with the model's tables (truncation needs the model file)
+  bool position_tables = false;  // entropy coded with the model's tables (truncation needs the model file)
   std::vector<uint16_t> tokens_per_tile;
   uint64_t header_bytes = 0, metadata_bytes = 0, payload_bytes = 0, file_bytes = 0;
-  bool payload_cut = false;         // the file was cut short; a prefix is recoverable
+  bool payload_cut = false;                // the file was cut short; a prefix is recoverable
   std::vector<std::string> metadata_tags;  // e.g. "ICCP", "EXIF"
   std::vector<uint64_t> metadata_sizes;
 };
@@ -124,8 +127,8 @@ FileInfo inspect(const uint8_t* data, size_t size);
 // PSNR in dB over all RGB samples (8-bit peak); images must have the same size (else kUsage). Identical: inf.
 using base::psnr;
 
-// Loads a model file on "cpu", "cuda" or "auto" (anything else: kUsage). Every failure, LibTorch's included, is
-// CodecError: kModel for a missing or broken file, kOutOfMemory when memory runs out.
+// Loads a model file on "cpu", "cuda" or "auto" (anything else: kUsage). Every failure, LibTorch's included,
+// is CodecError: kModel for a missing or broken file, kOutOfMemory when memory runs out.
 std::unique_ptr<model::TileModel> load_model(const std::string& path, const std::string& device = "auto");
 // The same from a model file's bytes in memory; name stands for the file in messages.
 std::unique_ptr<model::TileModel> load_model(const std::vector<uint8_t>& bytes, const std::string& name,

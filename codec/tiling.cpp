@@ -11,7 +11,9 @@
 namespace odp::codec {
 namespace {
 
-int tiles_along(int length, int tile, int overlap) { return static_cast<int>(format::tiles_along(length, tile, overlap)); }
+int tiles_along(int length, int tile, int overlap) {
+  return static_cast<int>(format::tiles_along(length, tile, overlap));
+}
 
 uint8_t to_byte(float value) { return model::byte_from_unit(value); }
 
@@ -25,7 +27,8 @@ void smooth_one_seam(uint8_t* line, ptrdiff_t stride, int count, int seam, int r
   if (reach < 1) return;
   auto at = [&](int i) -> uint8_t& { return line[i * stride]; };
   float step = float(at(seam)) - float(at(seam - 1));
-  if (reach >= 2) step -= 0.5f * ((float(at(seam - 1)) - float(at(seam - 2))) + (float(at(seam + 1)) - float(at(seam))));
+  if (reach >= 2)
+    step -= 0.5f * ((float(at(seam - 1)) - float(at(seam - 2))) + (float(at(seam + 1)) - float(at(seam))));
   const float strength = std::clamp((64.0f - std::fabs(step)) / 40.0f, 0.0f, 1.0f);
   if (strength == 0.0f) return;
   const float share = strength * step / float(2 * reach + 1);
@@ -79,7 +82,8 @@ void correct_one_seam_cast(float* image, ptrdiff_t across, ptrdiff_t along, int 
   // Per row and channel: step, low rim, high rim (kProfiles values); per row: the trust weight.
   constexpr int kProfiles = 3;
   std::vector<float> raw(static_cast<size_t>(count_along) * 3 * kProfiles), weight(count_along);
-  const float rim_offset = 1.0f + 0.5f * float(strip), seam_offset = 0.5f * float(kCastRim + 1) + 0.5f * float(strip);
+  const float rim_offset = 1.0f + 0.5f * float(strip),
+              seam_offset = 0.5f * float(kCastRim + 1) + 0.5f * float(strip);
   for (int i = 0; i < count_along; ++i) {
     const float* row = image + i * along;
     const float* next = i + 1 < count_along ? row + along : row;  // along-seam texture; none past the end
@@ -92,10 +96,12 @@ void correct_one_seam_cast(float* image, ptrdiff_t across, ptrdiff_t along, int 
       };
       // Each tile's interior next to its rim, extrapolated along its own gradient (so that a smooth ramp
       // across the seam is not mistaken for a step) to the rim's centre and to the seam.
-      const float near_low = mean(seam - kCastRim - strip, strip), far_low = mean(seam - kCastRim - 2 * strip, strip);
+      const float near_low = mean(seam - kCastRim - strip, strip),
+                  far_low = mean(seam - kCastRim - 2 * strip, strip);
       const float near_high = mean(seam + kCastRim, strip), far_high = mean(seam + kCastRim + strip, strip);
       const float slope_low = std::clamp((near_low - far_low) / float(strip), -kCastMaxSlope, kCastMaxSlope);
-      const float slope_high = std::clamp((far_high - near_high) / float(strip), -kCastMaxSlope, kCastMaxSlope);
+      const float slope_high =
+          std::clamp((far_high - near_high) / float(strip), -kCastMaxSlope, kCastMaxSlope);
       float* out = &raw[(static_cast<size_t>(i) * 3 + c) * kProfiles];
       const float step = (near_high - slope_high * seam_offset) - (near_low + slope_low * seam_offset);
       out[0] = std::clamp(step, -kCastRowClamp, kCastRowClamp);
@@ -114,7 +120,8 @@ void correct_one_seam_cast(float* image, ptrdiff_t across, ptrdiff_t along, int 
   }
   const int half = static_cast<int>(std::ceil(3.0f * kCastSigma));
   std::vector<float> gauss(2 * half + 1), fade(std::max(reach_low, reach_high));
-  for (int j = -half; j <= half; ++j) gauss[j + half] = std::exp(-0.5f * float(j * j) / (kCastSigma * kCastSigma));
+  for (int j = -half; j <= half; ++j)
+    gauss[j + half] = std::exp(-0.5f * float(j * j) / (kCastSigma * kCastSigma));
   for (size_t k = 0; k < fade.size(); ++k)
     fade[k] = 0.25f * (1.0f + std::cos(3.14159265f * (float(k) + 0.5f) / float(radius)));  // half the step
   for (int i = 0; i < count_along; ++i) {
@@ -123,7 +130,8 @@ void correct_one_seam_cast(float* image, ptrdiff_t across, ptrdiff_t along, int 
       float sum[kProfiles] = {}, total = 1e-6f;
       for (int j = std::max(-half, -i); j <= std::min(half, count_along - 1 - i); ++j) {
         const float w = gauss[j + half] * weight[i + j];
-        for (int p = 0; p < kProfiles; ++p) sum[p] += w * raw[(static_cast<size_t>(i + j) * 3 + c) * kProfiles + p];
+        for (int p = 0; p < kProfiles; ++p)
+          sum[p] += w * raw[(static_cast<size_t>(i + j) * 3 + c) * kProfiles + p];
         // Rows nobody trusts leave the profiles near zero instead of at their (noisy) mean.
         total += w + kCastPrior * gauss[j + half];
       }
@@ -145,7 +153,8 @@ int choose_overlap(int width, int height, int tile, int min_overlap) {
   if (width <= tile && height <= tile) return 0;
   const int base_x = tiles_along(width, tile, min_overlap), base_y = tiles_along(height, tile, min_overlap);
   for (int overlap = tile / 2; overlap > min_overlap; --overlap)
-    if (tiles_along(width, tile, overlap) == base_x && tiles_along(height, tile, overlap) == base_y) return overlap;
+    if (tiles_along(width, tile, overlap) == base_x && tiles_along(height, tile, overlap) == base_y)
+      return overlap;
   return min_overlap;
 }
 
@@ -166,11 +175,13 @@ void extract_tile_range(const uint8_t* rgb, const TileGrid& grid, int first, int
   std::vector<int> columns(t);
   for (int index = 0; index < count; ++index) {
     const int tile_index = first + index;
-    const int origin_x = grid.origin_x(tile_index % grid.tiles_x), origin_y = grid.origin_y(tile_index / grid.tiles_x);
+    const int origin_x = grid.origin_x(tile_index % grid.tiles_x),
+              origin_y = grid.origin_y(tile_index / grid.tiles_x);
     for (int x = 0; x < t; ++x) columns[x] = reflect_index(origin_x + x, grid.width);
     Pixel* tile = out + index * 3 * plane;
     for (int y = 0; y < t; ++y) {
-      const uint8_t* row = rgb + static_cast<size_t>(reflect_index(origin_y + y, grid.height)) * grid.width * 3;
+      const uint8_t* row =
+          rgb + static_cast<size_t>(reflect_index(origin_y + y, grid.height)) * grid.width * 3;
       for (int x = 0; x < t; ++x)
         for (int c = 0; c < 3; ++c) {
           const uint8_t byte = row[columns[x] * 3 + c];
@@ -193,7 +204,9 @@ void extract_tiles(const uint8_t* rgb, const TileGrid& grid, int first, int coun
   extract_tile_range(rgb, grid, first, count, out);
 }
 
-void extract_tiles(const uint8_t* rgb, const TileGrid& grid, float* out) { extract_tiles(rgb, grid, 0, grid.count(), out); }
+void extract_tiles(const uint8_t* rgb, const TileGrid& grid, float* out) {
+  extract_tiles(rgb, grid, 0, grid.count(), out);
+}
 
 float blend_weight(int p, int tile, int overlap, bool has_low, bool has_high) {
   if (overlap <= 0) return 1.0f;
@@ -218,8 +231,10 @@ void TileStitcher::add_tiles(const Pixel* tiles, int first, int count) {
   for (int index = 0; index < count; ++index) {
     const int tx = (first + index) % grid_.tiles_x, ty = (first + index) / grid_.tiles_x;
     const int origin_x = grid_.origin_x(tx), origin_y = grid_.origin_y(ty);
-    const int visible_w = std::min(t, grid_.width - origin_x), visible_h = std::min(t, grid_.height - origin_y);
-    for (int x = 0; x < visible_w; ++x) column_weight[x] = blend_weight(x, t, grid_.overlap, tx > 0, tx + 1 < grid_.tiles_x);
+    const int visible_w = std::min(t, grid_.width - origin_x),
+              visible_h = std::min(t, grid_.height - origin_y);
+    for (int x = 0; x < visible_w; ++x)
+      column_weight[x] = blend_weight(x, t, grid_.overlap, tx > 0, tx + 1 < grid_.tiles_x);
     const Pixel* tile = tiles + index * 3 * plane;
     for (int y = 0; y < visible_h; ++y) {
       const float row_weight = blend_weight(y, t, grid_.overlap, ty > 0, ty + 1 < grid_.tiles_y);
@@ -264,7 +279,8 @@ void correct_seam_casts(uint8_t* rgb, const TileGrid& grid, int radius) {
     correct_one_seam_cast(image.data(), 3, row_stride, grid.width, grid.height, grid.origin_x(tx), radius);
   for (int ty = 1; ty < grid.tiles_y; ++ty)
     correct_one_seam_cast(image.data(), row_stride, 3, grid.height, grid.width, grid.origin_y(ty), radius);
-  for (size_t i = 0; i < image.size(); ++i) rgb[i] = static_cast<uint8_t>(std::clamp(std::lround(image[i]), 0L, 255L));
+  for (size_t i = 0; i < image.size(); ++i)
+    rgb[i] = static_cast<uint8_t>(std::clamp(std::lround(image[i]), 0L, 255L));
 }
 
 void smooth_seams(uint8_t* rgb, const TileGrid& grid, int radius) {
@@ -272,10 +288,12 @@ void smooth_seams(uint8_t* rgb, const TileGrid& grid, int radius) {
   const ptrdiff_t row_stride = static_cast<ptrdiff_t>(grid.width) * 3;
   for (int tx = 1; tx < grid.tiles_x; ++tx)
     for (int y = 0; y < grid.height; ++y)
-      for (int c = 0; c < 3; ++c) smooth_one_seam(rgb + y * row_stride + c, 3, grid.width, grid.origin_x(tx), radius);
+      for (int c = 0; c < 3; ++c)
+        smooth_one_seam(rgb + y * row_stride + c, 3, grid.width, grid.origin_x(tx), radius);
   for (int ty = 1; ty < grid.tiles_y; ++ty)
     for (int x = 0; x < grid.width; ++x)
-      for (int c = 0; c < 3; ++c) smooth_one_seam(rgb + x * 3 + c, row_stride, grid.height, grid.origin_y(ty), radius);
+      for (int c = 0; c < 3; ++c)
+        smooth_one_seam(rgb + x * 3 + c, row_stride, grid.height, grid.origin_y(ty), radius);
 }
 
 }  // namespace odp::codec

@@ -1,12 +1,12 @@
 // CUDA kernels for tiling, stitching and FSQ; host wrappers validate arguments and check every CUDA call.
-#include "cuda/odp_cuda.h"
-
 #include <cuda_bf16.h>
 
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <limits>
+
+#include "cuda/odp_cuda.h"
 
 namespace odp::cuda {
 namespace {
@@ -47,9 +47,13 @@ __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162f
 template <typename T>
 __device__ __forceinline__ T from_float(float v);
 template <>
-__device__ __forceinline__ float from_float<float>(float v) { return v; }
+__device__ __forceinline__ float from_float<float>(float v) {
+  return v;
+}
 template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
 
 // Device mirror of odp::codec::reflect_index: mirror without repeating the edge, period 2n - 2.
 __device__ __forceinline__ int reflect_index(int i, int n) {
@@ -73,14 +77,12 @@ unsigned blocks_for(int64_t work) {
   return static_cast<unsigned>(std::min<int64_t>(blocks, INT_MAX));  // grid-stride loops cover the rest
 }
 
-void check_launch(const char* kernel) {
-  check(cudaGetLastError(), std::string("launching ") + kernel);
-}
+void check_launch(const char* kernel) { check(cudaGetLastError(), std::string("launching ") + kernel); }
 
 // One thread per tile pixel, all three channels: writes are coalesced along x in each channel plane.
 template <typename Out>
-__global__ void extract_tiles_kernel(const uint8_t* __restrict__ rgb, GridShape g, int first_tile, int tile_count,
-                                     Out* __restrict__ tiles) {
+__global__ void extract_tiles_kernel(const uint8_t* __restrict__ rgb, GridShape g, int first_tile,
+                                     int tile_count, Out* __restrict__ tiles) {
   const int64_t plane = static_cast<int64_t>(g.tile) * g.tile;
   const int64_t total = plane * tile_count;
   const int step = g.tile - g.overlap;
@@ -152,7 +154,8 @@ FsqParams make_fsq_params(const std::vector<int>& levels) {
     const int L = levels[i];
     // L = 2 gives offset / half_l > 1 and atanh has no value there; L = 1 divides by zero.
     if (L < 3 || L > 65536)
-      throw CudaError("fsq: level " + std::to_string(i) + " is " + std::to_string(L) + "; each must be 3..65536");
+      throw CudaError("fsq: level " + std::to_string(i) + " is " + std::to_string(L) +
+                      "; each must be 3..65536");
     p.levels[i] = L;
     p.half_width[i] = L / 2;
     p.half_l[i] = static_cast<float>((L - 1) * (1.0 - 1e-3) / 2.0);
@@ -169,8 +172,8 @@ FsqParams make_fsq_params(const std::vector<int>& levels) {
 
 // One thread per row of d latents.
 template <typename In, typename Index, typename Code>
-__global__ void fsq_quantize_kernel(const In* __restrict__ latents, int64_t n, FsqParams p, Index* __restrict__ indices,
-                                    Code* __restrict__ codes) {
+__global__ void fsq_quantize_kernel(const In* __restrict__ latents, int64_t n, FsqParams p,
+                                    Index* __restrict__ indices, Code* __restrict__ codes) {
   for (int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; row < n;
        row += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     long long index = 0;
@@ -189,7 +192,8 @@ __global__ void fsq_quantize_kernel(const In* __restrict__ latents, int64_t n, F
 }
 
 template <typename Index, typename Code>
-__global__ void fsq_codes_kernel(const Index* __restrict__ indices, int64_t n, FsqParams p, Code* __restrict__ codes) {
+__global__ void fsq_codes_kernel(const Index* __restrict__ indices, int64_t n, FsqParams p,
+                                 Code* __restrict__ codes) {
   for (int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; row < n;
        row += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     long long rest = static_cast<long long>(indices[row]) % p.codebook;
@@ -206,7 +210,8 @@ __global__ void fsq_codes_kernel(const Index* __restrict__ indices, int64_t n, F
 GridShape checked_shape(const format::TileGrid& grid, const char* operation) {
   const std::string prefix = std::string(operation) + ": tile grid ";
   if (grid.width < 1 || grid.height < 1)
-    throw CudaError(prefix + "has image size " + std::to_string(grid.width) + "x" + std::to_string(grid.height));
+    throw CudaError(prefix + "has image size " + std::to_string(grid.width) + "x" +
+                    std::to_string(grid.height));
   // The blend ramps of opposite neighbours must not meet, as TileGrid::make also demands.
   if (grid.tile < 1 || grid.overlap < 0 || grid.overlap > grid.tile / 2)
     throw CudaError(prefix + "has tile " + std::to_string(grid.tile) + " and overlap " +
@@ -222,7 +227,9 @@ GridShape checked_shape(const format::TileGrid& grid, const char* operation) {
 }
 
 // GELU (erf form) in float, as LibTorch computes it for bf16 tensors before rounding.
-__device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
+__device__ __forceinline__ float gelu_erf(float x) {
+  return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+}
 
 // One thread per 8 channels (16 bytes) of one output pixel: reads and writes are whole 16-byte vectors, and
 // consecutive threads write consecutive vectors of the output row.
@@ -253,22 +260,26 @@ __global__ void gelu_pixel_interleave_kernel(const uint4* __restrict__ y, int64_
   }
 }
 
-// gelu_interleave_to_rgb: each block computes a kRgbTile x kRgbTile patch of the RGB output, one output row and
-// kRgbRun adjacent pixels per thread. Per 8-channel slice it stages the GELU'd, interleaved values of the patch
-// plus a 1-pixel border in shared memory (as float, rounded to bf16 first like the unfused stage's output), then
-// every thread accumulates its 3x3 window from registers; the weights sit in shared memory, read as broadcasts.
+// gelu_interleave_to_rgb: each block computes a kRgbTile x kRgbTile patch of the RGB output, one output row
+// and kRgbRun adjacent pixels per thread. Per 8-channel slice it stages the GELU'd, interleaved values of the
+// patch plus a 1-pixel border in shared memory (as float, rounded to bf16 first like the unfused stage's
+// output), then every thread accumulates its 3x3 window from registers; the weights sit in shared memory,
+// read as broadcasts.
 constexpr int kRgbTile = 32, kRgbRun = 4, kRgbHalo = kRgbTile + 2, kRgbMaxChannels = 64;
 static_assert(kRgbTile * (kRgbTile / kRgbRun) == kThreads, "one thread per run of output pixels");
 // A halo pixel's two float4s sit at slot 2*column + column/4 of its row: the eight threads of a quarter warp
 // read columns 4 apart, which without the skew would all fall in the same shared-memory banks.
 constexpr int kRgbRowSlots = 2 * kRgbHalo + kRgbHalo / 4 + 1;
-__device__ __forceinline__ int halo_slot(int row, int column) { return row * kRgbRowSlots + 2 * column + column / 4; }
+__device__ __forceinline__ int halo_slot(int row, int column) {
+  return row * kRgbRowSlots + 2 * column + column / 4;
+}
 
 __global__ void gelu_interleave_to_rgb_kernel(const uint4* __restrict__ y, int h, int w, int c,
                                               const __nv_bfloat16* __restrict__ weight,
-                                              const __nv_bfloat16* __restrict__ bias, __nv_bfloat16* __restrict__ out) {
-  __shared__ float4 halo[kRgbHalo * kRgbRowSlots];       // one 8-channel slice, channels 0-3 then 4-7 (halo_slot)
-  __shared__ float taps[kRgbMaxChannels / 8][9][3][8];    // [slice][dy*3+dx][output channel][channel in slice]
+                                              const __nv_bfloat16* __restrict__ bias,
+                                              __nv_bfloat16* __restrict__ out) {
+  __shared__ float4 halo[kRgbHalo * kRgbRowSlots];  // one 8-channel slice, channels 0-3 then 4-7 (halo_slot)
+  __shared__ float taps[kRgbMaxChannels / 8][9][3][8];  // [slice][dy*3+dx][output channel][channel in slice]
   const int vectors = c / 8, out_h = 2 * h, out_w = 2 * w;
   const int64_t b = blockIdx.z;
   const int row0 = blockIdx.y * kRgbTile, col0 = blockIdx.x * kRgbTile;
@@ -276,7 +287,8 @@ __global__ void gelu_interleave_to_rgb_kernel(const uint4* __restrict__ y, int h
     const int k = i / (c * 9), ch = (i / 9) % c, tap = i % 9;  // weight is [3][c][3][3]
     taps[ch / 8][tap][k][ch % 8] = __bfloat162float(weight[i]);
   }
-  const int my_row = threadIdx.x / (kRgbTile / kRgbRun), my_col = (threadIdx.x % (kRgbTile / kRgbRun)) * kRgbRun;
+  const int my_row = threadIdx.x / (kRgbTile / kRgbRun),
+            my_col = (threadIdx.x % (kRgbTile / kRgbRun)) * kRgbRun;
   float acc[3][kRgbRun];
 #pragma unroll
   for (int k = 0; k < 3; ++k)
@@ -344,8 +356,8 @@ __global__ void gelu_interleave_to_rgb_kernel(const uint4* __restrict__ y, int h
   }
 }
 
-// odp::model::byte_from_unit in float: clamp to [0,1], one rounded product by 255 (no fused multiply-add), then
-// halves away from zero by comparing the exact fraction with 0.5.
+// odp::model::byte_from_unit in float: clamp to [0,1], one rounded product by 255 (no fused multiply-add),
+// then halves away from zero by comparing the exact fraction with 0.5.
 template <typename In>
 __global__ void bytes_from_unit_kernel(const In* __restrict__ values, int64_t n, uint8_t* __restrict__ out) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
@@ -384,12 +396,12 @@ size_t device_memory_in_use() {
   return total_bytes - free_bytes;
 }
 
-void extract_tiles(const uint8_t* rgb, const format::TileGrid& grid, int first_tile, int tile_count, void* tiles,
-                   RealType tile_type, cudaStream_t stream) {
+void extract_tiles(const uint8_t* rgb, const format::TileGrid& grid, int first_tile, int tile_count,
+                   void* tiles, RealType tile_type, cudaStream_t stream) {
   const GridShape shape = checked_shape(grid, "extract_tiles");
   if (first_tile < 0 || tile_count < 0 || first_tile > grid.count() - tile_count)
-    throw CudaError("extract_tiles: tiles " + std::to_string(first_tile) + " + " + std::to_string(tile_count) +
-                    " are outside the grid of " + std::to_string(grid.count()));
+    throw CudaError("extract_tiles: tiles " + std::to_string(first_tile) + " + " +
+                    std::to_string(tile_count) + " are outside the grid of " + std::to_string(grid.count()));
   if (tile_count == 0) return;
   require_pointer(rgb, "extract_tiles", "rgb");
   require_pointer(tiles, "extract_tiles", "tiles");
@@ -397,7 +409,7 @@ void extract_tiles(const uint8_t* rgb, const format::TileGrid& grid, int first_t
   with_real(tile_type, [&](auto tag) {
     using Out = typename decltype(tag)::type;
     extract_tiles_kernel<Out><<<blocks_for(work), kThreads, 0, stream>>>(rgb, shape, first_tile, tile_count,
-                                                                          static_cast<Out*>(tiles));
+                                                                         static_cast<Out*>(tiles));
   });
   check_launch("extract_tiles");
 }
@@ -410,7 +422,8 @@ void stitch_tiles(const void* tiles, RealType tile_type, const format::TileGrid&
   const int64_t work = static_cast<int64_t>(grid.width) * grid.height;
   with_real(tile_type, [&](auto tag) {
     using In = typename decltype(tag)::type;
-    stitch_tiles_kernel<In><<<blocks_for(work), kThreads, 0, stream>>>(static_cast<const In*>(tiles), shape, rgb);
+    stitch_tiles_kernel<In>
+        <<<blocks_for(work), kThreads, 0, stream>>>(static_cast<const In*>(tiles), shape, rgb);
   });
   check_launch("stitch_tiles");
 }
@@ -430,16 +443,18 @@ void fsq_quantize(const void* latents, RealType latent_type, int64_t n, const st
         using In = typename decltype(in_tag)::type;
         using Index = typename decltype(index_tag)::type;
         using Code = typename decltype(code_tag)::type;
-        fsq_quantize_kernel<In, Index, Code><<<blocks_for(n), kThreads, 0, stream>>>(
-            static_cast<const In*>(latents), n, params, static_cast<Index*>(indices), static_cast<Code*>(codes));
+        fsq_quantize_kernel<In, Index, Code>
+            <<<blocks_for(n), kThreads, 0, stream>>>(static_cast<const In*>(latents), n, params,
+                                                     static_cast<Index*>(indices), static_cast<Code*>(codes));
       });
     });
   });
   check_launch("fsq_quantize");
 }
 
-void fsq_codes_from_indices(const void* indices, IndexType index_type, int64_t n, const std::vector<int>& levels,
-                            void* codes, RealType code_type, cudaStream_t stream) {
+void fsq_codes_from_indices(const void* indices, IndexType index_type, int64_t n,
+                            const std::vector<int>& levels, void* codes, RealType code_type,
+                            cudaStream_t stream) {
   const FsqParams params = make_fsq_params(levels);
   if (n < 0) throw CudaError("fsq_codes_from_indices: row count " + std::to_string(n) + " is negative");
   if (n == 0) return;
@@ -449,8 +464,8 @@ void fsq_codes_from_indices(const void* indices, IndexType index_type, int64_t n
     with_real(code_type, [&](auto code_tag) {
       using Index = typename decltype(index_tag)::type;
       using Code = typename decltype(code_tag)::type;
-      fsq_codes_kernel<Index, Code><<<blocks_for(n), kThreads, 0, stream>>>(static_cast<const Index*>(indices), n,
-                                                                            params, static_cast<Code*>(codes));
+      fsq_codes_kernel<Index, Code><<<blocks_for(n), kThreads, 0, stream>>>(
+          static_cast<const Index*>(indices), n, params, static_cast<Code*>(codes));
     });
   });
   check_launch("fsq_codes_from_indices");
@@ -458,9 +473,10 @@ void fsq_codes_from_indices(const void* indices, IndexType index_type, int64_t n
 
 void gelu_pixel_interleave(const void* y, int64_t n, int h, int w, int c, void* out, cudaStream_t stream) {
   if (n < 0 || h < 1 || w < 1 || c < 8 || c % 8 != 0)
-    throw CudaError("gelu_pixel_interleave: needs n >= 0, h and w >= 1 and c a positive multiple of 8 (got n " +
-                    std::to_string(n) + ", h " + std::to_string(h) + ", w " + std::to_string(w) + ", c " +
-                    std::to_string(c) + ")");
+    throw CudaError(
+        "gelu_pixel_interleave: needs n >= 0, h and w >= 1 and c a positive multiple of 8 (got n " +
+        std::to_string(n) + ", h " + std::to_string(h) + ", w " + std::to_string(w) + ", c " +
+        std::to_string(c) + ")");
   if (n == 0) return;
   require_pointer(y, "gelu_pixel_interleave", "y");
   require_pointer(out, "gelu_pixel_interleave", "out");
@@ -468,25 +484,28 @@ void gelu_pixel_interleave(const void* y, int64_t n, int h, int w, int c, void* 
   if (reinterpret_cast<uintptr_t>(y) % 16 != 0 || reinterpret_cast<uintptr_t>(out) % 16 != 0)
     throw CudaError("gelu_pixel_interleave: y and out must be 16-byte aligned");
   const int64_t work = n * 4LL * h * w * (c / 8);
-  gelu_pixel_interleave_kernel<<<blocks_for(work), kThreads, 0, stream>>>(static_cast<const uint4*>(y), n, h, w, c,
-                                                                          static_cast<uint4*>(out));
+  gelu_pixel_interleave_kernel<<<blocks_for(work), kThreads, 0, stream>>>(static_cast<const uint4*>(y), n, h,
+                                                                          w, c, static_cast<uint4*>(out));
   check_launch("gelu_pixel_interleave");
 }
 
-void gelu_interleave_to_rgb(const void* y, int64_t n, int h, int w, int c, const void* weight, const void* bias,
-                            void* out, cudaStream_t stream) {
+void gelu_interleave_to_rgb(const void* y, int64_t n, int h, int w, int c, const void* weight,
+                            const void* bias, void* out, cudaStream_t stream) {
   if (n < 0 || h < 1 || w < 1 || c < 8 || c % 8 != 0 || c > kRgbMaxChannels)
     throw CudaError("gelu_interleave_to_rgb: needs n >= 0, h and w >= 1 and c a multiple of 8 up to " +
-                    std::to_string(kRgbMaxChannels) + " (got n " + std::to_string(n) + ", h " + std::to_string(h) +
-                    ", w " + std::to_string(w) + ", c " + std::to_string(c) + ")");
-  if (n > 65535) throw CudaError("gelu_interleave_to_rgb: at most 65535 images per call (got " + std::to_string(n) + ")");
+                    std::to_string(kRgbMaxChannels) + " (got n " + std::to_string(n) + ", h " +
+                    std::to_string(h) + ", w " + std::to_string(w) + ", c " + std::to_string(c) + ")");
+  if (n > 65535)
+    throw CudaError("gelu_interleave_to_rgb: at most 65535 images per call (got " + std::to_string(n) + ")");
   if (n == 0) return;
   require_pointer(y, "gelu_interleave_to_rgb", "y");
   require_pointer(weight, "gelu_interleave_to_rgb", "weight");
   require_pointer(bias, "gelu_interleave_to_rgb", "bias");
   require_pointer(out, "gelu_interleave_to_rgb", "out");
-  if (reinterpret_cast<uintptr_t>(y) % 16 != 0) throw CudaError("gelu_interleave_to_rgb: y must be 16-byte aligned");
-  const dim3 blocks((2 * w + kRgbTile - 1) / kRgbTile, (2 * h + kRgbTile - 1) / kRgbTile, static_cast<unsigned>(n));
+  if (reinterpret_cast<uintptr_t>(y) % 16 != 0)
+    throw CudaError("gelu_interleave_to_rgb: y must be 16-byte aligned");
+  const dim3 blocks((2 * w + kRgbTile - 1) / kRgbTile, (2 * h + kRgbTile - 1) / kRgbTile,
+                    static_cast<unsigned>(n));
   gelu_interleave_to_rgb_kernel<<<blocks, kThreads, 0, stream>>>(
       static_cast<const uint4*>(y), h, w, c, static_cast<const __nv_bfloat16*>(weight),
       static_cast<const __nv_bfloat16*>(bias), static_cast<__nv_bfloat16*>(out));
@@ -500,7 +519,8 @@ void bytes_from_unit(const void* values, RealType value_type, int64_t n, uint8_t
   require_pointer(out, "bytes_from_unit", "out");
   with_real(value_type, [&](auto tag) {
     using In = typename decltype(tag)::type;
-    bytes_from_unit_kernel<In><<<blocks_for(n), kThreads, 0, stream>>>(static_cast<const In*>(values), n, out);
+    bytes_from_unit_kernel<In>
+        <<<blocks_for(n), kThreads, 0, stream>>>(static_cast<const In*>(values), n, out);
   });
   check_launch("bytes_from_unit");
 }

@@ -1,4 +1,5 @@
-/* Example of the C API: encode a synthetic 48x40 image with a model file and decode it. odp_roundtrip MODEL */
+/* Example of the C API: encode a synthetic 48x40 image with a model file and decode it. odp_roundtrip MODEL
+ */
 #include <odp/odp.h>
 #include <stdio.h>
 
@@ -21,8 +22,10 @@ int main(int argc, char** argv) {
   int width = 0, height = 0;
   if (status == ODP_OK) status = odp_encode(model, &image, &options, &file, &size);
   if (status == ODP_OK) status = odp_decode(model, file, size, NULL, &pixels, &width, &height);
-  if (status == ODP_OK) printf("odp %s: %dx%d -> %zu bytes -> %dx%d\n", odp_version(), W, H, size, width, height);
-  else fprintf(stderr, "odp_roundtrip: %s: %s\n", odp_status_name(status), odp_error_message());
+  if (status == ODP_OK)
+    printf("odp %s: %dx%d -> %zu bytes -> %dx%d\n", odp_version(), W, H, size, width, height);
+  else
+    fprintf(stderr, "odp_roundtrip: %s: %s\n", odp_status_name(status), odp_error_message());
   odp_free(file);
   odp_free(pixels);
   odp_model_free(model);

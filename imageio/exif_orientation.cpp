@@ -22,8 +22,10 @@ size_t find_orientation(const std::vector<uint8_t>& exif, bool& big_endian) {
   auto read16 = [&](size_t at) -> uint32_t {
     return big_endian ? (exif[at] << 8 | exif[at + 1]) : (exif[at + 1] << 8 | exif[at]);
   };
-  auto read32 = [&](size_t at) -> uint64_t { return big_endian ? (uint64_t{read16(at)} << 16 | read16(at + 2))
-                                                               : (uint64_t{read16(at + 2)} << 16 | read16(at)); };
+  auto read32 = [&](size_t at) -> uint64_t {
+    return big_endian ? (uint64_t{read16(at)} << 16 | read16(at + 2))
+                      : (uint64_t{read16(at + 2)} << 16 | read16(at));
+  };
   uint64_t directory = read32(4);
   if (directory + 2 > exif.size()) return 0;
   uint32_t entries = read16(directory);
@@ -41,7 +43,8 @@ void apply_exif_orientation(Image& image) {
   bool big_endian = false;
   size_t at = find_orientation(image.exif, big_endian);
   if (at == 0) return;
-  const int orientation = big_endian ? image.exif[at + 1] | image.exif[at] << 8 : image.exif[at] | image.exif[at + 1] << 8;
+  const int orientation =
+      big_endian ? image.exif[at + 1] | image.exif[at] << 8 : image.exif[at] | image.exif[at + 1] << 8;
   if (orientation < 2 || orientation > 8) return;
   const int width = image.width, height = image.height;
   const bool swaps = orientation >= 5;
@@ -51,13 +54,32 @@ void apply_exif_orientation(Image& image) {
     for (int x = 0; x < out_width; ++x) {
       int source_x = x, source_y = y;
       switch (orientation) {
-        case 2: source_x = width - 1 - x; break;
-        case 3: source_x = width - 1 - x; source_y = height - 1 - y; break;
-        case 4: source_y = height - 1 - y; break;
-        case 5: source_x = y; source_y = x; break;
-        case 6: source_x = y; source_y = height - 1 - x; break;
-        case 7: source_x = width - 1 - y; source_y = height - 1 - x; break;
-        case 8: source_x = width - 1 - y; source_y = x; break;
+        case 2:
+          source_x = width - 1 - x;
+          break;
+        case 3:
+          source_x = width - 1 - x;
+          source_y = height - 1 - y;
+          break;
+        case 4:
+          source_y = height - 1 - y;
+          break;
+        case 5:
+          source_x = y;
+          source_y = x;
+          break;
+        case 6:
+          source_x = y;
+          source_y = height - 1 - x;
+          break;
+        case 7:
+          source_x = width - 1 - y;
+          source_y = height - 1 - x;
+          break;
+        case 8:
+          source_x = width - 1 - y;
+          source_y = x;
+          break;
       }
       std::memcpy(&upright[(static_cast<size_t>(y) * out_width + x) * 3],
                   &image.rgb[(static_cast<size_t>(source_y) * width + source_x) * 3], 3);

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "imageio/image_formats.h"
 #include "base/file_io.h"
+#include "imageio/image_formats.h"
 
 namespace odp::imageio {
 namespace detail {
@@ -15,7 +15,7 @@ void check_dimensions(uint64_t width, uint64_t height, const ReadOptions& option
     throw Error(name + ": the image is empty (" + std::to_string(width) + "x" + std::to_string(height) + ")");
   if (width > (1u << 30) || height > (1u << 30) || width * height > options.max_pixels)
     throw Error(name + ": the image is " + std::to_string(width) + "x" + std::to_string(height) +
-                     " pixels, above the limit of " + std::to_string(options.max_pixels) + " pixels");
+                " pixels, above the limit of " + std::to_string(options.max_pixels) + " pixels");
 }
 
 void store_samples(Image& image, const uint8_t* samples, int channels, const ReadOptions& options,
@@ -27,8 +27,9 @@ void store_samples(Image& image, const uint8_t* samples, int channels, const Rea
   if (has_alpha) {
     for (size_t i = 0; i < pixels && opaque; ++i) opaque = samples[i * channels + color_channels] == 255;
     if (!opaque && !options.flatten_alpha)
-      throw Error(name + ": the image has transparent pixels, which odp does not store; flatten it onto "
-                       "white with --flatten-alpha or remove the alpha channel first");
+      throw Error(name +
+                  ": the image has transparent pixels, which odp does not store; flatten it onto "
+                  "white with --flatten-alpha or remove the alpha channel first");
     image.notes.push_back(opaque ? "dropped a fully opaque alpha channel (lossless)"
                                  : "flattened the alpha channel onto white");
   }
@@ -47,7 +48,8 @@ void store_samples(Image& image, const uint8_t* samples, int channels, const Rea
 
 }  // namespace detail
 
-Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors, const ImageLimits& limits) {
+Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors,
+                   const ImageLimits& limits) {
   auto starts_with = [&](const char* signature, size_t offset = 0) {
     size_t length = std::strlen(signature);
     return size >= offset + length && std::memcmp(data + offset, signature, length) == 0;
@@ -55,10 +57,12 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name_for
   if (size == 0) throw Error(name_for_errors + ": the file is empty");
   if (starts_with("\x89PNG\r\n\x1a\n")) return detail::decode_png(data, size, name_for_errors, limits);
   if (starts_with("\xff\xd8\xff")) return detail::decode_jpeg(data, size, name_for_errors, limits);
-  if (starts_with("RIFF") && starts_with("WEBP", 8)) return detail::decode_webp(data, size, name_for_errors, limits);
+  if (starts_with("RIFF") && starts_with("WEBP", 8))
+    return detail::decode_webp(data, size, name_for_errors, limits);
   if (size >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7')
     return detail::decode_pnm(data, size, name_for_errors, limits);
-  if (starts_with("ODP")) throw Error(name_for_errors + ": this is a .odp file, not an image; decode it with odpdec");
+  if (starts_with("ODP"))
+    throw Error(name_for_errors + ": this is a .odp file, not an image; decode it with odpdec");
   throw Error(name_for_errors + ": unsupported image format (odp reads PNG, JPEG, WebP, PPM and PGM)");
 }
 
@@ -70,7 +74,8 @@ Image read_image(const std::string& path, const ImageLimits& limits) {
 ImageFormat format_for_path(const std::string& path) {
   size_t dot = path.rfind('.');
   std::string extension = dot == std::string::npos ? "" : path.substr(dot + 1);
-  std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (extension == "ppm" || extension == "pnm") return ImageFormat::kPpm;
   if (extension == "jpg" || extension == "jpeg") return ImageFormat::kJpeg;
   if (extension == "webp") return ImageFormat::kWebp;
@@ -82,10 +87,14 @@ std::vector<uint8_t> encode_image(const Image& image, ImageFormat format, int qu
       image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
     throw Error("cannot encode an image whose pixel buffer does not match its size", ErrorKind::kUsage);
   switch (format) {
-    case ImageFormat::kPpm: return detail::encode_pnm(image);
-    case ImageFormat::kJpeg: return detail::encode_jpeg(image, quality);
-    case ImageFormat::kWebp: return detail::encode_webp(image, quality);
-    case ImageFormat::kPng: break;
+    case ImageFormat::kPpm:
+      return detail::encode_pnm(image);
+    case ImageFormat::kJpeg:
+      return detail::encode_jpeg(image, quality);
+    case ImageFormat::kWebp:
+      return detail::encode_webp(image, quality);
+    case ImageFormat::kPng:
+      break;
   }
   return detail::encode_png(image);
 }

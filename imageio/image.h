@@ -1,5 +1,6 @@
-// Image files: decode PNG/JPEG/WebP/PPM to 8-bit RGB, encode PNG/PPM/JPEG/WebP (for the tools, bench, trainer).
-// Failures are base::Error: kBadInput for unreadable or unsupported images, kIo for files, kUsage for requests.
+// Image files: decode PNG/JPEG/WebP/PPM to 8-bit RGB, encode PNG/PPM/JPEG/WebP (for the tools, bench,
+// trainer). Failures are base::Error: kBadInput for unreadable or unsupported images, kIo for files, kUsage
+// for requests.
 #pragma once
 
 #include <cstdint>

@@ -6,8 +6,8 @@
 
 #include <csetjmp>
 #include <cstdlib>
-#include <memory>
 #include <cstring>
+#include <memory>
 
 #include "imageio/image_formats.h"
 

@@ -10,7 +10,8 @@ namespace {
 // Reads the whitespace- and comment-separated header fields and ASCII samples of a Netpbm file.
 class PnmScanner {
  public:
-  PnmScanner(const uint8_t* data, size_t size, const std::string& name) : data_(data), size_(size), name_(name) {}
+  PnmScanner(const uint8_t* data, size_t size, const std::string& name)
+      : data_(data), size_(size), name_(name) {}
 
   uint64_t number(const char* field) {
     skip_separators();
@@ -49,7 +50,8 @@ class PnmScanner {
 Image decode_pnm(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options) {
   const char kind = static_cast<char>(data[1]);
   if (kind != '2' && kind != '3' && kind != '5' && kind != '6')
-    throw Error(name + ": unsupported Netpbm variant P" + std::string(1, kind) + " (odp reads P2, P3, P5, P6)");
+    throw Error(name + ": unsupported Netpbm variant P" + std::string(1, kind) +
+                " (odp reads P2, P3, P5, P6)");
   const bool ascii = kind == '2' || kind == '3';
   const int channels = (kind == '3' || kind == '6') ? 3 : 1;
   PnmScanner scanner(data, size, name);
@@ -57,7 +59,8 @@ Image decode_pnm(const uint8_t* data, size_t size, const std::string& name, cons
   const uint64_t height = scanner.number("height");
   const uint64_t max_value = scanner.number("maximum value");
   if (max_value == 0 || max_value > 65535)
-    throw Error(name + ": corrupt PNM header: maximum value " + std::to_string(max_value) + " is not in 1..65535");
+    throw Error(name + ": corrupt PNM header: maximum value " + std::to_string(max_value) +
+                " is not in 1..65535");
   check_dimensions(width, height, options, name);
   const uint64_t sample_count = width * height * channels;
   const int bytes_per_sample = max_value > 255 ? 2 : 1;
@@ -67,7 +70,7 @@ Image decode_pnm(const uint8_t* data, size_t size, const std::string& name, cons
     scanner.skip(1);  // exactly one whitespace byte separates the header from binary samples
     if (size < scanner.position() || (size - scanner.position()) / bytes_per_sample < sample_count)
       throw Error(name + ": the PNM file is truncated (fewer samples than " + std::to_string(width) + "x" +
-                       std::to_string(height) + " needs)");
+                  std::to_string(height) + " needs)");
   }
   Image image;
   image.width = static_cast<int>(width);

@@ -33,7 +33,8 @@ Image decode_webp(const uint8_t* data, size_t size, const std::string& name, con
   if (WebPGetFeatures(data, size, &features) != VP8_STATUS_OK)
     throw Error(name + ": corrupt or unsupported WebP (cannot read its header)");
   if (features.has_animation) throw Error(name + ": animated WebP is not supported");
-  check_dimensions(static_cast<uint64_t>(features.width), static_cast<uint64_t>(features.height), options, name);
+  check_dimensions(static_cast<uint64_t>(features.width), static_cast<uint64_t>(features.height), options,
+                   name);
   Image image;
   image.width = features.width;
   image.height = features.height;
@@ -61,7 +62,8 @@ std::vector<uint8_t> encode_webp(const Image& image, int quality) {
   uint8_t* encoded = nullptr;
   size_t size = WebPEncodeRGB(image.rgb.data(), image.width, image.height, image.width * 3,
                               static_cast<float>(quality), &encoded);
-  if (size == 0) throw Error("cannot encode WebP (the image may exceed WebP's 16383-pixel limit)", ErrorKind::kUsage);
+  if (size == 0)
+    throw Error("cannot encode WebP (the image may exceed WebP's 16383-pixel limit)", ErrorKind::kUsage);
   std::vector<uint8_t> bytes(encoded, encoded + size);
   WebPFree(encoded);
   if (image.icc.empty() && image.exif.empty()) return bytes;

@@ -29,15 +29,21 @@ void ModelConfig::validate() const {
     return ModelError("model config: " + field + " " + why);
   };
   auto pow2 = [](int v) { return v > 0 && (v & (v - 1)) == 0; };
-  if (!pow2(tile_size) || tile_size < 16 || tile_size > 4096) throw bad("tile_size", "must be a power of two in 16..4096");
-  if (!pow2(patch_size) || patch_size < 2 || patch_size > tile_size) throw bad("patch_size", "must be a power of two <= tile_size");
-  if (num_tokens < 1 || num_tokens > 256) throw bad("num_tokens", "must be in 1..256 (the .odp format stores counts in a byte)");
-  if (width < 8 || heads < 1 || width % heads != 0) throw bad("width/heads", "width must be a multiple of heads");
-  if (encoder_layers < 1 || decoder_layers < 1 || encoder_layers > 64 || decoder_layers > 64) throw bad("layers", "must be in 1..64");
+  if (!pow2(tile_size) || tile_size < 16 || tile_size > 4096)
+    throw bad("tile_size", "must be a power of two in 16..4096");
+  if (!pow2(patch_size) || patch_size < 2 || patch_size > tile_size)
+    throw bad("patch_size", "must be a power of two <= tile_size");
+  if (num_tokens < 1 || num_tokens > 256)
+    throw bad("num_tokens", "must be in 1..256 (the .odp format stores counts in a byte)");
+  if (width < 8 || heads < 1 || width % heads != 0)
+    throw bad("width/heads", "width must be a multiple of heads");
+  if (encoder_layers < 1 || decoder_layers < 1 || encoder_layers > 64 || decoder_layers > 64)
+    throw bad("layers", "must be in 1..64");
   if (mlp_ratio < 1 || mlp_ratio > 16) throw bad("mlp_ratio", "must be in 1..16");
   if (fsq_levels.empty() || fsq_levels.size() > 8) throw bad("fsq_levels", "needs 1..8 levels");
   for (int L : fsq_levels)
-    if (L < 3 || L > 64) throw bad("fsq_levels", "each level must be in 3..64 (L = 2 leaves FSQ no interior level)");
+    if (L < 3 || L > 64)
+      throw bad("fsq_levels", "each level must be in 3..64 (L = 2 leaves FSQ no interior level)");
   if (codebook_size() > 65536) throw bad("fsq_levels", "codebook larger than 65536 codes");
   int stages = 0;
   while ((1 << stages) < patch_size) ++stages;

@@ -63,7 +63,8 @@ ModelConfig config_from_metadata(const std::map<std::string, std::string>& m, co
     return it->second;
   };
   if (get(kFormatKey) != kFormatValue)
-    throw ModelError(name + ": unknown model format '" + get(kFormatKey) + "' (expected " + kFormatValue + ")");
+    throw ModelError(name + ": unknown model format '" + get(kFormatKey) + "' (expected " + kFormatValue +
+                     ")");
   auto get_int = [&](const std::string& key) { return split_ints(get(key), key).at(0); };
   ModelConfig c;
   c.tile_size = get_int("odp.tile_size");
@@ -98,7 +99,8 @@ std::vector<uint8_t> read_model_bytes(const std::string& path) {
   }
 }
 
-ModelInfo model_info_from(const SafetensorsFile& file, const std::vector<uint8_t>& bytes, const std::string& path) {
+ModelInfo model_info_from(const SafetensorsFile& file, const std::vector<uint8_t>& bytes,
+                          const std::string& path) {
   ModelInfo info;
   info.config = config_from_metadata(file.metadata, path);
   info.path = path;
@@ -118,11 +120,13 @@ ModelInfo model_info_from(const SafetensorsFile& file, const std::vector<uint8_t
     uint32_t sum = 0;
     for (int c = 0; c < codes; ++c) {
       const uint16_t f = info.token_frequencies[static_cast<size_t>(p) * codes + c];
-      if (f == 0) throw ModelError(path + ": token frequency table has a zero entry at position " + std::to_string(p));
+      if (f == 0)
+        throw ModelError(path + ": token frequency table has a zero entry at position " + std::to_string(p));
       sum += f;
     }
     if (sum != 65536)
-      throw ModelError(path + ": token frequencies of position " + std::to_string(p) + " do not sum to 65536");
+      throw ModelError(path + ": token frequencies of position " + std::to_string(p) +
+                       " do not sum to 65536");
   }
   return info;
 }

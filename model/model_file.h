@@ -25,7 +25,8 @@ std::string model_id_text(uint32_t id);
 // Reads a whole file (throws ModelError naming it when it cannot).
 std::vector<uint8_t> read_model_bytes(const std::string& path);
 // Everything about a parsed model file but its weights: config, id (CRC-32 of `bytes`), checked tables.
-ModelInfo model_info_from(const SafetensorsFile& file, const std::vector<uint8_t>& bytes, const std::string& path);
+ModelInfo model_info_from(const SafetensorsFile& file, const std::vector<uint8_t>& bytes,
+                          const std::string& path);
 // read_model_bytes + parse_safetensors + model_info_from. parameters is left 0 (no network is built).
 ModelInfo read_model_info(const std::string& path);
 

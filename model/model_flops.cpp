@@ -29,12 +29,13 @@ ModelFlops count_model_flops(const ModelConfig& c) {
 
   ModelFlops flops;
   const double patch_embed = 2.0 * patches * (3.0 * c.patch_size * c.patch_size) * width;
-  flops.encode_per_tile = patch_embed + c.encoder_layers * transformer_block_flops(sequence, width, c.mlp_ratio) +
+  flops.encode_per_tile = patch_embed +
+                          c.encoder_layers * transformer_block_flops(sequence, width, c.mlp_ratio) +
                           2.0 * tokens * width * dims;
 
-  // Upsampling head as computed (UpsampleHeadImpl::forward, sub-pixel form): per stage one 2x2 conv with 4x the
-  // output channels over the (side+1)^2 padded low-resolution grid, i.e. 4/9 of the literal upsample + 3x3 conv;
-  // finally a 3x3 conv to RGB at full size.
+  // Upsampling head as computed (UpsampleHeadImpl::forward, sub-pixel form): per stage one 2x2 conv with 4x
+  // the output channels over the (side+1)^2 padded low-resolution grid, i.e. 4/9 of the literal upsample +
+  // 3x3 conv; finally a 3x3 conv to RGB at full size.
   double head = 0, side = grid, channels = width;
   for (int out_channels : c.head_channels) {
     head += 2.0 * (side + 1) * (side + 1) * channels * (4.0 * out_channels) * 4.0;

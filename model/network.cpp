@@ -6,8 +6,9 @@
 #include <cpuid.h>
 #endif
 
-// GPU inference uses fused kernels where LibTorch has CUDA and the kernels of cuda/ are built (ODP_TORCH_CUDA,
-// set by model/CMakeLists.txt); the plain LibTorch ops stay the reference and the path for training and the CPU.
+// GPU inference uses fused kernels where LibTorch has CUDA and the kernels of cuda/ are built
+// (ODP_TORCH_CUDA, set by model/CMakeLists.txt); the plain LibTorch ops stay the reference and the path for
+// training and the CPU.
 #if defined(ODP_TORCH_CUDA) && TORCH_VERSION_MAJOR >= 2
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -75,7 +76,8 @@ torch::Tensor FiniteScalarQuantizer::indices_to_codes(const torch::Tensor& indic
 }
 
 namespace {
-// Whether x and weight take the fused GPU inference path: bf16 tensors on a GPU, no autograd, kernels built in.
+// Whether x and weight take the fused GPU inference path: bf16 tensors on a GPU, no autograd, kernels built
+// in.
 bool fused_cuda_inference(const torch::Tensor& x, const torch::Tensor& weight) {
 #ifdef ODP_FUSED_CUDA_INFERENCE
   return x.is_cuda() && x.scalar_type() == torch::kBFloat16 && weight.scalar_type() == torch::kBFloat16 &&
@@ -87,8 +89,8 @@ bool fused_cuda_inference(const torch::Tensor& x, const torch::Tensor& weight) {
 #endif
 }
 
-// Whether x and weight take the CPU's bf16 inference path: fp32 activations with bf16 weights (a network made by
-// cpu_bf16_inference_copy), on the CPU, without autograd.
+// Whether x and weight take the CPU's bf16 inference path: fp32 activations with bf16 weights (a network made
+// by cpu_bf16_inference_copy), on the CPU, without autograd.
 bool cpu_bf16_inference(const torch::Tensor& x, const torch::Tensor& weight) {
   return !x.is_cuda() && x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kBFloat16 &&
          !torch::GradMode::is_enabled();
@@ -106,7 +108,8 @@ DenseImpl::DenseImpl(int64_t in_features, int64_t out_features, WeightInit init)
   }
 }
 
-TransformerBlockImpl::TransformerBlockImpl(int width, int heads_, int mlp_ratio, WeightInit init) : heads(heads_) {
+TransformerBlockImpl::TransformerBlockImpl(int width, int heads_, int mlp_ratio, WeightInit init)
+    : heads(heads_) {
   norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
   norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
   qkv = register_module("qkv", Dense(width, 3 * width, init));
@@ -149,9 +152,10 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x) {
     // be stacked back into one qkv-sized gradient per block (5% of a GPU training step in a trace).
     const auto normed = norm1(x);
     for (int64_t part = 0; part < 3; ++part)
-      q_k_v.push_back(torch::linear(normed, qkv->weight.narrow(0, part * C, C), qkv->bias.narrow(0, part * C, C))
-                          .view({B, L, heads, C / heads})
-                          .transpose(1, 2));
+      q_k_v.push_back(
+          torch::linear(normed, qkv->weight.narrow(0, part * C, C), qkv->bias.narrow(0, part * C, C))
+              .view({B, L, heads, C / heads})
+              .transpose(1, 2));
   } else {
     // Inference: one packed product; unbind makes views of it.
     q_k_v = qkv(norm1(x)).view({B, L, 3, heads, C / heads}).permute({2, 0, 3, 1, 4}).unbind(0);
@@ -161,8 +165,8 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x) {
 #ifdef ODP_FUSED_CUDA_INFERENCE
   if (fused_cuda_inference(x, fc1->weight)) {
     // cuBLASLt adds the bias and applies GELU as the product is written: no pass over the 4x-wide hidden
-    // activations (trunk -9% on an H200). Its GELU is the tanh form, within 5e-4 of the erf form the model was
-    // trained with, an eighth of a bf16 rounding step at 1.0.
+    // activations (trunk -9% on an H200). Its GELU is the tanh form, within 5e-4 of the erf form the model
+    // was trained with, an eighth of a bf16 rounding step at 1.0.
     auto hidden = at::_addmm_activation(fc1->bias, norm2(y).reshape({B * L, C}), fc1->weight.t(), 1, 1, true);
     return y + fc2(hidden.view({B, L, -1}));
   }
@@ -196,17 +200,19 @@ UpsampleHeadImpl::UpsampleHeadImpl(int in_channels, const std::vector<int>& chan
 torch::Tensor UpsampleHeadImpl::forward_reference(torch::Tensor x) {
   namespace F = torch::nn::functional;
   for (const auto& stage : *stages) {
-    x = F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+    x = F::interpolate(
+        x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
     x = torch::gelu(stage->as<torch::nn::Conv2d>()->forward(x));
   }
   return to_rgb(x);
 }
 
 namespace {
-// Output pixel (2i+a, 2j+b) of "2x nearest upsample, then 3x3 conv (padding 1)" reads input rows i-1..i for a = 0
-// (kernel rows 0 | 1+2) and rows i..i+1 for a = 1 (kernel rows 0+1 | 2), likewise for columns. So each of the
-// four output phases is a 2x2 conv of the input; they run as the 4 channel blocks of one conv, then interleave.
-// fold[a][u][k]: whether 3x3 kernel row k adds to 2x2 tap u in phase a (the same table serves columns).
+// Output pixel (2i+a, 2j+b) of "2x nearest upsample, then 3x3 conv (padding 1)" reads input rows i-1..i for a
+// = 0 (kernel rows 0 | 1+2) and rows i..i+1 for a = 1 (kernel rows 0+1 | 2), likewise for columns. So each of
+// the four output phases is a 2x2 conv of the input; they run as the 4 channel blocks of one conv, then
+// interleave. fold[a][u][k]: whether 3x3 kernel row k adds to 2x2 tap u in phase a (the same table serves
+// columns).
 torch::Tensor sub_pixel_fold_table() {
   return torch::tensor({1.f, 0.f, 0.f, 0.f, 1.f, 1.f, 1.f, 1.f, 0.f, 0.f, 0.f, 1.f}).view({2, 2, 3});
 }
@@ -219,16 +225,17 @@ torch::Tensor fold_to_sub_pixel(const torch::Tensor& w, const torch::Tensor& fol
       .to(w.scalar_type());
 }
 
-// The same stage as one transposed convolution (stride 2, padding 1, 4x4 taps), which adds input row m into output
-// rows 2m - 1 + t, t = 0..3. Output row 2i (phase 0 above) thus takes input row i through tap 1 and row i-1
-// through tap 3; row 2i+1 takes row i through tap 2 and row i+1 through tap 0. So tap t collects 3x3 kernel rows
-// t=0: {2}, t=1: {1,2}, t=2: {0,1}, t=3: {0}; likewise for columns. table[t][k]: whether row k adds to tap t.
+// The same stage as one transposed convolution (stride 2, padding 1, 4x4 taps), which adds input row m into
+// output rows 2m - 1 + t, t = 0..3. Output row 2i (phase 0 above) thus takes input row i through tap 1 and
+// row i-1 through tap 3; row 2i+1 takes row i through tap 2 and row i+1 through tap 0. So tap t collects 3x3
+// kernel rows t=0: {2}, t=1: {1,2}, t=2: {0,1}, t=3: {0}; likewise for columns. table[t][k]: whether row k
+// adds to tap t.
 torch::Tensor transposed_fold_table() {
   return torch::tensor({0.f, 0.f, 1.f, 0.f, 1.f, 1.f, 1.f, 1.f, 0.f, 1.f, 0.f, 0.f}).view({4, 3});
 }
 
-// w: [C, Cin, 3, 3] -> the transposed convolution's [Cin, C, 4, 4]; table: transposed_fold_table on w's device.
-// Differentiable (training folds on every step; the weights are small next to the activations).
+// w: [C, Cin, 3, 3] -> the transposed convolution's [Cin, C, 4, 4]; table: transposed_fold_table on w's
+// device. Differentiable (training folds on every step; the weights are small next to the activations).
 torch::Tensor fold_to_transposed(const torch::Tensor& w, const torch::Tensor& table) {
   return torch::einsum("tk,sl,oikl->iots", {table, table, w.to(torch::kFloat32)}).to(w.scalar_type());
 }
@@ -236,21 +243,23 @@ torch::Tensor fold_to_transposed(const torch::Tensor& w, const torch::Tensor& ta
 torch::Tensor upsample_conv_gelu_transposed(const torch::Tensor& x, const torch::Tensor& weight,
                                             const torch::Tensor& bias) {
   namespace F = torch::nn::functional;
-  return torch::gelu(F::conv_transpose2d(x, weight, F::ConvTranspose2dFuncOptions().stride(2).padding(1).bias(bias)));
+  return torch::gelu(
+      F::conv_transpose2d(x, weight, F::ConvTranspose2dFuncOptions().stride(2).padding(1).bias(bias)));
 }
 
 torch::Tensor upsample_conv_gelu_sub_pixel(const torch::Tensor& x, const torch::Tensor& weight,
                                            const torch::Tensor& bias) {
   const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = weight.size(0) / 4;
-  const auto y = torch::nn::functional::conv2d(x, weight,
-                                              torch::nn::functional::Conv2dFuncOptions().padding(1).bias(bias));
+  const auto y = torch::nn::functional::conv2d(
+      x, weight, torch::nn::functional::Conv2dFuncOptions().padding(1).bias(bias));
   // y: [B, 4C, H+1, W+1]; phase (a,b) of output (i,j) is y[2a+b block, i+a, j+b]. In NHWC memory that is one
   // strided view [B, H, a, W, b, C] of y; copying it out gives the upsampled image, channels-last.
   // GELU runs on the NHWC view (contiguous when the convolution wrote channels-last, as cuDNN and oneDNN do):
   // LibTorch 1.13's CPU GELU takes 10x longer on the same memory seen as a channels-last NCHW tensor.
   const auto nhwc = torch::gelu(y.permute({0, 2, 3, 1}).contiguous());
   const int64_t row = (W + 1) * 4 * C, col = 4 * C;
-  const auto phases = nhwc.as_strided({B, H, 2, W, 2, C}, {nhwc.stride(0), row, row + 2 * C, col, col + C, 1});
+  const auto phases =
+      nhwc.as_strided({B, H, 2, W, 2, C}, {nhwc.stride(0), row, row + 2 * C, col, col + C, 1});
   return phases.reshape({B, 2 * H, 2 * W, C}).permute({0, 3, 1, 2});
 }
 }  // namespace
@@ -275,23 +284,25 @@ const UpsampleHeadImpl::FoldedStage& UpsampleHeadImpl::folded_stage(size_t index
 
 #ifdef ODP_FUSED_CUDA_INFERENCE
 namespace {
-// upsample_conv_gelu_sub_pixel with GELU and the phase interleave in one kernel (cuda::gelu_pixel_interleave):
-// two fewer passes over the stage's largest tensor.
-// to_rgb: when given (the last stage), the RGB convolution is folded into the same pass as well
-// (cuda::gelu_interleave_to_rgb): the upsampled image, the head's largest tensor, is never written.
-torch::Tensor fused_upsample_conv_gelu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                       const torch::nn::Conv2d& to_rgb = nullptr) {
+// upsample_conv_gelu_sub_pixel with GELU and the phase interleave in one kernel
+// (cuda::gelu_pixel_interleave): two fewer passes over the stage's largest tensor. to_rgb: when given (the
+// last stage), the RGB convolution is folded into the same pass as well (cuda::gelu_interleave_to_rgb): the
+// upsampled image, the head's largest tensor, is never written.
+torch::Tensor fused_upsample_conv_gelu(const torch::Tensor& x, const torch::Tensor& weight,
+                                       const torch::Tensor& bias, const torch::nn::Conv2d& to_rgb = nullptr) {
   const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = weight.size(0) / 4;
   const c10::cuda::CUDAGuard device(x.device());
-  const auto y = torch::nn::functional::conv2d(x, weight, torch::nn::functional::Conv2dFuncOptions().padding(1).bias(bias))
+  const auto y = torch::nn::functional::conv2d(
+                     x, weight, torch::nn::functional::Conv2dFuncOptions().padding(1).bias(bias))
                      .permute({0, 2, 3, 1})
                      .contiguous();
   const auto stream = c10::cuda::getCurrentCUDAStream().stream();
   if (to_rgb) {
     const auto rgb_weight = to_rgb->weight.contiguous(), rgb_bias = to_rgb->bias.contiguous();
     auto rgb = torch::empty({B, 3, 2 * H, 2 * W}, y.options());
-    cuda::gelu_interleave_to_rgb(y.data_ptr(), B, static_cast<int>(H), static_cast<int>(W), static_cast<int>(C),
-                                 rgb_weight.data_ptr(), rgb_bias.data_ptr(), rgb.data_ptr(), stream);
+    cuda::gelu_interleave_to_rgb(y.data_ptr(), B, static_cast<int>(H), static_cast<int>(W),
+                                 static_cast<int>(C), rgb_weight.data_ptr(), rgb_bias.data_ptr(),
+                                 rgb.data_ptr(), stream);
     return rgb;
   }
   auto out = torch::empty({B, 2 * H, 2 * W, C}, y.options());
@@ -300,8 +311,8 @@ torch::Tensor fused_upsample_conv_gelu(const torch::Tensor& x, const torch::Tens
   return out.permute({0, 3, 1, 2});
 }
 
-// Whether cuda::gelu_interleave_to_rgb can run the last stage of a head and its to_rgb: 3x3 to 3 channels with
-// padding 1, from a multiple of 8 channels up to 64, in one call's batch limit.
+// Whether cuda::gelu_interleave_to_rgb can run the last stage of a head and its to_rgb: 3x3 to 3 channels
+// with padding 1, from a multiple of 8 channels up to 64, in one call's batch limit.
 bool fits_gelu_interleave_to_rgb(const torch::nn::Conv2d& to_rgb, int64_t batch) {
   const auto& w = to_rgb->weight;
   return w.size(0) == 3 && w.size(1) % 8 == 0 && w.size(1) <= 64 && w.size(2) == 3 && w.size(3) == 3 &&
@@ -339,7 +350,8 @@ torch::Tensor UpsampleHeadImpl::forward(torch::Tensor x) {
   return to_rgb(x);
 }
 
-TokenizerNetImpl::TokenizerNetImpl(const ModelConfig& cfg, WeightInit init) : config(cfg), fsq(cfg.fsq_levels) {
+TokenizerNetImpl::TokenizerNetImpl(const ModelConfig& cfg, WeightInit init)
+    : config(cfg), fsq(cfg.fsq_levels) {
   config.validate();
   const int W = config.width;
   const int grid = config.tile_size / config.patch_size;
@@ -349,7 +361,8 @@ TokenizerNetImpl::TokenizerNetImpl(const ModelConfig& cfg, WeightInit init) : co
     return init == WeightInit::kRandom ? torch::randn(shape) * 0.02 : torch::empty(shape);
   };
   patch_embed = register_module(
-      "patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, W, config.patch_size).stride(config.patch_size)));
+      "patch_embed",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(3, W, config.patch_size).stride(config.patch_size)));
   encoder_pos = register_parameter("encoder_pos", small_normal({1, patches, W}));
   latent_tokens = register_parameter("latent_tokens", small_normal({1, N, W}));
   latent_pos = register_parameter("latent_pos", small_normal({1, N, W}));
@@ -378,7 +391,8 @@ torch::Tensor TokenizerNetImpl::encode_codes(const torch::Tensor& images) {
     // The stride-P PxP convolution is a matrix product of the flattened patches; cuDNN's kernels for 3 input
     // channels run it several times slower, in inference and in training alike.
     const int64_t P = config.patch_size, G = config.tile_size / P;
-    const auto flat = centred.view({B, 3, G, P, G, P}).permute({0, 2, 4, 1, 3, 5}).reshape({B, G * G, 3 * P * P});
+    const auto flat =
+        centred.view({B, 3, G, P, G, P}).permute({0, 2, 4, 1, 3, 5}).reshape({B, G * G, 3 * P * P});
     patches = torch::nn::functional::linear(flat, patch_embed->weight.view({config.width, 3 * P * P}),
                                             patch_embed->bias);
   } else {
@@ -409,8 +423,8 @@ torch::Tensor TokenizerNetImpl::decode_codes(const torch::Tensor& codes, const t
   for (const auto& block : *decoder_blocks) x = block->as<TransformerBlock>()->forward(x);
   const int grid = config.tile_size / config.patch_size;
   x = decoder_norm(x.narrow(1, 0, queries.size(1)));
-  // [B, grid*grid, width] read as NHWC is the channels-last layout of [B, width, grid, grid]: no copy, and the
-  // convolutions of the head stay channels-last, which cuDNN and oneDNN run much faster than NCHW.
+  // [B, grid*grid, width] read as NHWC is the channels-last layout of [B, width, grid, grid]: no copy, and
+  // the convolutions of the head stay channels-last, which cuDNN and oneDNN run much faster than NCHW.
   x = x.view({B, grid, grid, config.width}).permute({0, 3, 1, 2});
   return head(x);
 }

@@ -1,4 +1,5 @@
-// The One-D-Piece tokenizer network in LibTorch: ViT encoder -> FSQ tokens -> ViT decoder + conv upsampling head.
+// The One-D-Piece tokenizer network in LibTorch: ViT encoder -> FSQ tokens -> ViT decoder + conv upsampling
+// head.
 #pragma once
 
 #include <ATen/autocast_mode.h>
@@ -18,8 +19,8 @@ class FiniteScalarQuantizer {
   explicit FiniteScalarQuantizer(std::vector<int> levels);
   // z: [..., d] -> codes in [-1, 1) with a straight-through gradient.
   torch::Tensor quantize(const torch::Tensor& z) const;
-  torch::Tensor codes_to_indices(const torch::Tensor& codes) const;   // [..., d] -> int64 [...]
-  torch::Tensor indices_to_codes(const torch::Tensor& indices) const; // int64 [...] -> float [..., d]
+  torch::Tensor codes_to_indices(const torch::Tensor& codes) const;    // [..., d] -> int64 [...]
+  torch::Tensor indices_to_codes(const torch::Tensor& indices) const;  // int64 [...] -> float [..., d]
   int dims() const { return static_cast<int>(levels_.size()); }
   int64_t codebook_size() const;
 
@@ -32,8 +33,8 @@ class FiniteScalarQuantizer {
 
 // Whether a network's constructor draws random weights (training from scratch, random test models) or leaves
 // them uninitialised for weights about to be copied in (a model file, a copy of another network). Drawing the
-// shipped model's 22 M random numbers took 0.14 s on a 2-core CPU, 6% of decoding a 768x512 image. kNone skips
-// all but the convolutions' 1.6 M (torch::nn::Conv2d always draws its own).
+// shipped model's 22 M random numbers took 0.14 s on a 2-core CPU, 6% of decoding a 768x512 image. kNone
+// skips all but the convolutions' 1.6 M (torch::nn::Conv2d always draws its own).
 enum class WeightInit { kRandom, kNone };
 
 // A fully connected layer: torch::nn::Linear's parameters ("weight" [out, in], "bias" [out]) and, with
@@ -58,20 +59,20 @@ struct TransformerBlockImpl : torch::nn::Module {
 TORCH_MODULE(TransformerBlock);
 
 // How UpsampleHeadImpl::forward computes each "2x nearest upsample + 3x3 conv" stage outside the fused GPU
-// inference path. Both forms are the same function as the literal definition (tests check values and gradients
-// against forward_reference) with 4/9 of its multiply-adds; which one is faster depends on the device and the
-// convolution library, so the trainer times both and keeps the faster.
+// inference path. Both forms are the same function as the literal definition (tests check values and
+// gradients against forward_reference) with 4/9 of its multiply-adds; which one is faster depends on the
+// device and the convolution library, so the trainer times both and keeps the faster.
 enum class HeadForm {
   kSubPixel,    // one 2x2 conv with 4x the output channels, then the four phases interleaved (one more copy)
   kTransposed,  // one stride-2 4x4 transposed convolution, which writes the upsampled image directly
 };
 
-// Decoder output head: one 2x nearest upsample + 3x3 conv + GELU per entry of head_channels, then a 3x3 conv to
-// RGB. A plain per-patch linear output leaves a visible patch grid; the convolutions let neighbours blend.
+// Decoder output head: one 2x nearest upsample + 3x3 conv + GELU per entry of head_channels, then a 3x3 conv
+// to RGB. A plain per-patch linear output leaves a visible patch grid; the convolutions let neighbours blend.
 struct UpsampleHeadImpl : torch::nn::Module {
   UpsampleHeadImpl(int in_channels, const std::vector<int>& channels);
-  // Computes each upsample + 3x3 conv in `form` (never the literal upsampled copy). The weights keep their 3x3
-  // layout whatever the form.
+  // Computes each upsample + 3x3 conv in `form` (never the literal upsampled copy). The weights keep their
+  // 3x3 layout whatever the form.
   torch::Tensor forward(torch::Tensor x);
   // The literal upsample-then-convolve definition, kept as the reference that forward() is tested against.
   torch::Tensor forward_reference(torch::Tensor x);
@@ -80,9 +81,9 @@ struct UpsampleHeadImpl : torch::nn::Module {
   HeadForm form = HeadForm::kSubPixel;
 
  private:
-  // One stage's 2x2 sub-pixel kernel and bias. Without autograd (inference) they are kept between calls, keyed
-  // by the weight's storage and version, so a decode does not redo the folding (at batch 1 on the GPU the
-  // extra kernels halved throughput).
+  // One stage's 2x2 sub-pixel kernel and bias. Without autograd (inference) they are kept between calls,
+  // keyed by the weight's storage and version, so a decode does not redo the folding (at batch 1 on the GPU
+  // the extra kernels halved throughput).
   struct FoldedStage {
     torch::Tensor weight, bias;
     const void* source = nullptr;
@@ -121,18 +122,18 @@ TORCH_MODULE(TokenizerNet);
 // A copy of net with the same weights, for inference (eval mode), in `dtype` on `device`.
 TokenizerNet network_copy(TokenizerNet& net, const torch::Device& device, torch::ScalarType dtype);
 
-// A copy of net for decoding on the CPU in bf16: the weights and biases of its matrix products and convolutions
-// in bf16, everything else (layer norms, positions, mask token) fp32. Fed fp32 activations without autograd, it
-// keeps the residual stream and layer norms in fp32 and runs the products on bf16 operands, their bias added in
-// the product. Against bf16 autocast over the fp32 network (the previous path), which re-casts the
-// weights on every call and adds each bias in a separate mixed-type pass: a 768x512 decode 15% faster (one
-// thread), and as close to fp32 (55.2 against 55.1 dB PSNR, shipped model).
+// A copy of net for decoding on the CPU in bf16: the weights and biases of its matrix products and
+// convolutions in bf16, everything else (layer norms, positions, mask token) fp32. Fed fp32 activations
+// without autograd, it keeps the residual stream and layer norms in fp32 and runs the products on bf16
+// operands, their bias added in the product. Against bf16 autocast over the fp32 network (the previous path),
+// which re-casts the weights on every call and adds each bias in a separate mixed-type pass: a 768x512 decode
+// 15% faster (one thread), and as close to fp32 (55.2 against 55.1 dB PSNR, shipped model).
 TokenizerNet cpu_bf16_inference_copy(TokenizerNet& net);
 
 int64_t count_parameters(torch::nn::Module& module);
 
-// Turns bf16 autocast on for CUDA ops in this scope (training keeps fp32 master weights). LibTorch changed the
-// autocast API in 2.4; both spellings are kept so the code builds on Debian's 1.13 and on 2.x.
+// Turns bf16 autocast on for CUDA ops in this scope (training keeps fp32 master weights). LibTorch changed
+// the autocast API in 2.4; both spellings are kept so the code builds on Debian's 1.13 and on 2.x.
 class AutocastBf16 {
  public:
   explicit AutocastBf16(bool enable);

@@ -1,4 +1,5 @@
-// Exact byte <-> [0,1] float conversion as tensor ops: the same results on the CPU and the GPU as the codec's.
+// Exact byte <-> [0,1] float conversion as tensor ops: the same results on the CPU and the GPU as the
+// codec's.
 #include "model/pixels.h"
 
 #include <vector>
@@ -20,8 +21,8 @@ torch::Tensor unit_from_bytes(const torch::Tensor& bytes, const torch::Tensor& t
 
 torch::Tensor bytes_from_unit(const torch::Tensor& values) {
   // A product of two floats is rounded once, on either device, as the host's v * 255.0f is. The fraction
-  // scaled - floor(scaled) is exact in float, so comparing it with 0.5 rounds halves up without the error that
-  // floor(scaled + 0.5) makes just below a half.
+  // scaled - floor(scaled) is exact in float, so comparing it with 0.5 rounds halves up without the error
+  // that floor(scaled + 0.5) makes just below a half.
   auto scaled = values.to(torch::kFloat32).clamp(0.0, 1.0).mul_(255.0);
   auto whole = scaled.floor();
   scaled.sub_(whole).ge_(0.5);

@@ -31,7 +31,8 @@ std::vector<uint8_t> serialize_safetensors(const SafetensorsFile& file) {
   }
   uint64_t offset = 0;
   for (const auto& [name, blob] : file.tensors) {
-    header[name] = {{"dtype", blob.dtype}, {"shape", blob.shape}, {"data_offsets", {offset, offset + blob.data.size()}}};
+    header[name] = {
+        {"dtype", blob.dtype}, {"shape", blob.shape}, {"data_offsets", {offset, offset + blob.data.size()}}};
     offset += blob.data.size();
   }
   std::string text = header.dump();

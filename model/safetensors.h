@@ -11,16 +11,16 @@
 namespace odp::model {
 
 struct TensorBlob {
-  std::string dtype;               // "F32", "F16", "BF16", "U16", "I64", ...
+  std::string dtype;  // "F32", "F16", "BF16", "U16", "I64", ...
   std::vector<int64_t> shape;
-  std::vector<uint8_t> data;       // little-endian, row-major
-  size_t element_size() const;     // bytes per element of dtype (throws ModelError on unknown dtype)
+  std::vector<uint8_t> data;    // little-endian, row-major
+  size_t element_size() const;  // bytes per element of dtype (throws ModelError on unknown dtype)
   int64_t numel() const;
 };
 
 struct SafetensorsFile {
-  std::map<std::string, std::string> metadata;   // "__metadata__": string -> string
-  std::map<std::string, TensorBlob> tensors;     // sorted by name, so writing is deterministic
+  std::map<std::string, std::string> metadata;  // "__metadata__": string -> string
+  std::map<std::string, TensorBlob> tensors;    // sorted by name, so writing is deterministic
 };
 
 // Serialises deterministically (sorted names, offsets in name order, header padded with spaces to 8 bytes).

@@ -1,4 +1,5 @@
-// TileModel on LibTorch: batches host tiles (floats or bytes) through the network on the CPU (fp32) or CUDA (bf16).
+// TileModel on LibTorch: batches host tiles (floats or bytes) through the network on the CPU (fp32) or CUDA
+// (bf16).
 #include "model/tile_model.h"
 
 #include <algorithm>
@@ -18,8 +19,8 @@
 #include "model/pixels.h"
 #include "model/weights.h"
 
-// CUDA graphs and the pipelined GPU batches need LibTorch's CUDA API (ODP_TORCH_CUDA: a CUDA LibTorch and cuda/
-// built; model/CMakeLists.txt).
+// CUDA graphs and the pipelined GPU batches need LibTorch's CUDA API (ODP_TORCH_CUDA: a CUDA LibTorch and
+// cuda/ built; model/CMakeLists.txt).
 #if defined(ODP_TORCH_CUDA) && TORCH_VERSION_MAJOR >= 2
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
@@ -46,9 +47,12 @@ bool cuda_available() { return torch::cuda::is_available(); }
 
 const char* gpu_encode_precision_name(GpuEncodePrecision precision) {
   switch (precision) {
-    case GpuEncodePrecision::kBf16: return "bf16";
-    case GpuEncodePrecision::kTf32: return "tf32";
-    case GpuEncodePrecision::kFp32: return "fp32";
+    case GpuEncodePrecision::kBf16:
+      return "bf16";
+    case GpuEncodePrecision::kTf32:
+      return "tf32";
+    case GpuEncodePrecision::kFp32:
+      return "fp32";
   }
   return "?";
 }
@@ -61,8 +65,9 @@ GpuEncodePrecision parse_gpu_encode_precision(const std::string& name) {
 
 namespace {
 
-// Whether fp32 matrix products and convolutions on the GPU may use TF32 tensor cores, for one scope. LibTorch's
-// default lets cuDNN convolutions use TF32 but not cuBLAS matrix products; fp32 encoding needs both off.
+// Whether fp32 matrix products and convolutions on the GPU may use TF32 tensor cores, for one scope.
+// LibTorch's default lets cuDNN convolutions use TF32 but not cuBLAS matrix products; fp32 encoding needs
+// both off.
 class Tf32Scope {
  public:
   explicit Tf32Scope(bool allow) {
@@ -93,12 +98,15 @@ int64_t weight_bytes(TokenizerNet& net) {
 class TorchTileModel final : public TileModel {
  public:
   TorchTileModel(TokenizerNet net, ModelInfo info, Device device)
-      : info_(std::move(info)), device_(device), torch_device_(device == Device::kCuda ? torch::kCUDA : torch::kCPU) {
+      : info_(std::move(info)),
+        device_(device),
+        torch_device_(device == Device::kCuda ? torch::kCUDA : torch::kCPU) {
     if (device == Device::kCuda && !cuda_available()) throw ModelError("no CUDA GPU available for the model");
     net->eval();
     if (device == Device::kCuda) {
-      // bf16 weights on the GPU: inference needs no fp32 master copy, and halves memory traffic. The fp32 weights
-      // stay on the host for the tf32/fp32 encoder: a copy of the bf16 network would have them rounded.
+      // bf16 weights on the GPU: inference needs no fp32 master copy, and halves memory traffic. The fp32
+      // weights stay on the host for the tf32/fp32 encoder: a copy of the bf16 network would have them
+      // rounded.
       net_ = network_copy(net, torch_device_, torch::kBFloat16);
       host_fp32_net_ = std::move(net);
     } else {
@@ -223,7 +231,8 @@ class TorchTileModel final : public TileModel {
         if (k < 0 || k > c.num_tokens) throw ModelError("decode: tokens kept must be in 0..num_tokens");
         kp[i] = k;
       }
-      if ((idx >= c.codebook_size()).any().item<bool>()) throw ModelError("decode: token index outside the codebook");
+      if ((idx >= c.codebook_size()).any().item<bool>())
+        throw ModelError("decode: token index outside the codebook");
       // Clamped and converted to the caller's type on the device (bytes: a quarter of fp32's to copy back),
       // then copied into the caller's buffer (from the GPU through pinned memory: see run_pass).
       const GraphKey key{true, b, std::is_same_v<Pixel, uint8_t>, 0};
@@ -248,8 +257,8 @@ class TorchTileModel final : public TileModel {
   }
 
   // One network pass: host inputs in; take() receives the result (encode: int32 indices, decode: the caller's
-  // pixels), on the device or on the host, and copies it out. (decode?, batch, byte pixels?, encode precision)
-  // names a pass whose kernels are the same on every call.
+  // pixels), on the device or on the host, and copies it out. (decode?, batch, byte pixels?, encode
+  // precision) names a pass whose kernels are the same on every call.
   using GraphKey = std::tuple<bool, int, bool, int>;
   using Pass = std::function<torch::Tensor(const std::vector<torch::Tensor>& device_inputs)>;
   using Take = std::function<void(const torch::Tensor& result)>;
@@ -290,8 +299,8 @@ class TorchTileModel final : public TileModel {
 #endif
   };
 
-  void run_pass(const GraphKey& key, const std::vector<torch::Tensor>& host_inputs, const Pass& pass, const Take& take,
-                PendingResults& pending) {
+  void run_pass(const GraphKey& key, const std::vector<torch::Tensor>& host_inputs, const Pass& pass,
+                const Take& take, PendingResults& pending) {
 #ifdef ODP_CUDA_API
     if (device_ == Device::kCuda && gpu_graphs_ && std::get<1>(key) <= kMaxGraphBatch) {
       std::lock_guard<std::mutex> lock(graphs_mutex_);
@@ -306,8 +315,8 @@ class TorchTileModel final : public TileModel {
       // Inputs are staged in pinned memory, whose copies to the GPU do not block the host (LibTorch's pinned
       // allocator reuses a staging block only once the copy from it has run). Uploads and downloads run on
       // streams of their own, so that PCIe carries batch i+1's inputs and batch i-1's results while the GPU
-      // computes batch i; events order each copy after what it needs, and record_stream keeps the allocator from
-      // reusing a tensor's memory while another stream may still use it.
+      // computes batch i; events order each copy after what it needs, and record_stream keeps the allocator
+      // from reusing a tensor's memory while another stream may still use it.
       const c10::cuda::CUDAStream compute = c10::cuda::getCurrentCUDAStream();
       const GpuCopyStreams& copies = gpu_copy_streams();
       std::vector<torch::Tensor> device_inputs;
@@ -354,9 +363,10 @@ class TorchTileModel final : public TileModel {
       return bytes_from_unit(values);
     const torch::Tensor input = values.contiguous();
     torch::Tensor out = torch::empty(input.sizes(), input.options().dtype(torch::kUInt8));
-    cuda::bytes_from_unit(input.data_ptr(),
-                          input.scalar_type() == torch::kBFloat16 ? cuda::RealType::kBFloat16 : cuda::RealType::kFloat32,
-                          input.numel(), out.data_ptr<uint8_t>(), c10::cuda::getCurrentCUDAStream().stream());
+    cuda::bytes_from_unit(
+        input.data_ptr(),
+        input.scalar_type() == torch::kBFloat16 ? cuda::RealType::kBFloat16 : cuda::RealType::kFloat32,
+        input.numel(), out.data_ptr<uint8_t>(), c10::cuda::getCurrentCUDAStream().stream());
     return out;
   }
 
@@ -373,8 +383,8 @@ class TorchTileModel final : public TileModel {
   std::once_flag copy_streams_made_;
   std::optional<GpuCopyStreams> copy_streams_;
 
-  // Small batches on the GPU are bound by launching the pass's 100+ kernels, not by the GPU: each such pass is
-  // captured once as a CUDA graph and replayed, with the inputs copied into the graph's own buffers.
+  // Small batches on the GPU are bound by launching the pass's 100+ kernels, not by the GPU: each such pass
+  // is captured once as a CUDA graph and replayed, with the inputs copied into the graph's own buffers.
   static constexpr size_t kMaxGraphs = 8;  // each holds its activations' memory; more shapes run eagerly
   struct GraphedPass {
     at::cuda::CUDAGraph graph;
@@ -383,7 +393,8 @@ class TorchTileModel final : public TileModel {
   };
 
   // The graph for key, captured on first use; nullptr when the cache is full.
-  GraphedPass* graphed_pass(const GraphKey& key, const std::vector<torch::Tensor>& host_inputs, const Pass& pass) {
+  GraphedPass* graphed_pass(const GraphKey& key, const std::vector<torch::Tensor>& host_inputs,
+                            const Pass& pass) {
     auto found = graphs_.find(key);
     if (found != graphs_.end()) return found->second.get();
     if (graphs_.size() >= kMaxGraphs) return nullptr;
@@ -418,8 +429,8 @@ class TorchTileModel final : public TileModel {
 #endif
 
   TokenizerNet net_{nullptr};
-  // CUDA only, for GpuEncodePrecision kTf32 and kFp32: the file's fp32 weights on the host until the first such
-  // encode moves them to the GPU as fp32_net_. Both guarded by lazy_nets_mutex_.
+  // CUDA only, for GpuEncodePrecision kTf32 and kFp32: the file's fp32 weights on the host until the first
+  // such encode moves them to the GPU as fp32_net_. Both guarded by lazy_nets_mutex_.
   TokenizerNet host_fp32_net_{nullptr};
   TokenizerNet fp32_net_{nullptr};
   // CPU only: the bf16 decoder's network, made by the first bf16 decode. Guarded by lazy_nets_mutex_.

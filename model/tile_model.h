@@ -37,10 +37,10 @@ bool cuda_available();
 
 // The hyper-parameters that shape the network. A model file stores all of them, so the file alone builds it.
 struct ModelConfig {
-  int tile_size = 256;       // pixels per tile edge
-  int patch_size = 16;       // ViT patch edge; tile_size / patch_size patches per edge
-  int num_tokens = 256;      // latent tokens per tile (the longest prefix)
-  int width = 384;           // transformer width
+  int tile_size = 256;   // pixels per tile edge
+  int patch_size = 16;   // ViT patch edge; tile_size / patch_size patches per edge
+  int num_tokens = 256;  // latent tokens per tile (the longest prefix)
+  int width = 384;       // transformer width
   int encoder_layers = 6;
   int decoder_layers = 6;
   int heads = 6;
@@ -51,13 +51,13 @@ struct ModelConfig {
   int codebook_size() const;
   int codebook_bits() const;  // ceil(log2(codebook_size))
   int64_t parameter_count_estimate() const;
-  void validate() const;      // throws ModelError naming the bad field
+  void validate() const;  // throws ModelError naming the bad field
 };
 
 struct ModelInfo {
   ModelConfig config;
-  uint32_t model_id = 0;     // CRC-32 of the weights file's bytes (0 for an in-memory random model)
-  std::string path;          // where it was loaded from ("" for a random model)
+  uint32_t model_id = 0;  // CRC-32 of the weights file's bytes (0 for an in-memory random model)
+  std::string path;       // where it was loaded from ("" for a random model)
   int64_t parameters = 0;
   // Optional entropy-coding statistics: per token position, a frequency for each code (num_tokens x
   // codebook_size, each >= 1, summing to 65536 per position). Empty when the file carries none.
@@ -69,9 +69,12 @@ struct ModelInfo {
 bool cpu_has_native_bf16();
 
 // The codec's 8-bit pixel rules, here so that the model's byte entry points and codec/ share one definition:
-// a byte b is the float b / 255.0f; a float v is the byte round(clamp(v, 0, 1) * 255.0f), halves away from zero.
+// a byte b is the float b / 255.0f; a float v is the byte round(clamp(v, 0, 1) * 255.0f), halves away from
+// zero.
 inline float unit_from_byte(uint8_t b) { return b / 255.0f; }
-inline uint8_t byte_from_unit(float v) { return static_cast<uint8_t>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f)); }
+inline uint8_t byte_from_unit(float v) {
+  return static_cast<uint8_t>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f));
+}
 
 // A loaded tokenizer. Tiles are planar RGB floats in [0,1]: n x 3 x tile_size x tile_size.
 class TileModel {
@@ -81,7 +84,8 @@ class TileModel {
   // Loads a .safetensors model file written by save(). Throws ModelError naming the file and the problem.
   static std::unique_ptr<TileModel> load(const std::string& path, Device device);
   // The same from a model file's bytes in memory; name stands for the file in messages and info().path.
-  static std::unique_ptr<TileModel> load(const std::vector<uint8_t>& bytes, const std::string& name, Device device);
+  static std::unique_ptr<TileModel> load(const std::vector<uint8_t>& bytes, const std::string& name,
+                                         Device device);
   // A model with random weights (for tests and for training from scratch).
   static std::unique_ptr<TileModel> random(const ModelConfig& config, uint64_t seed, Device device);
 
@@ -112,8 +116,8 @@ class TileModel {
 
   // CPU decoding with bf16 matrix products (a bf16 copy of the products' weights, made on the first such
   // decode; layer norms and the residual stream stay fp32). On by default where cpu_has_native_bf16(); the
-  // output stays close to fp32's (the tests bound the difference). Encoding on the CPU always runs in fp32: its
-  // tokens are the reference the GPU is checked against. The library reads no environment: a program that
+  // output stays close to fp32's (the tests bound the difference). Encoding on the CPU always runs in fp32:
+  // its tokens are the reference the GPU is checked against. The library reads no environment: a program that
   // offers a switch (the tools' ODP_CPU_FP32) calls this. Models without the choice (test doubles) ignore it.
   virtual void set_cpu_bf16_decode(bool /*enable*/) {}
   virtual bool cpu_bf16_decode() const { return false; }
@@ -126,14 +130,16 @@ class TileModel {
   virtual void set_gpu_graphs(bool /*enable*/) {}
   virtual bool gpu_graphs() const { return false; }
 
-  // The GPU encoder's arithmetic (see GpuEncodePrecision). Ignored on the CPU and by models without the choice.
+  // The GPU encoder's arithmetic (see GpuEncodePrecision). Ignored on the CPU and by models without the
+  // choice.
   virtual void set_gpu_encode_precision(GpuEncodePrecision /*precision*/) {}
   virtual GpuEncodePrecision gpu_encode_precision() const { return GpuEncodePrecision::kTf32; }
 
-  // Bytes of network weights held in the model's device memory now. On the GPU the fp32 network that kTf32 and
-  // kFp32 encoding use is made on the first such encode, so a model that only decodes or encodes in bf16 never
-  // holds it (the file's fp32 weights wait in host memory until then). On the CPU the bf16 decoder's copy of the
-  // weights (set_cpu_bf16_decode) counts once the first bf16 decode has made it. 0 for models without weights.
+  // Bytes of network weights held in the model's device memory now. On the GPU the fp32 network that kTf32
+  // and kFp32 encoding use is made on the first such encode, so a model that only decodes or encodes in bf16
+  // never holds it (the file's fp32 weights wait in host memory until then). On the CPU the bf16 decoder's
+  // copy of the weights (set_cpu_bf16_decode) counts once the first bf16 decode has made it. 0 for models
+  // without weights.
   virtual int64_t device_weight_bytes() const { return 0; }
 
  protected:

@@ -1,4 +1,5 @@
-// Model files with the network (LibTorch): weights <-> safetensors; config, id and tables are model_file.cpp's.
+// Model files with the network (LibTorch): weights <-> safetensors; config, id and tables are
+// model_file.cpp's.
 #include "model/weights.h"
 
 #include <cstdio>
@@ -12,11 +13,16 @@ namespace {
 
 const char* dtype_name(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat32: return "F32";
-    case torch::kFloat16: return "F16";
-    case torch::kBFloat16: return "BF16";
-    case torch::kUInt8: return "U8";
-    default: throw ModelError("cannot store tensors as this dtype");
+    case torch::kFloat32:
+      return "F32";
+    case torch::kFloat16:
+      return "F16";
+    case torch::kBFloat16:
+      return "BF16";
+    case torch::kUInt8:
+      return "U8";
+    default:
+      throw ModelError("cannot store tensors as this dtype");
   }
 }
 
@@ -47,11 +53,14 @@ void write_bytes_atomic(const std::string& path, const std::vector<uint8_t>& byt
 
 }  // namespace
 
-TensorBlob tensor_to_blob(const torch::Tensor& tensor, torch::ScalarType dtype) { return to_blob(tensor, dtype); }
+TensorBlob tensor_to_blob(const torch::Tensor& tensor, torch::ScalarType dtype) {
+  return to_blob(tensor, dtype);
+}
 
 torch::Tensor tensor_from_blob(const TensorBlob& blob, const std::string& name) {
   const auto dtype = blob.dtype == "U8" ? torch::kUInt8 : dtype_from_name(blob.dtype, name);
-  auto view = torch::from_blob(const_cast<uint8_t*>(blob.data.data()), blob.shape, torch::TensorOptions().dtype(dtype));
+  auto view = torch::from_blob(const_cast<uint8_t*>(blob.data.data()), blob.shape,
+                               torch::TensorOptions().dtype(dtype));
   return view.clone();  // owns its memory: the blob may go away
 }
 

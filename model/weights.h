@@ -25,8 +25,8 @@ LoadedNetwork load_network(const std::string& path);
 // The same from the file's bytes already in memory; name stands for the file in messages and ModelInfo::path.
 LoadedNetwork load_network(const std::vector<uint8_t>& bytes, const std::string& name);
 
-// A tensor as a safetensors entry in `dtype` (F32, F16, BF16 or U8), and back (on the CPU, in the entry's dtype;
-// `name` is used in errors). For files beside the model file, such as the trainer's state.
+// A tensor as a safetensors entry in `dtype` (F32, F16, BF16 or U8), and back (on the CPU, in the entry's
+// dtype; `name` is used in errors). For files beside the model file, such as the trainer's state.
 TensorBlob tensor_to_blob(const torch::Tensor& tensor, torch::ScalarType dtype);
 torch::Tensor tensor_from_blob(const TensorBlob& blob, const std::string& name);
 // Serialises `file` and writes it atomically (a temporary file, then a rename). Throws ModelError.

@@ -23,12 +23,16 @@ class FusedAdamW {
   void zero_grad();
   int64_t steps() const { return step_; }
 
-  // For checkpoints that resume without re-warming (the trainer's state file): the steps taken so far (they set
-  // the bias correction), and the first and second moments of parameter `index` of group `group`, in the order
-  // given to the constructor. The moments are the optimizer's own tensors: copy into them to restore.
+  // For checkpoints that resume without re-warming (the trainer's state file): the steps taken so far (they
+  // set the bias correction), and the first and second moments of parameter `index` of group `group`, in the
+  // order given to the constructor. The moments are the optimizer's own tensors: copy into them to restore.
   void set_steps(int64_t steps) { step_ = steps; }
-  const torch::Tensor& exp_avg(size_t group, size_t index) const { return state_.at(group).exp_avg.at(index); }
-  const torch::Tensor& exp_avg_sq(size_t group, size_t index) const { return state_.at(group).exp_avg_sq.at(index); }
+  const torch::Tensor& exp_avg(size_t group, size_t index) const {
+    return state_.at(group).exp_avg.at(index);
+  }
+  const torch::Tensor& exp_avg_sq(size_t group, size_t index) const {
+    return state_.at(group).exp_avg_sq.at(index);
+  }
 
  private:
   struct State {

@@ -7,9 +7,9 @@
 #include "cli/process.h"
 #include "imageio/image.h"
 #include "model/model_file.h"
+#include "model/weights.h"
 #include "train/metrics.h"
 #include "train/trainer.h"
-#include "model/weights.h"
 
 namespace fs = std::filesystem;
 using namespace odp::model;
@@ -131,10 +131,12 @@ int run_train(const Args& a) {
   o.init_model = a.get("init");
   o.resume_state = a.get("resume");
   o.new_schedule = a.has("new-schedule");
-  if (o.new_schedule && o.resume_state.empty()) throw std::invalid_argument("--new-schedule needs --resume STATE");
+  if (o.new_schedule && o.resume_state.empty())
+    throw std::invalid_argument("--new-schedule needs --resume STATE");
   o.stop_after_steps = std::stoll(a.get("stop-after", "0"));
   const std::string state_dtype = a.get("state-dtype", "bf16");
-  if (state_dtype != "bf16" && state_dtype != "f32") throw std::invalid_argument("--state-dtype is bf16 or f32");
+  if (state_dtype != "bf16" && state_dtype != "f32")
+    throw std::invalid_argument("--state-dtype is bf16 or f32");
   o.state_dtype = state_dtype == "f32" ? torch::kFloat32 : torch::kBFloat16;
   o.head_form = a.get("head-form", "auto");
   o.trace_path = a.get("trace");
@@ -200,8 +202,9 @@ int run_eval(const Args& a) {
   loaded.net->to(cuda ? torch::kCUDA : torch::kCPU);
   auto images = load_eval(a.get("eval"), loaded.info.config.tile_size);
   auto result = evaluate(loaded.net, images, a.has("contribution"), cuda);
-  std::printf("model %s (id %08x, %lld parameters), %lld images\n\n", a.get("model").c_str(), loaded.info.model_id,
-              static_cast<long long>(loaded.info.parameters), static_cast<long long>(images.size(0)));
+  std::printf("model %s (id %08x, %lld parameters), %lld images\n\n", a.get("model").c_str(),
+              loaded.info.model_id, static_cast<long long>(loaded.info.parameters),
+              static_cast<long long>(images.size(0)));
   std::cout << result.table_markdown();
   if (!result.contribution.empty()) {
     std::cout << "\ncontribution";
@@ -220,7 +223,8 @@ int run_slim_state(const Args& a) {
 }
 
 int run_tables(const Args& a) {
-  if (!a.has("model") || !a.has("data") || !a.has("out")) throw std::invalid_argument("tables needs --model, --data and --out");
+  if (!a.has("model") || !a.has("data") || !a.has("out"))
+    throw std::invalid_argument("tables needs --model, --data and --out");
   auto loaded = load_network(a.get("model"));
   const bool cuda = parse_device(a.get("device", "auto")) == Device::kCuda;
   const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);

@@ -1,6 +1,8 @@
 // Training loop (Tail Token Drop, AdamW, EMA, optional patch-GAN stage), data sampling and evaluation.
 #include "train/trainer.h"
 
+#include <torch/csrc/autograd/profiler_kineto.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,14 +14,12 @@
 #include <optional>
 #include <sstream>
 
-#include <torch/csrc/autograd/profiler_kineto.h>
-
-#include "train/fused_adamw.h"
-#include "train/lpips.h"
-#include "train/metrics.h"
 #include "model/model_file.h"
 #include "model/model_flops.h"
 #include "model/weights.h"
+#include "train/fused_adamw.h"
+#include "train/lpips.h"
+#include "train/metrics.h"
 
 namespace odp::model {
 namespace {
@@ -47,14 +47,19 @@ double elapsed_seconds(std::chrono::steady_clock::time_point since) {
 }  // namespace
 
 void ImageBank::add(const uint8_t* rgb, int width, int height) {
-  auto img = torch::from_blob(const_cast<uint8_t*>(rgb), {height, width, 3}, torch::kUInt8).permute({2, 0, 1});
+  auto img =
+      torch::from_blob(const_cast<uint8_t*>(rgb), {height, width, 3}, torch::kUInt8).permute({2, 0, 1});
   const int short_side = std::min(width, height);
   if (short_side < tile_size_) {
     // Small photos are enlarged once so every crop position is valid.
     const double s = static_cast<double>(tile_size_) / short_side;
     const int64_t h = std::max<int64_t>(tile_size_, std::lround(height * s));
     const int64_t w = std::max<int64_t>(tile_size_, std::lround(width * s));
-    img = resize(img.unsqueeze(0).to(torch::kFloat32), h, w, true).squeeze(0).round().clamp(0, 255).to(torch::kUInt8);
+    img = resize(img.unsqueeze(0).to(torch::kFloat32), h, w, true)
+              .squeeze(0)
+              .round()
+              .clamp(0, 255)
+              .to(torch::kUInt8);
   }
   images_.push_back(img.contiguous().to(device_));
 }
@@ -71,7 +76,8 @@ torch::Tensor ImageBank::sample(int batch, std::mt19937& rng) const {
     // Half the crops take the whole short side (a scene shrunk to one tile, as in the evaluation set),
     // the rest a random size between one tile and the short side.
     int side = short_side;
-    if (std::uniform_int_distribution<int>(0, 1)(rng) == 0) side = std::uniform_int_distribution<int>(T, short_side)(rng);
+    if (std::uniform_int_distribution<int>(0, 1)(rng) == 0)
+      side = std::uniform_int_distribution<int>(T, short_side)(rng);
     const int y0 = std::uniform_int_distribution<int>(0, H - side)(rng);
     const int x0 = std::uniform_int_distribution<int>(0, W - side)(rng);
     auto crop = img.slice(1, y0, y0 + side).slice(2, x0, x0 + side).unsqueeze(0).to(torch::kFloat32) / 255.0;
@@ -101,8 +107,8 @@ std::string EvalResult::table_markdown() const {
   std::ostringstream out;
   out << "| tokens | PSNR (dB) | MS-SSIM |\n|---:|---:|---:|\n" << std::fixed;
   for (const auto& r : rows)
-    out << "| " << r.tokens << " | " << std::setprecision(2) << r.psnr << " | " << std::setprecision(4) << r.ms_ssim
-        << " |\n";
+    out << "| " << r.tokens << " | " << std::setprecision(2) << r.psnr << " | " << std::setprecision(4)
+        << r.ms_ssim << " |\n";
   out << "\ncodebook use: " << std::setprecision(1) << 100.0 * codebook_use << "%\n";
   if (!contribution.empty()) {
     out << "\ntoken contribution (mean |L1 change| x 1000 when one token is replaced by a random code):\n";
@@ -111,7 +117,8 @@ std::string EvalResult::table_markdown() const {
     for (int lo = 0, hi = 1; lo < n; lo = hi, hi = std::min(n, hi * 2)) {
       double s = 0;
       for (int i = lo; i < hi; ++i) s += contribution[i];
-      out << "| " << lo << ".." << hi - 1 << " | " << std::setprecision(3) << 1000.0 * s / (hi - lo) << " |\n";
+      out << "| " << lo << ".." << hi - 1 << " | " << std::setprecision(3) << 1000.0 * s / (hi - lo)
+          << " |\n";
     }
   }
   return out.str();
@@ -126,7 +133,8 @@ EvalResult evaluate(TokenizerNet& net, const torch::Tensor& images, bool with_co
   const int64_t E = images.size(0), N = net->config.num_tokens, chunk = 32;
   std::vector<torch::Tensor> parts;
   for (int64_t s = 0; s < E; s += chunk)
-    parts.push_back(net->encode_indices(images.slice(0, s, std::min(E, s + chunk)).to(device)).to(torch::kCPU));
+    parts.push_back(
+        net->encode_indices(images.slice(0, s, std::min(E, s + chunk)).to(device)).to(torch::kCPU));
   const auto indices = torch::cat(parts, 0);
   auto decode_all = [&](const torch::Tensor& idx, int64_t keep) {
     std::vector<torch::Tensor> out;
@@ -166,16 +174,15 @@ struct PatchDiscriminatorImpl : torch::nn::Module {
   PatchDiscriminatorImpl() {
     layers = register_module(
         "layers",
-        torch::nn::Sequential(
-            torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 64, 4).stride(2).padding(1)), torch::nn::LeakyReLU(
-                torch::nn::LeakyReLUOptions().negative_slope(0.2)),
-            torch::nn::Conv2d(torch::nn::Conv2dOptions(64, 128, 4).stride(2).padding(1)),
-            torch::nn::GroupNorm(torch::nn::GroupNormOptions(32, 128)),
-            torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
-            torch::nn::Conv2d(torch::nn::Conv2dOptions(128, 256, 4).stride(2).padding(1)),
-            torch::nn::GroupNorm(torch::nn::GroupNormOptions(32, 256)),
-            torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
-            torch::nn::Conv2d(torch::nn::Conv2dOptions(256, 1, 3).padding(1))));
+        torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 64, 4).stride(2).padding(1)),
+                              torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
+                              torch::nn::Conv2d(torch::nn::Conv2dOptions(64, 128, 4).stride(2).padding(1)),
+                              torch::nn::GroupNorm(torch::nn::GroupNormOptions(32, 128)),
+                              torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
+                              torch::nn::Conv2d(torch::nn::Conv2dOptions(128, 256, 4).stride(2).padding(1)),
+                              torch::nn::GroupNorm(torch::nn::GroupNormOptions(32, 256)),
+                              torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
+                              torch::nn::Conv2d(torch::nn::Conv2dOptions(256, 1, 3).padding(1))));
   }
   torch::Tensor forward(const torch::Tensor& x) { return layers->forward(x * 2.0 - 1.0); }
   torch::nn::Sequential layers{nullptr};
@@ -194,14 +201,15 @@ double timed_ms(const std::function<void()>& fn, int repeats = 5) {
 }
 
 // Where a training step's time goes, measured once per run (GPU synchronised around each part), so that the
-// log says what to speed up next. The parts are re-run on fresh data; the optimizer is not stepped. Also times
-// the head's two forms (the same function) in training and leaves the faster in net->head->form when
+// log says what to speed up next. The parts are re-run on fresh data; the optimizer is not stepped. Also
+// times the head's two forms (the same function) in training and leaves the faster in net->head->form when
 // choose_head_form is set.
 std::string profile_step(TokenizerNet& net, const ImageBank& bank, int batch, std::mt19937& rng,
                          bool choose_head_form) {
   const auto device = net->parameters().front().device();
   const auto images = bank.sample(batch, rng);
-  const auto keep = torch::full({batch}, net->config.num_tokens, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  const auto keep = torch::full({batch}, net->config.num_tokens,
+                                torch::TensorOptions().dtype(torch::kInt64).device(device));
   const double sample_ms = timed_ms([&] { bank.sample(batch, rng); });
   torch::Tensor codes;
   const double encode_ms = timed_ms([&] {
@@ -215,7 +223,8 @@ std::string profile_step(TokenizerNet& net, const ImageBank& bank, int batch, st
     net->decode_codes(codes, keep);
   });
   const int grid = net->config.tile_size / net->config.patch_size;
-  const auto head_input = torch::randn({batch, grid, grid, net->config.width}, images.options()).permute({0, 3, 1, 2});
+  const auto head_input =
+      torch::randn({batch, grid, grid, net->config.width}, images.options()).permute({0, 3, 1, 2});
   const double head_ms = timed_ms([&] {
     torch::NoGradGuard no_grad;
     AutocastBf16 ac(true);
@@ -256,12 +265,13 @@ std::string profile_step(TokenizerNet& net, const ImageBank& bank, int batch, st
   });
   const double train_ms = timed_ms([&] {
     AutocastBf16 ac(true);
-    auto loss = (net->decode_codes(net->encode_codes(images), keep).to(torch::kFloat32) - images).pow(2).mean();
+    auto loss =
+        (net->decode_codes(net->encode_codes(images), keep).to(torch::kFloat32) - images).pow(2).mean();
     loss.backward();
   });
   net->zero_grad();
-  // What a bf16 residual stream (weights and every activation in bf16, no autocast) would cost: a measure of the
-  // fp32 round trips autocast makes, not a path training takes.
+  // What a bf16 residual stream (weights and every activation in bf16, no autocast) would cost: a measure of
+  // the fp32 round trips autocast makes, not a path training takes.
   double bf16_ms = 0;
   {
     auto copy = network_copy(net, device, torch::kBFloat16);
@@ -270,15 +280,20 @@ std::string profile_step(TokenizerNet& net, const ImageBank& bank, int batch, st
     for (auto& p : copy->parameters()) p.set_requires_grad(true);
     const auto images_bf16 = images.to(torch::kBFloat16);
     bf16_ms = timed_ms([&] {
-      (copy->decode_codes(copy->encode_codes(images_bf16), keep) - images_bf16).to(torch::kFloat32).pow(2).mean().backward();
+      (copy->decode_codes(copy->encode_codes(images_bf16), keep) - images_bf16)
+          .to(torch::kFloat32)
+          .pow(2)
+          .mean()
+          .backward();
     });
   }
   std::ostringstream out;
-  out << std::fixed << std::setprecision(1) << "# profile (ms per batch of " << batch << "): sample " << sample_ms
-      << ", encode fwd " << encode_ms << ", decode fwd " << decode_ms << " (head " << head_ms << "), fwd+bwd "
-      << train_ms << "\n# profile fwd+bwd parts: head sub-pixel " << head_sub_pixel_ms << ", head transposed "
-      << head_transposed_ms << ", one transformer block " << block_ms << " (x" << net->config.encoder_layers +
-      net->config.decoder_layers << "), its attention alone " << attention_ms << "; whole network in bf16 without "
+  out << std::fixed << std::setprecision(1) << "# profile (ms per batch of " << batch << "): sample "
+      << sample_ms << ", encode fwd " << encode_ms << ", decode fwd " << decode_ms << " (head " << head_ms
+      << "), fwd+bwd " << train_ms << "\n# profile fwd+bwd parts: head sub-pixel " << head_sub_pixel_ms
+      << ", head transposed " << head_transposed_ms << ", one transformer block " << block_ms << " (x"
+      << net->config.encoder_layers + net->config.decoder_layers << "), its attention alone " << attention_ms
+      << "; whole network in bf16 without "
       << "autocast " << bf16_ms << "; head form in training: "
       << (net->head->form == HeadForm::kTransposed ? "transposed" : "sub-pixel");
   return out.str();
@@ -316,13 +331,15 @@ struct Schedule {
   double at(int64_t step) const {
     const int64_t s = step - start;
     if (s < warmup) return lr * (s + 1) / static_cast<double>(warmup);
-    const double t = std::min(1.0, (s - warmup) / static_cast<double>(std::max<int64_t>(1, total - start - warmup)));
+    const double t =
+        std::min(1.0, (s - warmup) / static_cast<double>(std::max<int64_t>(1, total - start - warmup)));
     return lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + std::cos(M_PI * t)));
   }
 };
 
-// The train-state file: tensors "net.<p>" (weights), "ema.<p>", "adam.m.<p>", "adam.v.<p>" for every parameter
-// p, "rng.torch" (the training device's generator state, U8); metadata: the config plus "state.*" (below).
+// The train-state file: tensors "net.<p>" (weights), "ema.<p>", "adam.m.<p>", "adam.v.<p>" for every
+// parameter p, "rng.torch" (the training device's generator state, U8); metadata: the config plus "state.*"
+// (below).
 struct TrainState {
   int64_t step = 0, samples = 0, adam_steps = 0;
   Schedule schedule;
@@ -336,7 +353,8 @@ std::string number_text(double v) {
   return out.str();
 }
 
-int64_t state_integer(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
+int64_t state_integer(const std::map<std::string, std::string>& meta, const std::string& key,
+                      const std::string& path) {
   auto it = meta.find(key);
   if (it == meta.end()) throw ModelError(path + ": train state lacks '" + key + "'");
   try {
@@ -346,7 +364,8 @@ int64_t state_integer(const std::map<std::string, std::string>& meta, const std:
   }
 }
 
-double state_number(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
+double state_number(const std::map<std::string, std::string>& meta, const std::string& key,
+                    const std::string& path) {
   auto it = meta.find(key);
   if (it == meta.end()) throw ModelError(path + ": train state lacks '" + key + "'");
   try {
@@ -386,7 +405,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   // The perceptual loss's network (frozen), loaded first so that a bad or missing file stops the run at once.
   std::optional<LpipsNet> lpips;
   if (o.lpips_weight > 0) {
-    if (o.lpips_path.empty()) throw ModelError("an LPIPS loss weight needs an LPIPS weights file (lpips_path)");
+    if (o.lpips_path.empty())
+      throw ModelError("an LPIPS loss weight needs an LPIPS weights file (lpips_path)");
     lpips.emplace(o.lpips_path, device);
   }
   std::filesystem::create_directories(o.out_dir);
@@ -420,8 +440,9 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     if (rng_text == meta.end()) throw ModelError(path + ": train state lacks 'state.host_rng'");
     resumed_state.host_rng = rng_text->second;
     const ModelConfig state_config = config_from_metadata(meta, path);
-    state_has_weights = resumed->tensors.count("net." + TokenizerNet(state_config, WeightInit::kNone)
-                                                             ->named_parameters().begin()->key()) != 0;
+    state_has_weights =
+        resumed->tensors.count(
+            "net." + TokenizerNet(state_config, WeightInit::kNone)->named_parameters().begin()->key()) != 0;
     if (state_has_weights) {
       if (!o.init_model.empty())
         throw ModelError(path + " holds its own weights: resume it without a model file (init_model)");
@@ -430,7 +451,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       // A slim state (moments and schedule only, see slim_train_state): the weights, for the network and its
       // EMA alike, come from the model file the state was saved beside.
       if (o.init_model.empty())
-        throw ModelError(path + " holds no weights (a slim state): give the model file it belongs to as init_model");
+        throw ModelError(path +
+                         " holds no weights (a slim state): give the model file it belongs to as init_model");
       net = load_network(o.init_model).net;
       if (config_to_metadata(net->config) != config_to_metadata(state_config))
         throw ModelError(o.init_model + " has another configuration than the train state " + path);
@@ -439,8 +461,10 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   } else if (!o.init_model.empty()) {
     auto loaded = load_network(o.init_model);
     net = loaded.net;
-    if (auto it = loaded.metadata.find("train.samples"); it != loaded.metadata.end()) prior_samples = std::stoll(it->second);
-    log("# started from " + o.init_model + " (" + std::to_string(prior_samples) + " samples seen before); re-warm-up");
+    if (auto it = loaded.metadata.find("train.samples"); it != loaded.metadata.end())
+      prior_samples = std::stoll(it->second);
+    log("# started from " + o.init_model + " (" + std::to_string(prior_samples) +
+        " samples seen before); re-warm-up");
   } else {
     net = TokenizerNet(o.config);
   }
@@ -464,7 +488,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   std::vector<std::string> decay_names, no_decay_names;
   for (const auto& item : net->named_parameters()) {
     const bool is_matrix = item.value().dim() >= 2 && item.key().find("pos") == std::string::npos &&
-                           item.key().find("token") == std::string::npos && item.key().find("queries") == std::string::npos;
+                           item.key().find("token") == std::string::npos &&
+                           item.key().find("queries") == std::string::npos;
     (is_matrix ? decay : no_decay).push_back(item.value());
     (is_matrix ? decay_names : no_decay_names).push_back(item.key());
   }
@@ -477,7 +502,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       auto it = resumed->tensors.find(key);
       if (it == resumed->tensors.end()) throw ModelError(path + ": train state lacks tensor '" + key + "'");
       const auto value = tensor_from_blob(it->second, key);
-      if (value.sizes() != into.sizes()) throw ModelError(path + ": tensor '" + key + "' has the wrong shape");
+      if (value.sizes() != into.sizes())
+        throw ModelError(path + ": tensor '" + key + "' has the wrong shape");
       torch::NoGradGuard no_grad;
       into.copy_(value);
     };
@@ -514,7 +540,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   if (o.gan_weight > 0) {
     disc = PatchDiscriminator();
     disc->to(device);
-    disc_opt = std::make_unique<torch::optim::Adam>(disc->parameters(), torch::optim::AdamOptions(1e-4).betas({0.5, 0.9}));
+    disc_opt = std::make_unique<torch::optim::Adam>(disc->parameters(),
+                                                    torch::optim::AdamOptions(1e-4).betas({0.5, 0.9}));
   }
 
   // The schedule: saved (continued exactly), or a new one from this run's first step, fitted to the time
@@ -547,12 +574,11 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
 
   auto save = [&](const std::string& name, const EvalResult* eval) {
     const double seconds = resumed_state.seconds + elapsed_seconds(start);
-    std::map<std::string, std::string> meta = {
-        {"train.step", std::to_string(step)},
-        {"train.samples", std::to_string(prior_samples + samples)},
-        {"train.seconds", std::to_string(seconds)},
-        {"train.batch", std::to_string(o.batch)},
-        {"train.lr", std::to_string(schedule.lr)}};
+    std::map<std::string, std::string> meta = {{"train.step", std::to_string(step)},
+                                               {"train.samples", std::to_string(prior_samples + samples)},
+                                               {"train.seconds", std::to_string(seconds)},
+                                               {"train.batch", std::to_string(o.batch)},
+                                               {"train.lr", std::to_string(schedule.lr)}};
     if (eval)
       for (const auto& r : eval->rows) meta["eval.psnr_" + std::to_string(r.tokens)] = std::to_string(r.psnr);
     const uint32_t id = save_network(o.out_dir + "/" + name, ema, torch::kFloat16, meta);
@@ -578,20 +604,24 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     }
     for (size_t g = 0; g < 2; ++g)
       for (size_t i = 0; i < group_names[g]->size(); ++i) {
-        state.tensors["adam.m." + (*group_names[g])[i]] = tensor_to_blob(optimizer.exp_avg(g, i), o.state_dtype);
-        state.tensors["adam.v." + (*group_names[g])[i]] = tensor_to_blob(optimizer.exp_avg_sq(g, i), o.state_dtype);
+        state.tensors["adam.m." + (*group_names[g])[i]] =
+            tensor_to_blob(optimizer.exp_avg(g, i), o.state_dtype);
+        state.tensors["adam.v." + (*group_names[g])[i]] =
+            tensor_to_blob(optimizer.exp_avg_sq(g, i), o.state_dtype);
       }
     state.tensors["rng.torch"] = tensor_to_blob(device_generator(device).get_state(), torch::kUInt8);
     write_safetensors_file(o.out_dir + "/" + kTrainStateFile, state);
-    log("# saved " + name + " (model id " + model_id_text(id) + ", " + std::to_string(prior_samples + samples) +
-        " samples) and " + kTrainStateFile + " (step " + std::to_string(step) + ")");
+    log("# saved " + name + " (model id " + model_id_text(id) + ", " +
+        std::to_string(prior_samples + samples) + " samples) and " + kTrainStateFile + " (step " +
+        std::to_string(step) + ")");
   };
 
   // One training step at learning rate lr; returns the reconstruction and the loss (on the device).
   auto train_step = [&](double lr, bool gan_on) {
     auto images = bank.sample(o.batch, rng);
     // Tail Token Drop: drop k ~ U(0, N-1) tokens from the tail, i.e. keep 1..N.
-    auto keep = torch::randint(1, config.num_tokens + 1, {o.batch}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+    auto keep = torch::randint(1, config.num_tokens + 1, {o.batch},
+                               torch::TensorOptions().dtype(torch::kInt64).device(device));
     torch::Tensor recon, loss;
     {
       AutocastBf16 ac(cuda);
@@ -637,7 +667,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   for (; step < schedule.total; ++step) {
     if (o.stop_after_steps > 0 && step - first_step >= o.stop_after_steps) break;
     const double lr = schedule.at(step);
-    const bool gan_on = o.gan_weight > 0 && step >= static_cast<int64_t>(o.gan_start_fraction * schedule.total);
+    const bool gan_on =
+        o.gan_weight > 0 && step >= static_cast<int64_t>(o.gan_start_fraction * schedule.total);
     const auto loss = train_step(lr, gan_on);
     const int64_t run_step = step - first_step;  // steps of this run so far, this one excluded
 
@@ -662,13 +693,15 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
     }
     if (run_step == 50) {
       loss.item<double>();
-      const double per_step = elapsed_seconds(speed_probe_start) / static_cast<double>(step - speed_probe_after);
+      const double per_step =
+          elapsed_seconds(speed_probe_start) / static_cast<double>(step - speed_probe_after);
       if (!continue_schedule && o.minutes > 0) {
         // Fit the schedule to the wall-clock budget now that the speed is known.
         const int64_t fit = static_cast<int64_t>((o.minutes * 60 - elapsed_seconds(start)) / per_step) + step;
         schedule.total = std::max<int64_t>(step + 1, std::min(first_step + o.max_steps, fit));
       }
-      log("# " + std::to_string(per_step * 1000) + " ms/step: schedule ends at step " + std::to_string(schedule.total));
+      log("# " + std::to_string(per_step * 1000) + " ms/step: schedule ends at step " +
+          std::to_string(schedule.total));
       if (cuda) {
         // The floor: 3x the forward FLOPs per sample at the device's measured matrix rate.
         const double floor = matmul_rate / training_flops_per_sample(config);
@@ -685,9 +718,10 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       const double secs = elapsed_seconds(window_start);
       std::ostringstream line;
       line << std::fixed << "step\t" << step + 1 << "\tsamples\t" << prior_samples + samples << "\tlr\t"
-           << std::setprecision(6) << lr << "\tloss\t" << window_loss.item<double>() / window_steps << "\tbatch_psnr\t"
-           << std::setprecision(2) << window_psnr.item<double>() / window_steps << "\tsamples_per_s\t" << std::setprecision(1)
-           << window_steps * o.batch / secs << "\tminutes\t" << std::setprecision(2) << elapsed_seconds(start) / 60;
+           << std::setprecision(6) << lr << "\tloss\t" << window_loss.item<double>() / window_steps
+           << "\tbatch_psnr\t" << std::setprecision(2) << window_psnr.item<double>() / window_steps
+           << "\tsamples_per_s\t" << std::setprecision(1) << window_steps * o.batch / secs << "\tminutes\t"
+           << std::setprecision(2) << elapsed_seconds(start) / 60;
       if (lpips) line << "\tlpips\t" << std::setprecision(4) << window_lpips.item<double>() / window_steps;
       log(line.str());
       window_loss.zero_();
@@ -724,8 +758,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   save("checkpoint-fp16.safetensors", eval_images.defined() ? &final_eval : nullptr);
 }
 
-std::vector<uint16_t> fit_token_frequencies(TokenizerNet& net, const ImageBank& bank, int samples, bool autocast,
-                                            std::mt19937& rng) {
+std::vector<uint16_t> fit_token_frequencies(TokenizerNet& net, const ImageBank& bank, int samples,
+                                            bool autocast, std::mt19937& rng) {
   torch::NoGradGuard no_grad;
   net->eval();
   AutocastBf16 ac(autocast);

@@ -37,8 +37,8 @@ struct EvalRow {
 };
 struct EvalResult {
   std::vector<EvalRow> rows;
-  double codebook_use = 0;             // fraction of codes seen on the set (at full length)
-  std::vector<double> contribution;    // mean |L1 change| when token i is replaced by a random code
+  double codebook_use = 0;           // fraction of codes seen on the set (at full length)
+  std::vector<double> contribution;  // mean |L1 change| when token i is replaced by a random code
   std::string table_markdown() const;
 };
 
@@ -46,8 +46,8 @@ struct EvalResult {
 EvalResult evaluate(TokenizerNet& net, const torch::Tensor& images, bool with_contribution, bool autocast);
 
 struct TrainOptions {
-  std::string out_dir;            // log.tsv, checkpoint-fp16.safetensors, train-state.safetensors
-  std::string init_model;         // start from these weights (fresh optimizer: a warm-up restarts the schedule)
+  std::string out_dir;     // log.tsv, checkpoint-fp16.safetensors, train-state.safetensors
+  std::string init_model;  // start from these weights (fresh optimizer: a warm-up restarts the schedule)
   // Resume from a train-state file of an earlier run (kTrainStateFile in its out_dir): weights, EMA, AdamW
   // moments and steps, the step count, the schedule and the random state, so that no re-warm-up is needed.
   // A slim state (slim_train_state) takes its weights from init_model; a full one refuses init_model.
@@ -56,24 +56,25 @@ struct TrainOptions {
   // peak lr starts at the resumed step and is fitted to minutes / max_steps (counted from the resumed step).
   std::string resume_state;
   bool new_schedule = false;
-  int64_t stop_after_steps = 0;   // > 0: end this run after that many steps (state saved), schedule unchanged
+  int64_t stop_after_steps = 0;  // > 0: end this run after that many steps (state saved), schedule unchanged
   // The state file's tensor dtype: kFloat32 resumes bit-exactly; kBFloat16 halves the file (the moments need
   // fp32's range, which bf16 keeps; the weights lose their low bits once, at the resume).
   torch::ScalarType state_dtype = torch::kBFloat16;
-  std::string head_form = "auto"; // "auto" (CUDA: both forms timed, the faster kept; CPU: sub-pixel),
-                                  // "sub-pixel" or "transposed" (HeadForm in network.h)
-  std::string trace_path;         // CUDA: a Chrome trace (Kineto) of three training steps, written after the profile
+  std::string head_form = "auto";  // "auto" (CUDA: both forms timed, the faster kept; CPU: sub-pixel),
+                                   // "sub-pixel" or "transposed" (HeadForm in network.h)
+  std::string trace_path;  // CUDA: a Chrome trace (Kineto) of three training steps, written after the profile
   ModelConfig config;
   int batch = 128;
   int64_t max_steps = 100000;
-  double minutes = 10;            // wall-clock budget: the cosine schedule is fitted to it after 50 steps
+  double minutes = 10;  // wall-clock budget: the cosine schedule is fitted to it after 50 steps
   double lr = 1e-3, min_lr_ratio = 0.05, weight_decay = 0.05, grad_clip = 1.0, ema_decay = 0.999;
   int64_t warmup_steps = 500;
   double l1_weight = 0.0, mse_weight = 1.0, ms_ssim_weight = 0.0;
-  double gan_weight = 0.0;        // > 0: adversarial stage with a patch discriminator after gan_start_fraction
+  double gan_weight = 0.0;  // > 0: adversarial stage with a patch discriminator after gan_start_fraction
   double gan_start_fraction = 0.8;
-  std::string lpips_path;         // LPIPS-alex weights file (model/lpips.h; the state dict of lpips.LPIPS(net='alex'))
-  double lpips_weight = 0.0;      // > 0: adds lpips_weight * LPIPS(recon, images) to the loss from the first step
+  std::string
+      lpips_path;  // LPIPS-alex weights file (model/lpips.h; the state dict of lpips.LPIPS(net='alex'))
+  double lpips_weight = 0.0;  // > 0: adds lpips_weight * LPIPS(recon, images) to the loss from the first step
   int eval_every = 1000;
   double save_every_minutes = 4;
   uint64_t seed = 1;
@@ -89,11 +90,13 @@ extern const char* const kTrainStateFile;
 SafetensorsFile slim_train_state(const SafetensorsFile& state);
 
 // Runs training; writes checkpoints (fp16 EMA weights + training record), the train state and a log into
-// out_dir (the state with every checkpoint). eval_images: [E,3,T,T] on the CPU (may be undefined: no evaluation).
+// out_dir (the state with every checkpoint). eval_images: [E,3,T,T] on the CPU (may be undefined: no
+// evaluation).
 void train(const TrainOptions& options, const ImageBank& bank, const torch::Tensor& eval_images);
 
-// Fits per-position token frequency tables (sum 65536, each >= 1) by encoding `samples` random training crops.
-std::vector<uint16_t> fit_token_frequencies(TokenizerNet& net, const ImageBank& bank, int samples, bool autocast,
-                                            std::mt19937& rng);
+// Fits per-position token frequency tables (sum 65536, each >= 1) by encoding `samples` random training
+// crops.
+std::vector<uint16_t> fit_token_frequencies(TokenizerNet& net, const ImageBank& bank, int samples,
+                                            bool autocast, std::mt19937& rng);
 
 }  // namespace odp::model

@@ -43,7 +43,8 @@ struct Event {
   Event& operator=(const Event&) = delete;
 };
 
-// Median device seconds per launch, from events around 20 launches per sample (the first two samples warm up).
+// Median device seconds per launch, from events around 20 launches per sample (the first two samples warm
+// up).
 template <typename Launch>
 double time_launches(Launch&& launch, double seconds) {
   constexpr int kLaunches = 20, kWarmups = 2;
@@ -71,9 +72,12 @@ std::vector<KernelRate> measure_kernel_rates(double seconds) {
     const size_t bytes = size_t{1} << 30;
     RandomDeviceBuffer from(bytes), to(bytes);
     rates.push_back({"device-to-device copy, 1 GiB",
-                     time_launches([&] { check(cudaMemcpyAsync(to.get(), from.get(), bytes, cudaMemcpyDeviceToDevice),
-                                                 "cudaMemcpyAsync"); },
-                                   seconds),
+                     time_launches(
+                         [&] {
+                           check(cudaMemcpyAsync(to.get(), from.get(), bytes, cudaMemcpyDeviceToDevice),
+                                 "cudaMemcpyAsync");
+                         },
+                         seconds),
                      2.0 * bytes});
   }
   // A 4096 x 4096 image is 256 tiles of 256 x 256: one large batch.
@@ -87,15 +91,21 @@ std::vector<KernelRate> measure_kernel_rates(double seconds) {
   const double pixels = 4096.0 * 4096.0, tile_values = 3.0 * grid.count() * grid.tile * grid.tile;
   RandomDeviceBuffer image(static_cast<size_t>(pixels) * 3), tiles(static_cast<size_t>(tile_values) * 2);
   rates.push_back({"extract_tiles 4096x4096 -> 256 bf16 tiles",
-                   time_launches([&] { cuda::extract_tiles(static_cast<uint8_t*>(image.get()), grid, 0, grid.count(),
-                                                           tiles.get(), cuda::RealType::kBFloat16, nullptr); },
-                                 seconds),
+                   time_launches(
+                       [&] {
+                         cuda::extract_tiles(static_cast<uint8_t*>(image.get()), grid, 0, grid.count(),
+                                             tiles.get(), cuda::RealType::kBFloat16, nullptr);
+                       },
+                       seconds),
                    pixels * 3 + tile_values * 2});
   // Tiles of random bytes are arbitrary bf16 values (NaN included): the kernel clamps them.
   rates.push_back({"stitch_tiles 256 bf16 tiles -> 4096x4096",
-                   time_launches([&] { cuda::stitch_tiles(tiles.get(), cuda::RealType::kBFloat16, grid,
-                                                          static_cast<uint8_t*>(image.get()), nullptr); },
-                                 seconds),
+                   time_launches(
+                       [&] {
+                         cuda::stitch_tiles(tiles.get(), cuda::RealType::kBFloat16, grid,
+                                            static_cast<uint8_t*>(image.get()), nullptr);
+                       },
+                       seconds),
                    pixels * 3 + tile_values * 2});
   const std::vector<int> levels = {8, 8, 8, 8};
   const int64_t rows = int64_t{1} << 22;  // 16384 tiles x 256 tokens
@@ -103,16 +113,21 @@ std::vector<KernelRate> measure_kernel_rates(double seconds) {
   auto* latents = static_cast<uint8_t*>(latents_and_codes.get());
   // Random bf16 bit patterns include NaN and huge values; the kernel's clamp keeps indices in range.
   rates.push_back({"fsq_quantize 4M x 4 bf16 -> int32 + bf16 codes",
-                   time_launches([&] { cuda::fsq_quantize(latents, cuda::RealType::kBFloat16, rows, levels,
-                                                          indices.get(), cuda::IndexType::kInt32, latents + rows * 8,
-                                                          cuda::RealType::kBFloat16, nullptr); },
-                                 seconds),
+                   time_launches(
+                       [&] {
+                         cuda::fsq_quantize(latents, cuda::RealType::kBFloat16, rows, levels, indices.get(),
+                                            cuda::IndexType::kInt32, latents + rows * 8,
+                                            cuda::RealType::kBFloat16, nullptr);
+                       },
+                       seconds),
                    rows * 4.0 * (2 + 2) + rows * 4.0});
   rates.push_back({"fsq_codes_from_indices 4M int32 -> bf16 codes",
-                   time_launches([&] { cuda::fsq_codes_from_indices(indices.get(), cuda::IndexType::kInt32, rows,
-                                                                    levels, latents + rows * 8,
-                                                                    cuda::RealType::kBFloat16, nullptr); },
-                                 seconds),
+                   time_launches(
+                       [&] {
+                         cuda::fsq_codes_from_indices(indices.get(), cuda::IndexType::kInt32, rows, levels,
+                                                      latents + rows * 8, cuda::RealType::kBFloat16, nullptr);
+                       },
+                       seconds),
                    rows * 4.0 + rows * 4.0 * 2});
   {
     // The decoder head's last upsampling stage for 64 tiles (a quarter of a large batch):
@@ -122,25 +137,33 @@ std::vector<KernelRate> measure_kernel_rates(double seconds) {
     const double stage_in = 2.0 * n * (h + 1) * (w + 1) * 4 * c, stage_out = 2.0 * n * (2 * h) * (2 * w) * c;
     RandomDeviceBuffer stage(static_cast<size_t>(stage_in)), upsampled(static_cast<size_t>(stage_out));
     // Random bits make NaN and huge bf16 values; GELU passes them through without trapping.
-    rates.push_back({"gelu_pixel_interleave 64 x 129^2 x 128 bf16",
-                     time_launches([&] { cuda::gelu_pixel_interleave(stage.get(), n, h, w, c, upsampled.get(), nullptr); },
-                                   seconds),
-                     stage_in * (2.0 * h * 2.0 * w) / ((h + 1.0) * (w + 1.0)) + stage_out});
+    rates.push_back(
+        {"gelu_pixel_interleave 64 x 129^2 x 128 bf16",
+         time_launches(
+             [&] { cuda::gelu_pixel_interleave(stage.get(), n, h, w, c, upsampled.get(), nullptr); },
+             seconds),
+         stage_in * (2.0 * h * 2.0 * w) / ((h + 1.0) * (w + 1.0)) + stage_out});
     // The same stage with the RGB convolution folded in (what the GPU decoder runs): 3 x 32 x 9 multiply-adds
     // per output pixel, so it is bound by arithmetic more than by memory.
     const double rgb_out = 2.0 * n * 3 * (2 * h) * (2 * w);
     RandomDeviceBuffer rgb_weight(3 * c * 9 * 2), rgb_bias(3 * 2), rgb(static_cast<size_t>(rgb_out));
     rates.push_back({"gelu_interleave_to_rgb 64 x 129^2 x 128 -> RGB",
-                     time_launches([&] { cuda::gelu_interleave_to_rgb(stage.get(), n, h, w, c, rgb_weight.get(),
-                                                                      rgb_bias.get(), rgb.get(), nullptr); },
-                                   seconds),
+                     time_launches(
+                         [&] {
+                           cuda::gelu_interleave_to_rgb(stage.get(), n, h, w, c, rgb_weight.get(),
+                                                        rgb_bias.get(), rgb.get(), nullptr);
+                         },
+                         seconds),
                      stage_in * (2.0 * h * 2.0 * w) / ((h + 1.0) * (w + 1.0)) + rgb_out});
     // Its output as 8-bit pixels (the byte API's last step on the device).
     const int64_t values = n * 3 * (2 * h) * (2 * w);
     rates.push_back({"bytes_from_unit 64 x 3 x 256^2 bf16 -> uint8",
-                     time_launches([&] { cuda::bytes_from_unit(rgb.get(), cuda::RealType::kBFloat16, values,
-                                                               static_cast<uint8_t*>(upsampled.get()), nullptr); },
-                                   seconds),
+                     time_launches(
+                         [&] {
+                           cuda::bytes_from_unit(rgb.get(), cuda::RealType::kBFloat16, values,
+                                                 static_cast<uint8_t*>(upsampled.get()), nullptr);
+                         },
+                         seconds),
                      3.0 * values});
   }
   return rates;

@@ -1,4 +1,5 @@
-// odp-throughput: tiles/s and MP/s of encode and decode on the GPU and the CPU, next to the model's FLOP floor.
+// odp-throughput: tiles/s and MP/s of encode and decode on the GPU and the CPU, next to the model's FLOP
+// floor.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -10,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "model/model_flops.h"
 #include "bench/throughput/timing.h"
 #include "bench/throughput/torch_probes.h"
 #include "cli/cli_common.h"
 #include "cli/process.h"
+#include "model/model_flops.h"
 #include "model/tile_model.h"
 #ifdef ODP_HAVE_CUDA_KERNELS
 #include "bench/throughput/kernel_rates.h"
@@ -67,17 +68,23 @@ std::vector<int> parse_batches(const std::string& list) {
 
 // The tools' one argument parser (cli::Arguments); an empty invalid_argument asks main for the usage text.
 Options parse_options(int argc, char** argv) {
-  const odp::cli::Arguments arguments(argc, argv, {"--model", "--device", "--batch", "--seconds"}, {"-h", "--help"});
+  const odp::cli::Arguments arguments(argc, argv, {"--model", "--device", "--batch", "--seconds"},
+                                      {"-h", "--help"});
   if (arguments.has("-h") || arguments.has("--help")) throw std::invalid_argument("");
-  if (!arguments.inputs().empty()) throw std::invalid_argument("unexpected argument " + arguments.inputs()[0]);
+  if (!arguments.inputs().empty())
+    throw std::invalid_argument("unexpected argument " + arguments.inputs()[0]);
   Options options;
   options.model_path = arguments.text("--model");
   if (arguments.has("--device")) {
     const std::string value = arguments.text("--device");
-    if (value == "all") options.devices = {Device::kCuda, Device::kCpu};
-    else if (value == "cpu") options.devices = {Device::kCpu};
-    else if (value == "cuda") options.devices = {Device::kCuda};
-    else throw std::invalid_argument("--device: '" + value + "' is not cpu, cuda or all");
+    if (value == "all")
+      options.devices = {Device::kCuda, Device::kCpu};
+    else if (value == "cpu")
+      options.devices = {Device::kCpu};
+    else if (value == "cuda")
+      options.devices = {Device::kCuda};
+    else
+      throw std::invalid_argument("--device: '" + value + "' is not cpu, cuda or all");
   }
   if (arguments.has("--batch")) options.batches = parse_batches(arguments.text("--batch"));
   if (arguments.has("--seconds")) options.seconds = arguments.number("--seconds", 0, 3600);
@@ -86,7 +93,8 @@ Options parse_options(int argc, char** argv) {
 
 const char* device_name(Device device) { return device == Device::kCuda ? "cuda" : "cpu"; }
 
-// GPU memory in use now, in MiB (every process, the caching allocator's reserve included); none without cuda/.
+// GPU memory in use now, in MiB (every process, the caching allocator's reserve included); none without
+// cuda/.
 std::optional<double> gpu_mib_in_use() {
 #ifdef ODP_HAVE_CUDA_KERNELS
   return static_cast<double>(odp::cuda::device_memory_in_use()) / (1 << 20);
@@ -154,20 +162,23 @@ DeviceResult run_device(Device device, const Options& options, const odp::model:
                    ? odp::model::TileModel::random(odp::model::ModelConfig{}, kRandomModelSeed, device)
                    : odp::model::TileModel::load(options.model_path, device);
   odp::cli::apply_model_environment(*model);
-  const odp::model::ModelConfig config = model->info().config;  // a copy: the model is released before the probe
+  const odp::model::ModelConfig config =
+      model->info().config;  // a copy: the model is released before the probe
   result.matmul_rate = odp::model::measure_matmul_rate(device, options.seconds);
   std::vector<int> batches = options.batches;
   if (batches.empty()) batches = {1, cuda ? 256 : 8};
   const int warmups = cuda ? 2 : 1;
 
   std::mt19937 rng(42);
-  const Row encode_row{device_name(device), "TileModel", "encode", "fp32", 0, 0,
-                       result.matmul_rate / flops.encode_per_tile, std::nullopt, ""};
+  const Row encode_row{
+      device_name(device), "TileModel", "encode", "fp32", 0, 0, result.matmul_rate / flops.encode_per_tile,
+      std::nullopt,        ""};
   Row decode_row = encode_row;
   decode_row.op = "decode";
   decode_row.precision = decode_precision(*model);
   decode_row.floor_tiles_per_second = result.matmul_rate / flops.decode_per_tile;
-  // The GPU encoder runs at each precision (speed against agreement with the CPU's fp32 tokens); the CPU's is fp32.
+  // The GPU encoder runs at each precision (speed against agreement with the CPU's fp32 tokens); the CPU's is
+  // fp32.
   std::vector<odp::model::GpuEncodePrecision> encode_precisions = {odp::model::GpuEncodePrecision::kFp32};
   if (cuda)
     encode_precisions = {odp::model::GpuEncodePrecision::kBf16, odp::model::GpuEncodePrecision::kTf32,
@@ -198,15 +209,17 @@ DeviceResult run_device(Device device, const Options& options, const odp::model:
     Row row = decode_row;
     row.batch = batch;
     result.rows.push_back(measure_row(row, gpu_baseline, [&] {
-      return odp::bench::median_seconds([&] { model->decode(tokens.data(), keep.data(), batch, decoded.data()); },
-                                        warmups, options.seconds);
+      return odp::bench::median_seconds(
+          [&] { model->decode(tokens.data(), keep.data(), batch, decoded.data()); }, warmups,
+          options.seconds);
     }));
     // The byte entry points the codec uses: 8-bit pixels across PCIe, converted on the device.
     const std::vector<uint8_t> byte_inputs[2] = {random_byte_tiles(batch, config.tile_size, rng),
                                                  random_byte_tiles(batch, config.tile_size, rng)};
     std::vector<uint8_t> decoded_bytes(byte_inputs[0].size());
     // Rows labelled `path`: an encode per precision, then a decode.
-    auto measure_bytes = [&](const char* path, const std::vector<odp::model::GpuEncodePrecision>& precisions) {
+    auto measure_bytes = [&](const char* path,
+                             const std::vector<odp::model::GpuEncodePrecision>& precisions) {
       for (auto precision : precisions) {
         model->set_gpu_encode_precision(precision);
         Row encode = encode_row;
@@ -214,8 +227,8 @@ DeviceResult run_device(Device device, const Options& options, const odp::model:
         encode.batch = batch;
         encode.precision = encode_precision_name(precision);
         result.rows.push_back(measure_row(encode, gpu_baseline, [&] {
-          return odp::bench::median_seconds([&] { model->encode_bytes(byte_inputs[call++ % 2].data(), batch); },
-                                            warmups, options.seconds);
+          return odp::bench::median_seconds(
+              [&] { model->encode_bytes(byte_inputs[call++ % 2].data(), batch); }, warmups, options.seconds);
         }));
       }
       Row decode = decode_row;
@@ -252,8 +265,8 @@ DeviceResult run_device(Device device, const Options& options, const odp::model:
   if (cuda) {
     std::unique_ptr<odp::bench::NetworkProbe> probe;
     try {
-      probe = std::make_unique<odp::bench::NetworkProbe>(options.model_path, config,
-                                                         kRandomModelSeed, device);
+      probe =
+          std::make_unique<odp::bench::NetworkProbe>(options.model_path, config, kRandomModelSeed, device);
     } catch (const std::exception& error) {
       std::cerr << "odp-throughput: network probe failed: " << error.what() << "\n";
     }
@@ -262,20 +275,26 @@ DeviceResult run_device(Device device, const Options& options, const odp::model:
       row.path = "network";
       row.precision = "bf16";
       row.batch = batch;
-      result.rows.push_back(measure_row(row, gpu_baseline, [&] { return probe->time_encode(batch, options.seconds); }));
+      result.rows.push_back(
+          measure_row(row, gpu_baseline, [&] { return probe->time_encode(batch, options.seconds); }));
       row = decode_row;
       row.path = "network";
       row.precision = "bf16";
       row.batch = batch;
-      result.rows.push_back(measure_row(row, gpu_baseline, [&] { return probe->time_decode(batch, options.seconds); }));
+      result.rows.push_back(
+          measure_row(row, gpu_baseline, [&] { return probe->time_decode(batch, options.seconds); }));
     }
   }
   return result;
 }
 
 void print_rows(const std::vector<Row>& rows, int tile_size) {
-  std::printf("| device | path      | op     | arith | batch |   tiles/s |    MP/s | floor tiles/s | %% of floor | GPU MiB |\n");
-  std::printf("|--------|-----------|--------|-------|------:|----------:|--------:|--------------:|-----------:|--------:|\n");
+  std::printf(
+      "| device | path      | op     | arith | batch |   tiles/s |    MP/s | floor tiles/s | %% of floor | "
+      "GPU MiB |\n");
+  std::printf(
+      "|--------|-----------|--------|-------|------:|----------:|--------:|--------------:|-----------:|----"
+      "----:|\n");
   for (const Row& row : rows) {
     const std::string mib = row.gpu_mib ? std::to_string(static_cast<long>(*row.gpu_mib)) : "-";
     if (row.seconds_per_call <= 0) {
@@ -284,9 +303,9 @@ void print_rows(const std::vector<Row>& rows, int tile_size) {
       continue;
     }
     const double tiles_per_second = row.batch / row.seconds_per_call;
-    std::printf("| %-6s | %-9s | %-6s | %-5s | %5d | %9.1f | %7.2f | %13.0f | %9.1f%% | %7s |\n", row.device.c_str(),
-                row.path.c_str(), row.op.c_str(), row.precision.c_str(), row.batch, tiles_per_second,
-                tiles_per_second * tile_size * tile_size / 1e6, row.floor_tiles_per_second,
+    std::printf("| %-6s | %-9s | %-6s | %-5s | %5d | %9.1f | %7.2f | %13.0f | %9.1f%% | %7s |\n",
+                row.device.c_str(), row.path.c_str(), row.op.c_str(), row.precision.c_str(), row.batch,
+                tiles_per_second, tiles_per_second * tile_size * tile_size / 1e6, row.floor_tiles_per_second,
                 100.0 * tiles_per_second / row.floor_tiles_per_second, mib.c_str());
   }
 }
@@ -295,7 +314,8 @@ void print_kernel_rates(double seconds) {
 #ifdef ODP_HAVE_CUDA_KERNELS
   const auto rates = odp::bench::measure_kernel_rates(seconds);
   const double bandwidth = rates.front().bytes / rates.front().seconds;
-  std::printf("\ncuda/ kernels (CUDA events, median of 20-launch samples); copy bandwidth %.0f GB/s\n", bandwidth / 1e9);
+  std::printf("\ncuda/ kernels (CUDA events, median of 20-launch samples); copy bandwidth %.0f GB/s\n",
+              bandwidth / 1e9);
   std::printf("| kernel                                          |      us |   GB/s | %% of copy |\n");
   std::printf("|-------------------------------------------------|--------:|-------:|----------:|\n");
   for (const auto& rate : rates)
@@ -329,7 +349,8 @@ int main(int argc, char** argv) {
     const auto flops = odp::model::count_model_flops(config);
     std::printf("model: %s; tile %d, %d tokens, width %d, %d+%d layers\n",
                 options.model_path.empty() ? "random, default ModelConfig" : options.model_path.c_str(),
-                config.tile_size, config.num_tokens, config.width, config.encoder_layers, config.decoder_layers);
+                config.tile_size, config.num_tokens, config.width, config.encoder_layers,
+                config.decoder_layers);
     std::printf("FLOPs per tile (matrix products and convolutions): encode %.2f G, decode %.2f G\n",
                 flops.encode_per_tile / 1e9, flops.decode_per_tile / 1e9);
 
@@ -353,11 +374,12 @@ int main(int argc, char** argv) {
     }
     std::printf("\n");
     print_rows(rows, config.tile_size);
-    std::printf("arith = the arithmetic (GPU encode: GpuEncodePrecision); floor = matmul rate / FLOPs per tile;\n"
-                "GPU MiB = device memory in use above the start, allocator reserve included;\n"
-                "TileModel = float tiles from and to host memory, %s = 8-bit tiles (converted on the device),\n"
-                "GPU TileModel passes of <= %d tiles replay CUDA graphs; %s = the same byte passes without them\n",
-                kBytePath, odp::model::TileModel::kMaxGraphBatch, kEagerBytePath);
+    std::printf(
+        "arith = the arithmetic (GPU encode: GpuEncodePrecision); floor = matmul rate / FLOPs per tile;\n"
+        "GPU MiB = device memory in use above the start, allocator reserve included;\n"
+        "TileModel = float tiles from and to host memory, %s = 8-bit tiles (converted on the device),\n"
+        "GPU TileModel passes of <= %d tiles replay CUDA graphs; %s = the same byte passes without them\n",
+        kBytePath, odp::model::TileModel::kMaxGraphBatch, kEagerBytePath);
     if (!cpu_agreement.empty()) {
       const auto& reference = cpu_agreement.front().second;
       for (const auto& [precision, tokens] : cuda_agreement) {

@@ -1,4 +1,5 @@
-// Measurements that need LibTorch itself: the device's matrix rate and the network on device-resident batches.
+// Measurements that need LibTorch itself: the device's matrix rate and the network on device-resident
+// batches.
 #pragma once
 
 #include <memory>
@@ -8,12 +9,13 @@
 
 namespace odp::bench {
 
-// The network alone on batches already on the device, bf16 weights and bf16 autocast on CUDA (fp32 on the CPU):
-// what the GPU can do once the codec keeps tiles on the device (no host copies, no conversions).
+// The network alone on batches already on the device, bf16 weights and bf16 autocast on CUDA (fp32 on the
+// CPU): what the GPU can do once the codec keeps tiles on the device (no host copies, no conversions).
 class NetworkProbe {
  public:
   // model_path "" builds a random network of `config` from `seed`, as TileModel::random does.
-  NetworkProbe(const std::string& model_path, const model::ModelConfig& config, uint64_t seed, model::Device device);
+  NetworkProbe(const std::string& model_path, const model::ModelConfig& config, uint64_t seed,
+               model::Device device);
   ~NetworkProbe();
   NetworkProbe(const NetworkProbe&) = delete;
   NetworkProbe& operator=(const NetworkProbe&) = delete;

@@ -92,7 +92,7 @@ typedef struct odp_model_info {
   int tile_size;        /* pixels per tile edge */
   int num_tokens;       /* tokens per tile at most */
   int codebook_bits;
-  int on_gpu;           /* 1 when the model runs on CUDA */
+  int on_gpu; /* 1 when the model runs on CUDA */
   uint32_t reserved[8];
 } odp_model_info;
 ODP_API odp_status odp_model_get_info(const odp_model* model, odp_model_info* info);
@@ -109,7 +109,7 @@ typedef enum odp_rate_control {
 #define ODP_AUTO_OVERLAP (-1)
 
 typedef struct odp_encode_options {
-  uint32_t struct_size; /* sizeof(odp_encode_options), set by odp_encode_options_init */
+  uint32_t struct_size;  /* sizeof(odp_encode_options), set by odp_encode_options_init */
   odp_rate_control rate; /* default ODP_RATE_TOKENS */
   int tokens;            /* ODP_RATE_TOKENS: 1..256 (default 256, clamped to the model's count) */
   double quality;        /* ODP_RATE_QUALITY: 0..100 (default 75) */
@@ -150,8 +150,8 @@ ODP_API void odp_decode_options_init(odp_decode_options* options);
 
 /* Decodes a .odp file made with this model; *rgb receives width * height * 3 bytes (release with odp_free),
  * rows without padding. options may be NULL (defaults). A file made by another model is ODP_ERROR_MODEL. */
-ODP_API odp_status odp_decode(odp_model* model, const uint8_t* data, size_t size, const odp_decode_options* options,
-                              uint8_t** rgb, int* width, int* height);
+ODP_API odp_status odp_decode(odp_model* model, const uint8_t* data, size_t size,
+                              const odp_decode_options* options, uint8_t** rgb, int* width, int* height);
 
 /* ---- Truncating and inspecting (no network runs) ------------------------------------------------------ */
 

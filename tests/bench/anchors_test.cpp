@@ -1,7 +1,8 @@
 // The anchors' budget search: it fits the budget, says when it cannot, and finds matched quality.
+#include "bench/anchors.h"
+
 #include <catch2/catch.hpp>
 
-#include "bench/anchors.h"
 #include "bench/metrics.h"
 #include "bench_test_images.h"
 

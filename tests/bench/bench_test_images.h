@@ -26,7 +26,8 @@ inline odp::base::Image make_image(int width, int height, const std::function<in
 // A smooth colour pattern with some texture: what codecs handle well but not perfectly.
 inline odp::base::Image make_photo_like(int width, int height) {
   return make_image(width, height, [](int x, int y, int c) {
-    const double v = 128 + 60 * std::sin(x * 0.05 + c) * std::cos(y * 0.07 - c) + 30 * std::sin((x + 2 * y) * 0.3);
+    const double v =
+        128 + 60 * std::sin(x * 0.05 + c) * std::cos(y * 0.07 - c) + 30 * std::sin((x + 2 * y) * 0.3);
     return static_cast<int>(std::lround(std::fmin(255, std::fmax(0, v))));
   });
 }

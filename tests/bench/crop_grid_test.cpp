@@ -1,9 +1,9 @@
 // The crop grid: its layout size, its crops, its labels and its refusal of ragged rows.
-#include <catch2/catch.hpp>
+#include "bench/crop_grid.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 
-#include "bench/crop_grid.h"
 #include "bench/metrics.h"
 #include "bench_test_images.h"
 
@@ -19,7 +19,8 @@ TEST_CASE("the grid holds one centre crop per cell and grey squares for unreache
   REQUIRE(grid.rgb.size() == static_cast<size_t>(grid.width) * grid.height * 3);
   const auto count_color = [&](uint8_t r, uint8_t g, uint8_t b) {
     int n = 0;
-    for (size_t i = 0; i < grid.rgb.size(); i += 3) n += grid.rgb[i] == r && grid.rgb[i + 1] == g && grid.rgb[i + 2] == b;
+    for (size_t i = 0; i < grid.rgb.size(); i += 3)
+      n += grid.rgb[i] == r && grid.rgb[i + 1] == g && grid.rgb[i + 2] == b;
     return n;
   };
   CHECK(count_color(255, 0, 0) == 32 * 32);

@@ -1,5 +1,6 @@
-// FID: the Fréchet distance against closed forms and a D x D square-root computation, the TorchScript network.
-// REQUIRE, not CHECK, in this file: LibTorch's glog headers (through ATen) define their own CHECK macro.
+// FID: the Fréchet distance against closed forms and a D x D square-root computation, the TorchScript
+// network. REQUIRE, not CHECK, in this file: LibTorch's glog headers (through ATen) define their own CHECK
+// macro.
 #include "bench/fid.h"
 
 #include <ATen/ATen.h>
@@ -35,7 +36,8 @@ FeatureSet random_set(int n, int dims, double mean, double spread, uint32_t seed
 // pytorch-fid's formula done the long way: D x D covariances and a matrix square root by eigendecomposition.
 double fid_by_square_roots(const FeatureSet& a, const FeatureSet& b) {
   auto matrix = [](const FeatureSet& set) {
-    at::Tensor m = at::empty({static_cast<int64_t>(set.size()), static_cast<int64_t>(set[0].size())}, at::kDouble);
+    at::Tensor m =
+        at::empty({static_cast<int64_t>(set.size()), static_cast<int64_t>(set[0].size())}, at::kDouble);
     for (size_t i = 0; i < set.size(); ++i)
       for (size_t j = 0; j < set[0].size(); ++j) m[i][j] = set[i][j];
     return m;
@@ -51,7 +53,8 @@ double fid_by_square_roots(const FeatureSet& a, const FeatureSet& b) {
   };
   const at::Tensor sa = covariance(fa), sb = covariance(fb), root_a = sqrt_psd(sa);
   const at::Tensor inner = root_a.mm(sb).mm(root_a);
-  const double cross = std::get<0>(at::linalg_eigh((inner + inner.t()) / 2)).clamp_min(0).sqrt().sum().item<double>();
+  const double cross =
+      std::get<0>(at::linalg_eigh((inner + inner.t()) / 2)).clamp_min(0).sqrt().sum().item<double>();
   return (fa.mean(0) - fb.mean(0)).pow(2).sum().item<double>() + sa.trace().item<double>() +
          sb.trace().item<double>() - 2 * cross;
 }
@@ -81,13 +84,16 @@ TEST_CASE("the Fréchet distance matches closed forms") {
   // One dimension: (m_a - m_b)^2 + (s_a - s_b)^2 with sample standard deviations.
   const FeatureSet x = {{1.f}, {2.f}, {4.f}}, y = {{0.f}, {10.f}};
   const double sx = std::sqrt(((1 - 7.0 / 3) * (1 - 7.0 / 3) + (2 - 7.0 / 3) * (2 - 7.0 / 3) +
-                               (4 - 7.0 / 3) * (4 - 7.0 / 3)) / 2),
+                               (4 - 7.0 / 3) * (4 - 7.0 / 3)) /
+                              2),
                sy = std::sqrt(50.0);
-  REQUIRE(frechet_distance(x, y) == Approx((7.0 / 3 - 5) * (7.0 / 3 - 5) + (sx - sy) * (sx - sy)).epsilon(1e-9));
+  REQUIRE(frechet_distance(x, y) ==
+          Approx((7.0 / 3 - 5) * (7.0 / 3 - 5) + (sx - sy) * (sx - sy)).epsilon(1e-9));
   REQUIRE(frechet_distance(x, y) == Approx(frechet_distance(y, x)).epsilon(1e-9));
 }
 
-TEST_CASE("the Fréchet distance equals pytorch-fid's square-root formula, with fewer or more images than dims") {
+TEST_CASE(
+    "the Fréchet distance equals pytorch-fid's square-root formula, with fewer or more images than dims") {
   for (const auto& [n_a, n_b, dims] : {std::tuple{12, 9, 30}, std::tuple{60, 45, 8}, std::tuple{7, 50, 20}}) {
     CAPTURE(n_a, n_b, dims);
     const FeatureSet a = random_set(n_a, dims, 0.0, 1.0, 11), b = random_set(n_b, dims, 0.3, 1.7, 12);
@@ -98,11 +104,14 @@ TEST_CASE("the Fréchet distance equals pytorch-fid's square-root formula, with 
 }
 
 TEST_CASE("the Fréchet distance refuses sets it cannot fit") {
-  REQUIRE_THROWS_WITH(frechet_distance({{1.f, 2.f}}, {{1.f, 2.f}, {3.f, 4.f}}), Contains("at least 2 images"));
-  REQUIRE_THROWS_WITH(frechet_distance({{1.f, 2.f}, {1.f}}, {{1.f, 2.f}, {3.f, 4.f}}), Contains("different lengths"));
+  REQUIRE_THROWS_WITH(frechet_distance({{1.f, 2.f}}, {{1.f, 2.f}, {3.f, 4.f}}),
+                      Contains("at least 2 images"));
+  REQUIRE_THROWS_WITH(frechet_distance({{1.f, 2.f}, {1.f}}, {{1.f, 2.f}, {3.f, 4.f}}),
+                      Contains("different lengths"));
 }
 
-TEST_CASE("a TorchScript feature network gives one vector per image, and bad files are refused with their path") {
+TEST_CASE(
+    "a TorchScript feature network gives one vector per image, and bad files are refused with their path") {
   const NetworkFolder folder("network");
   const fs::path& dir = folder.dir;
   const FidNetwork network(folder.network, odp::model::Device::kCpu);
@@ -118,7 +127,8 @@ TEST_CASE("a TorchScript feature network gives one vector per image, and bad fil
 
   const std::string garbage = (dir / "garbage.pt").string();
   std::ofstream(garbage) << "not a TorchScript archive";
-  REQUIRE_THROWS_WITH(FidNetwork(garbage, odp::model::Device::kCpu), Contains(garbage) && Contains("TorchScript"));
+  REQUIRE_THROWS_WITH(FidNetwork(garbage, odp::model::Device::kCpu),
+                      Contains(garbage) && Contains("TorchScript"));
   const std::string scalar = (dir / "scalar.pt").string();
   test::write_scalar_network(scalar);
   REQUIRE_THROWS_WITH(FidNetwork(scalar, odp::model::Device::kCpu), Contains(scalar) && Contains("[N, D]"));

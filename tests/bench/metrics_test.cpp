@@ -1,9 +1,9 @@
 // Metrics against values known in closed form, and the properties each measure must have.
-#include <catch2/catch.hpp>
+#include "bench/metrics.h"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 
-#include "bench/metrics.h"
 #include "bench/resample.h"
 #include "bench_test_images.h"
 

@@ -1,9 +1,8 @@
 // The odp-bench program end to end with a tiny random model: every output appears, bad input is survived.
-#include <catch2/catch.hpp>
-
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,8 +12,8 @@
 
 #include "bench/anchors.h"
 #include "bench_test_images.h"
-#include "imageio/image.h"
 #include "fid_test.h"
+#include "imageio/image.h"
 #include "tests/lpips_test_weights.h"
 #include "tests/remove_tree.h"
 
@@ -31,8 +30,8 @@ struct Run {
 // cleared otherwise, so that a user's setting does not change what the tests see.
 Run run_bench(const std::string& arguments, const std::string& environment = "") {
   const fs::path log = fs::temp_directory_path() / ("odp-bench-test-" + std::to_string(::getpid()) + ".log");
-  const std::string command = "env -u ODP_LPIPS -u ODP_FID " + environment + "'" + ODP_BENCH_EXE + "' " + arguments +
-                              " > '" + log.string() + "' 2>&1";
+  const std::string command = "env -u ODP_LPIPS -u ODP_FID " + environment + "'" + ODP_BENCH_EXE + "' " +
+                              arguments + " > '" + log.string() + "' 2>&1";
   Run run;
   const int raw = std::system(command.c_str());
   run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -76,8 +75,10 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
   for (std::string line; std::getline(in, line);) {
     std::vector<std::string> fields(1);
     for (char c : line) {
-      if (c == ',') fields.emplace_back();
-      else fields.back() += c;
+      if (c == ',')
+        fields.emplace_back();
+      else
+        fields.back() += c;
     }
     rows.push_back(fields);
   }
@@ -88,8 +89,10 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
 
 TEST_CASE("odp-bench writes every output for a small dataset and skips unreadable files") {
   const fs::path data = make_dataset(), out = data / "out";
-  const Run run = run_bench("--random-model --device cpu --no-thumbhash --tokens 1,16,256 --target-psnr 10 "
-                            "--grid-tokens 16 --out '" + out.string() + "' '" + data.string() + "'");
+  const Run run = run_bench(
+      "--random-model --device cpu --no-thumbhash --tokens 1,16,256 --target-psnr 10 "
+      "--grid-tokens 16 --out '" +
+      out.string() + "' '" + data.string() + "'");
   INFO(run.output);
   REQUIRE(run.status == 0);
   CHECK(run.output.find("skipping") != std::string::npos);
@@ -102,7 +105,8 @@ TEST_CASE("odp-bench writes every output for a small dataset and skips unreadabl
   CHECK(count_lines(out / "results.csv") == 1 + 2 * 4 * (1 + anchors));
   // The adaptive comparison has both tables, each with a row for the one target.
   const std::string adaptive = read_text(out / "adaptive.md");
-  const size_t by_mean = adaptive.find("## At equal mean PSNR"), by_share = adaptive.find("## At an equal share");
+  const size_t by_mean = adaptive.find("## At equal mean PSNR"),
+               by_share = adaptive.find("## At an equal share");
   REQUIRE(by_mean != std::string::npos);
   REQUIRE(by_share != std::string::npos);
   CHECK(adaptive.find("| 10.0 | ", by_mean) < by_share);
@@ -142,8 +146,10 @@ TEST_CASE("odp-bench --lpips adds an LPIPS value to every reached row and a colu
   odp::testing::write_safetensors(weights.string(), odp::testing::random_lpips(9).file);
   // Too small for AlexNet (31x31 at least): measured like the others, but without LPIPS.
   odp::imageio::write_image((data / "d_small.png").string(), odp::bench::test::make_photo_like(24, 20));
-  const std::string common = "--random-model --device cpu --no-thumbhash --no-match --tokens 1,256 "
-                             "--grid-images 0 --out '" + out.string() + "' ";
+  const std::string common =
+      "--random-model --device cpu --no-thumbhash --no-match --tokens 1,256 "
+      "--grid-images 0 --out '" +
+      out.string() + "' ";
   const std::string images = " '" + data.string() + "'", lpips_option = "--lpips '" + weights.string() + "'";
   Run run = run_bench(common + lpips_option + images);
   INFO(run.output);
@@ -205,8 +211,9 @@ TEST_CASE("odp-bench --lpips adds an LPIPS value to every reached row and a colu
 
 TEST_CASE("odp-bench --anchors none measures odp alone") {
   const fs::path data = make_dataset(), out = data / "out";
-  Run run = run_bench("--random-model --device cpu --anchors none --no-thumbhash --tokens 1,4 --grid-images 0 --out '" +
-                      out.string() + "' '" + data.string() + "'");
+  Run run = run_bench(
+      "--random-model --device cpu --anchors none --no-thumbhash --tokens 1,4 --grid-images 0 --out '" +
+      out.string() + "' '" + data.string() + "'");
   INFO(run.output);
   REQUIRE(run.status == 0);
   const auto csv = read_csv(out / "results.csv");

@@ -1,18 +1,18 @@
 // CSV, Markdown and SVG output: columns line up, means and ratios are right, odd values are handled.
-#include <catch2/catch.hpp>
+#include "bench/report.h"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "bench/rate_match.h"
-#include "bench/report.h"
 #include "bench/svg_chart.h"
 
 using namespace odp::bench;
 
 namespace {
 
-ResultRow make_row(const std::string& image, const std::string& codec, const std::string& point, uint64_t bytes,
-                   double psnr) {
+ResultRow make_row(const std::string& image, const std::string& codec, const std::string& point,
+                   uint64_t bytes, double psnr) {
   ResultRow r;
   r.image = image, r.width = 1000, r.height = 1000, r.codec = codec, r.point = point;
   r.budget = bytes, r.bytes = bytes, r.quality.psnr_rgb = psnr, r.quality.ms_ssim = 0.9, r.quality.swd = 10;
@@ -25,8 +25,10 @@ int count_fields(const std::string& line) {
   int fields = 1;
   bool quoted = false;
   for (char c : line) {
-    if (c == '"') quoted = !quoted;
-    else if (c == ',' && !quoted) ++fields;
+    if (c == '"')
+      quoted = !quoted;
+    else if (c == ',' && !quoted)
+      ++fields;
   }
   return fields;
 }

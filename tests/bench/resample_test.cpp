@@ -1,8 +1,9 @@
 // Bicubic resampling: flat stays flat, sizes are right, smooth content survives a round trip.
+#include "bench/resample.h"
+
 #include <catch2/catch.hpp>
 
 #include "bench/metrics.h"
-#include "bench/resample.h"
 #include "bench_test_images.h"
 
 using namespace odp::bench;

@@ -1,5 +1,6 @@
-// Tests of include/odp/odp.h through libodp alone: round trips, options structs of other sizes, and every kind
-// of failure (LibTorch's included) reported as its documented status with a message, never as an exception.
+// Tests of include/odp/odp.h through libodp alone: round trips, options structs of other sizes, and every
+// kind of failure (LibTorch's included) reported as its documented status with a message, never as an
+// exception.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 #include <cstddef>
@@ -19,7 +20,8 @@ struct Models {
   Models() {
     char pattern[] = "/tmp/odp-c-api-test-XXXXXX";
     dir = ::mkdtemp(pattern);
-    for (const char* arguments : {"tiny.safetensors 1", "other.safetensors 2", "libtorch-fails.safetensors 3 --libtorch-fails"})
+    for (const char* arguments :
+         {"tiny.safetensors 1", "other.safetensors 2", "libtorch-fails.safetensors 3 --libtorch-fails"})
       REQUIRE(std::system((std::string(MAKE_TEST_MODEL) + " " + dir + "/" + arguments).c_str()) == 0);
   }
   ~Models() { std::system(("rm -rf " + dir).c_str()); }
@@ -67,9 +69,9 @@ std::vector<uint8_t> encode(odp_model* model, int width, int height, int tokens)
 }  // namespace
 
 TEST_CASE("version, status names and an empty message before any failure", "[c_api]") {
-  CHECK(std::string(odp_version()) ==
-        std::to_string(ODP_VERSION_MAJOR) + "." + std::to_string(ODP_VERSION_MINOR) + "." +
-            std::to_string(ODP_VERSION_PATCH));
+  CHECK(std::string(odp_version()) == std::to_string(ODP_VERSION_MAJOR) + "." +
+                                          std::to_string(ODP_VERSION_MINOR) + "." +
+                                          std::to_string(ODP_VERSION_PATCH));
   CHECK(std::string(odp_status_name(ODP_ERROR_MODEL)) == "model problem");
   CHECK(std::string(odp_error_message()).empty());
 }
@@ -152,8 +154,10 @@ TEST_CASE("failures are statuses with a message, LibTorch's own errors included"
   CHECK_THAT(odp_error_message(), Catch::Contains("missing.safetensors"));
 
   // The file passes odp's own checks, but LibTorch throws (c10::Error) making one of its tensors.
-  CHECK(odp_model_load(models().path("libtorch-fails.safetensors").c_str(), nullptr, &model) == ODP_ERROR_MODEL);
-  CHECK_THAT(odp_error_message(), Catch::Contains("LibTorch") && Catch::Contains("libtorch-fails.safetensors"));
+  CHECK(odp_model_load(models().path("libtorch-fails.safetensors").c_str(), nullptr, &model) ==
+        ODP_ERROR_MODEL);
+  CHECK_THAT(odp_error_message(),
+             Catch::Contains("LibTorch") && Catch::Contains("libtorch-fails.safetensors"));
   CHECK(std::string(odp_error_message()).find('\n') == std::string::npos);  // one line, no backtrace
   CHECK(model == nullptr);
 
@@ -163,7 +167,8 @@ TEST_CASE("failures are statuses with a message, LibTorch's own errors included"
   odp_model_free(other);
   uint8_t* rgb = nullptr;
   int width = 0, height = 0;
-  CHECK(odp_decode(model, from_other.data(), from_other.size(), nullptr, &rgb, &width, &height) == ODP_ERROR_MODEL);
+  CHECK(odp_decode(model, from_other.data(), from_other.size(), nullptr, &rgb, &width, &height) ==
+        ODP_ERROR_MODEL);
   const uint8_t garbage[] = {'O', 'D', 'P', 9, 9, 9, 9, 9};
   CHECK(odp_decode(model, garbage, sizeof garbage, nullptr, &rgb, &width, &height) == ODP_ERROR_BAD_INPUT);
   CHECK(rgb == nullptr);

@@ -1,6 +1,6 @@
-// Test helper: writes a tiny random model file (32 px tiles, 16 tokens), optionally with entropy tables, or one
-// that LibTorch refuses to load (--libtorch-fails: a tensor whose shape overflows LibTorch's element count).
-// usage: odp_make_test_model OUT.safetensors SEED [--tables | --libtorch-fails]
+// Test helper: writes a tiny random model file (32 px tiles, 16 tokens), optionally with entropy tables, or
+// one that LibTorch refuses to load (--libtorch-fails: a tensor whose shape overflows LibTorch's element
+// count). usage: odp_make_test_model OUT.safetensors SEED [--tables | --libtorch-fails]
 #include <cstdio>
 #include <cstring>
 #include <string>

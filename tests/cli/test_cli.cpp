@@ -44,8 +44,9 @@ struct Workspace {
   Workspace() {
     char pattern[] = "/tmp/odp-cli-test-XXXXXX";
     dir = ::mkdtemp(pattern);
-    for (const char* arguments : {"tiny.safetensors 1", "other.safetensors 2", "tables.safetensors 3 --tables",
-                                  "libtorch-fails.safetensors 4 --libtorch-fails"})
+    for (const char* arguments :
+         {"tiny.safetensors 1", "other.safetensors 2", "tables.safetensors 3 --tables",
+          "libtorch-fails.safetensors 4 --libtorch-fails"})
       REQUIRE(std::system((std::string(MAKE_TEST_MODEL) + " " + dir + "/" + arguments).c_str()) == 0);
     odp::imageio::write_image(dir + "/photo.png", odp::test::synthetic_image(70, 45));
     odp::imageio::write_image(dir + "/second.png", odp::test::synthetic_image(33, 40));
@@ -63,8 +64,8 @@ const Workspace& workspace() {
 Result run(const std::string& command) {
   const Workspace& w = workspace();
   const std::string out = w.path("stdout.txt"), err = w.path("stderr.txt");
-  const std::string line = "cd " + w.dir + " && export ODP_MODEL=" + w.path("tiny.safetensors") + " && (" + command +
-                           ") >" + out + " 2>" + err;
+  const std::string line = "cd " + w.dir + " && export ODP_MODEL=" + w.path("tiny.safetensors") + " && (" +
+                           command + ") >" + out + " 2>" + err;
   const int status = std::system(line.c_str());
   Result result;
   result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -73,7 +74,8 @@ Result run(const std::string& command) {
   return result;
 }
 
-const std::string odpenc_tool = ODPENC, odpdec_tool = ODPDEC, odptrunc_tool = ODPTRUNC, odpinfo_tool = ODPINFO;
+const std::string odpenc_tool = ODPENC, odpdec_tool = ODPDEC, odptrunc_tool = ODPTRUNC,
+                  odpinfo_tool = ODPINFO;
 
 odp::codec::FileInfo inspect_file(const std::string& path) {
   const std::vector<uint8_t> bytes = odp::base::read_file(path);
@@ -105,7 +107,8 @@ TEST_CASE("odpenc rate flags, odpinfo and odpdec", "[cli]") {
   REQUIRE(run(odpenc_tool + " photo.png -o auto.odp --tokens 4 --overlap auto").code == 0);
   CHECK(inspect_file(w.path("auto.odp")).tile_overlap == 16);
   CHECK(run(odpenc_tool + " photo.png -o bad.odp --overlap wide").code == 1);
-  // The GPU precision only matters on CUDA; on the CPU a valid value changes nothing, a bad one is a usage error.
+  // The GPU precision only matters on CUDA; on the CPU a valid value changes nothing, a bad one is a usage
+  // error.
   REQUIRE(run(odpenc_tool + " photo.png -o bf16.odp --tokens 4 --overlap 0 --gpu-precision bf16").code == 0);
   CHECK(file_size(w.path("bf16.odp")) == file_size(w.path("flat.odp")));
   const Result bad_precision = run(odpenc_tool + " photo.png -o bad.odp --gpu-precision int8");
@@ -128,7 +131,8 @@ TEST_CASE("odpenc rate flags, odpinfo and odpdec", "[cli]") {
   REQUIRE(described.code == 0);
   // 70x45 in 32-px tiles with the default overlap (auto: 16, the most a 32-px tile allows): 4x2 tiles.
   CHECK_THAT(described.out, Catch::Contains("70x45") && Catch::Contains("4x2 of 32 px, overlap 16") &&
-                                Catch::Contains("model id") && Catch::Contains("per tile:    4 4 4 4 4 4 4 4\n"));
+                                Catch::Contains("model id") &&
+                                Catch::Contains("per tile:    4 4 4 4 4 4 4 4\n"));
 
   REQUIRE(run(odpdec_tool + " full.odp -o full.png").code == 0);
   const odp::base::Image decoded = odp::imageio::read_image(w.path("full.png"));
@@ -168,14 +172,17 @@ TEST_CASE("odptrunc: tokens, quality, size, in place, without the model", "[cli]
   CHECK(inspect_file(w.path("tq.odp")).tokens_per_tile == std::vector<uint16_t>(8, 4));
   REQUIRE(run(odptrunc_tool + " t.odp -o ts.odp --size " + std::to_string(size / 3)).code == 0);
   CHECK(file_size(w.path("ts.odp")) <= size / 3);
-  REQUIRE(run("cp t.odp inplace.odp && " + odptrunc_tool + " inplace.odp -o inplace.odp --tokens 2").code == 0);
+  REQUIRE(run("cp t.odp inplace.odp && " + odptrunc_tool + " inplace.odp -o inplace.odp --tokens 2").code ==
+          0);
   CHECK(inspect_file(w.path("inplace.odp")).tokens_per_tile == std::vector<uint16_t>(8, 2));
   CHECK(run(odptrunc_tool + " t.odp --tokens 2").code == 1);                      // -o is required
   CHECK(run(odptrunc_tool + " t.odp -o x.odp --tokens 2 --size 100").code == 1);  // exactly one
   // Files coded with the model's tables need them (the model file is read, the network never run).
-  REQUIRE(run("ODP_MODEL=tables.safetensors " + odpenc_tool + " photo.png -o tables.odp --tokens 16").code == 0);
+  REQUIRE(run("ODP_MODEL=tables.safetensors " + odpenc_tool + " photo.png -o tables.odp --tokens 16").code ==
+          0);
   CHECK(inspect_file(w.path("tables.odp")).position_tables);
-  const Result without = run("ODP_MODEL=/nonexistent " + odptrunc_tool + " tables.odp -o tables8.odp --size 200");
+  const Result without =
+      run("ODP_MODEL=/nonexistent " + odptrunc_tool + " tables.odp -o tables8.odp --size 200");
   CHECK(without.code == 4);
   CHECK(run(odptrunc_tool + " tables.odp -o tables8.odp --size 200 --model tables.safetensors").code == 0);
   CHECK(file_size(w.path("tables8.odp")) <= 200);
@@ -185,7 +192,8 @@ TEST_CASE("bad input: one line naming the file and cause, non-zero exit, nothing
   const Workspace& w = workspace();
   REQUIRE(run(odpenc_tool + " photo.png -o good.odp --tokens 8").code == 0);
   const std::string original = slurp(w.path("good.odp"));
-  auto expect = [&](const std::string& command, int code, const std::string& named, const std::string& cause) {
+  auto expect = [&](const std::string& command, int code, const std::string& named,
+                    const std::string& cause) {
     const Result result = run(command);
     CHECK(result.code == code);
     CHECK_THAT(result.err, Catch::Contains(named) && Catch::Contains(cause));
@@ -200,7 +208,8 @@ TEST_CASE("bad input: one line naming the file and cause, non-zero exit, nothing
   expect(odpenc_tool + " empty.ppm -o out1.odp", 2, "empty.ppm", "empty");
   run("printf 'P6 100000 100000 255\\n' > huge.ppm");
   expect(odpenc_tool + " huge.ppm -o out1.odp", 2, "huge.ppm", "limit");
-  expect(odpenc_tool + " photo.png -o /nonexistent-dir/out1.odp", 3, "/nonexistent-dir/out1.odp", "No such file");
+  expect(odpenc_tool + " photo.png -o /nonexistent-dir/out1.odp", 3, "/nonexistent-dir/out1.odp",
+         "No such file");
   expect(odpenc_tool + " photo.png -o /dev/full", 3, "/dev/full", "No space");
   expect(odpdec_tool + " good.odp -o /dev/full", 3, "/dev/full", "No space");
   expect(odptrunc_tool + " good.odp -o /dev/full --tokens 2", 3, "/dev/full", "No space");
@@ -208,17 +217,18 @@ TEST_CASE("bad input: one line naming the file and cause, non-zero exit, nothing
   expect("ODP_MODEL=other.safetensors " + odpdec_tool + " good.odp -o out1.png", 4, "good.odp", "model");
   run("head -c 40 good.odp > cut.odp; printf 'ODPxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' > corrupt.odp");
   expect(odpdec_tool + " corrupt.odp -o out1.png", 2, "corrupt.odp", "not a valid .odp");
-  const Result cut = run(odpdec_tool + " cut.odp -o cut.png");  // a short prefix decodes or is refused, never crashes
+  const Result cut =
+      run(odpdec_tool + " cut.odp -o cut.png");  // a short prefix decodes or is refused, never crashes
   CHECK((cut.code == 0 || cut.code == 2));
   expect(odpdec_tool + " photo.png -o out1.png", 2, "photo.png", ".odp");
   expect(odpinfo_tool + " missing.odp", 3, "missing.odp", "No such file");
   expect("ODP_MODEL=/nonexistent " + odpenc_tool + " photo.png -o out1.odp", 4, "/nonexistent", "ODP_MODEL");
   expect(odpenc_tool + " photo.png -o out1.odp --model /etc/hostname", 4, "/etc/hostname", "");
   // LibTorch's own errors are model problems (exit 4), not bad input, and print one line without a backtrace.
-  expect(odpenc_tool + " photo.png -o out1.odp --model libtorch-fails.safetensors", 4, "libtorch-fails.safetensors",
-         "LibTorch");
-  expect(odpdec_tool + " good.odp -o out1.png --model libtorch-fails.safetensors", 4, "libtorch-fails.safetensors",
-         "LibTorch");
+  expect(odpenc_tool + " photo.png -o out1.odp --model libtorch-fails.safetensors", 4,
+         "libtorch-fails.safetensors", "LibTorch");
+  expect(odpdec_tool + " good.odp -o out1.png --model libtorch-fails.safetensors", 4,
+         "libtorch-fails.safetensors", "LibTorch");
   expect(odpenc_tool + " photo.png -o out1.odp --tokens 1 --quality 5", 1, "at most one", "--help");
   expect(odpenc_tool + " photo.png -o out1.odp --quality 101", 1, "--quality", "0..100");
   expect(odpenc_tool + " photo.png -o out1.odp --bogus", 1, "unknown option", "--bogus");
@@ -241,7 +251,8 @@ TEST_CASE("transparent images are refused unless flattened", "[cli]") {
 
 TEST_CASE("the model is found from --model, ODP_MODEL, or refused listing where it looked", "[cli]") {
   using odp::cli::find_model;
-  CHECK_THROWS_WITH(find_model("/nonexistent/m.safetensors", ""), Catch::Contains("/nonexistent/m.safetensors"));
+  CHECK_THROWS_WITH(find_model("/nonexistent/m.safetensors", ""),
+                    Catch::Contains("/nonexistent/m.safetensors"));
   ::setenv("ODP_MODEL", "/nonexistent/env.safetensors", 1);
   CHECK_THROWS_WITH(find_model("", ""), Catch::Contains("ODP_MODEL"));
   ::setenv("ODP_MODEL", "/etc/hostname", 1);

@@ -1,4 +1,5 @@
-// Encode/decode through the codec API with a fake model (rate control, truncation, refusals) and a tiny real one.
+// Encode/decode through the codec API with a fake model (rate control, truncation, refusals) and a tiny real
+// one.
 #include <c10/util/Exception.h>
 
 #include <catch2/catch.hpp>
@@ -151,8 +152,8 @@ TEST_CASE("target PSNR: per tile the shortest prefix reaching it; flat tiles spe
 
 TEST_CASE("target PSNR out of reach: a tile stops where more tokens stop helping", "[codec]") {
   FakeTileModel model;
-  // Blocks 0..3 (tokens 2, 6, 10, 14) carry the detail; blocks 4..15 equal the fake decoder's fill value after 4
-  // tokens, so tokens 5..16 add nothing and the search must stop at 4 instead of taking all 16.
+  // Blocks 0..3 (tokens 2, 6, 10, 14) carry the detail; blocks 4..15 equal the fake decoder's fill value
+  // after 4 tokens, so tokens 5..16 add nothing and the search must stop at 4 instead of taking all 16.
   Image image = synthetic_image(32, 32);
   const uint8_t first_blocks[4] = {40, 104, 167, 231};
   for (int y = 0; y < 32; ++y)
@@ -238,7 +239,8 @@ TEST_CASE("position tables: encoded with them, truncation needs the model's info
   TruncateOptions options;
   options.max_bytes = encoded.bytes.size() - 3;
   CHECK_THROWS_WITH(truncate(encoded.bytes.data(), encoded.bytes.size(), options), Catch::Contains("model"));
-  const std::vector<uint8_t> cut = truncate(encoded.bytes.data(), encoded.bytes.size(), options, &model.info());
+  const std::vector<uint8_t> cut =
+      truncate(encoded.bytes.data(), encoded.bytes.size(), options, &model.info());
   CHECK(cut.size() <= encoded.bytes.size() - 3);
 }
 

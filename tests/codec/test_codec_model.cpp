@@ -1,6 +1,6 @@
-// The codec with a tiny real network: passing bytes to and from the model gives the float path's files and images.
+// The codec with a tiny real network: passing bytes to and from the model gives the float path's files and
+// images.
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -15,14 +15,16 @@
 using namespace odp::codec;
 
 TEST_CASE("the codec's byte path gives the float path's files and images", "[codec][model]") {
-  // A random network's output sits below 0 and would clamp to black: centred, rounding differences would show.
+  // A random network's output sits below 0 and would clamp to black: centred, rounding differences would
+  // show.
   torch::manual_seed(21);
   odp::model::TokenizerNet net(odp::testing::tiny_model_config());
   {
     torch::NoGradGuard no_grad;
     net->head->to_rgb->bias.fill_(0.5);
   }
-  const std::string path = (std::filesystem::temp_directory_path() / "odp_test_codec_model.safetensors").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "odp_test_codec_model.safetensors").string();
   odp::model::save_network(path, net, torch::kFloat32);
   auto model = odp::model::TileModel::load(path, odp::model::Device::kCpu);
   std::remove(path.c_str());

@@ -56,8 +56,10 @@ class FakeTileModel : public model::TileModel {
         for (int c = 0; c < 3; ++c)
           for (int y = 0; y < block; ++y)
             for (int x = 0; x < block; ++x)
-              sum += tiles[((static_cast<size_t>(i) * 3 + c) * t + (b / 4) * block + y) * t + (b % 4) * block + x];
-        tokens[i * 16 + b] = static_cast<uint16_t>(std::min(15.0, std::floor(sum / (3.0 * block * block) * 16)));
+              sum += tiles[((static_cast<size_t>(i) * 3 + c) * t + (b / 4) * block + y) * t +
+                           (b % 4) * block + x];
+        tokens[i * 16 + b] =
+            static_cast<uint16_t>(std::min(15.0, std::floor(sum / (3.0 * block * block) * 16)));
       }
     return tokens;
   }
@@ -73,7 +75,8 @@ class FakeTileModel : public model::TileModel {
         for (int c = 0; c < 3; ++c)
           for (int y = 0; y < block; ++y)
             for (int x = 0; x < block; ++x)
-              out[((static_cast<size_t>(i) * 3 + c) * t + (b / 4) * block + y) * t + (b % 4) * block + x] = value;
+              out[((static_cast<size_t>(i) * 3 + c) * t + (b / 4) * block + y) * t + (b % 4) * block + x] =
+                  value;
       }
     }
   }
@@ -102,7 +105,8 @@ class FloatPathModel : public model::TileModel {
 
 // Uniform-looking per-position frequency tables for a model with `positions` tokens and 16 codes.
 inline std::vector<uint16_t> flat_frequencies(int positions, int codes) {
-  std::vector<uint16_t> frequencies(static_cast<size_t>(positions) * codes, static_cast<uint16_t>(65536 / codes));
+  std::vector<uint16_t> frequencies(static_cast<size_t>(positions) * codes,
+                                    static_cast<uint16_t>(65536 / codes));
   return frequencies;
 }
 

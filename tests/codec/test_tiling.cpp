@@ -1,11 +1,10 @@
 // Tile grid geometry, mirror padding, stitching with and without overlap, and the seam filters.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
-#include <algorithm>
-
-#include "codec/tiling.h"
 #include "base/image.h"
 #include "codec/odp.h"
+#include "codec/tiling.h"
 #include "test_support.h"
 
 using namespace odp::codec;
@@ -24,7 +23,7 @@ TEST_CASE("grid follows the documented count formula", "[tiling]") {
 }
 
 TEST_CASE("the default overlap is the widest that costs no tile over the minimum", "[tiling]") {
-  CHECK(choose_overlap(256, 200, 256, 32) == 0);   // one tile: no seams
+  CHECK(choose_overlap(256, 200, 256, 32) == 0);  // one tile: no seams
   // 1024x680: 5x3 tiles at overlap 32; 5 tiles span 1024 up to overlap 64, 3 tiles span 680 up to 44.
   CHECK(choose_overlap(1024, 680, 256, 32) == 44);
   CHECK(choose_overlap(768, 512, 256, 32) == 85);   // 4x3 tiles: 4 span 768 up to overlap 85
@@ -32,7 +31,8 @@ TEST_CASE("the default overlap is the widest that costs no tile over the minimum
   for (int width = 1; width <= 1400; width += 37)
     for (int height = 1; height <= 900; height += 53) {
       const int overlap = choose_overlap(width, height, 256, 32);
-      const TileGrid at_min = TileGrid::make(width, height, 256, 32), chosen = TileGrid::make(width, height, 256, overlap);
+      const TileGrid at_min = TileGrid::make(width, height, 256, 32),
+                     chosen = TileGrid::make(width, height, 256, overlap);
       if (at_min.count() == 1) {
         CHECK(overlap == 0);
         continue;
@@ -81,7 +81,8 @@ TEST_CASE("extract then stitch gives the image back, with and without overlap", 
   CHECK(tile[3] == Approx(small.rgb[3 * 3] / 255.0f));
 }
 
-TEST_CASE("byte tiles hold the float tiles' pixels; stitching bytes without overlap writes what floats write", "[tiling]") {
+TEST_CASE("byte tiles hold the float tiles' pixels; stitching bytes without overlap writes what floats write",
+          "[tiling]") {
   const Image image = odp::test::synthetic_image(70, 45);
   for (int overlap : {0, 8}) {
     const TileGrid grid = TileGrid::make(70, 45, 32, overlap);
@@ -91,16 +92,19 @@ TEST_CASE("byte tiles hold the float tiles' pixels; stitching bytes without over
     extract_tiles(image.rgb.data(), grid, floats.data());
     // A range that starts inside the grid, as the codec's batches do.
     const int first = 1, count = grid.count() - 1;
-    extract_tiles(image.rgb.data(), grid, first, count, bytes.data() + static_cast<size_t>(first) * 3 * 32 * 32);
+    extract_tiles(image.rgb.data(), grid, first, count,
+                  bytes.data() + static_cast<size_t>(first) * 3 * 32 * 32);
     extract_tiles(image.rgb.data(), grid, 0, first, bytes.data());
     bool same = true;
     for (size_t i = 0; i < values; ++i) same = same && floats[i] == odp::model::unit_from_byte(bytes[i]);
     CHECK(same);
   }
-  // Decoder-like floats (off the byte grid, some outside [0,1]) rounded to bytes, then stitched without overlap.
+  // Decoder-like floats (off the byte grid, some outside [0,1]) rounded to bytes, then stitched without
+  // overlap.
   const TileGrid grid = TileGrid::make(70, 45, 32, 0);
   std::vector<float> decoded(static_cast<size_t>(grid.count()) * 3 * 32 * 32);
-  for (size_t i = 0; i < decoded.size(); ++i) decoded[i] = static_cast<float>((i * 7919) % 10007) / 9000.0f - 0.05f;
+  for (size_t i = 0; i < decoded.size(); ++i)
+    decoded[i] = static_cast<float>((i * 7919) % 10007) / 9000.0f - 0.05f;
   std::vector<uint8_t> rounded(decoded.size());
   std::transform(decoded.begin(), decoded.end(), rounded.begin(), odp::model::byte_from_unit);
   std::vector<uint8_t> from_floats(image.rgb.size()), from_bytes(image.rgb.size());
@@ -122,7 +126,8 @@ TEST_CASE("byte tiles hold the float tiles' pixels; stitching bytes without over
 TEST_CASE("blend weights sum to one across an overlap", "[tiling]") {
   const int tile = 32, overlap = 8;
   for (int k = 0; k < overlap; ++k)
-    CHECK(blend_weight(tile - overlap + k, tile, overlap, true, true) + blend_weight(k, tile, overlap, true, true) ==
+    CHECK(blend_weight(tile - overlap + k, tile, overlap, true, true) +
+              blend_weight(k, tile, overlap, true, true) ==
           Approx(1.0f));
   CHECK(blend_weight(3, tile, overlap, false, true) == 1.0f);
 }
@@ -139,8 +144,8 @@ TEST_CASE("seam filter softens a small step and keeps a true edge", "[tiling]") 
   std::vector<uint8_t> soft = step_image(100, 118);
   smooth_seams(soft.data(), grid, 4);
   const int jump = soft[32 * 3] - soft[31 * 3];
-  CHECK(jump <= 3);                  // the 18-level step is spread over 9 gaps
-  CHECK(soft[27 * 3] == 100);        // untouched outside the radius
+  CHECK(jump <= 3);            // the 18-level step is spread over 9 gaps
+  CHECK(soft[27 * 3] == 100);  // untouched outside the radius
   CHECK(soft[36 * 3] == 118);
   std::vector<uint8_t> edge = step_image(0, 255);
   const std::vector<uint8_t> original = edge;
@@ -158,7 +163,8 @@ std::vector<uint8_t> cast_image(int width, int height, int tile) {
     for (int x = 0; x < width; ++x)
       for (int c = 0; c < 3; ++c) {
         const int cast = ((x / tile + 2 * (y / tile) + c) % 3 - 1) * 8;  // -8, 0 or +8 levels
-        rgb[(static_cast<size_t>(y) * width + x) * 3 + c] = static_cast<uint8_t>(60 + x / 4 + y / 3 + 10 * c + cast);
+        rgb[(static_cast<size_t>(y) * width + x) * 3 + c] =
+            static_cast<uint8_t>(60 + x / 4 + y / 3 + 10 * c + cast);
       }
   return rgb;
 }
@@ -170,7 +176,8 @@ double mean_seam_step(const std::vector<uint8_t>& rgb, int width, int seam, bool
   for (int i = from; i < to; ++i)
     for (int c = 0; c < 3; ++c) {
       auto at = [&](int k) { return double(rgb[(vertical ? i * width + k : k * width + i) * 3 + c]); };
-      total += std::fabs((at(seam) - at(seam - 1)) - 0.5 * ((at(seam - 1) - at(seam - 2)) + (at(seam + 1) - at(seam))));
+      total += std::fabs((at(seam) - at(seam - 1)) -
+                         0.5 * ((at(seam - 1) - at(seam - 2)) + (at(seam + 1) - at(seam))));
     }
   return total / (3.0 * (to - from));
 }
@@ -191,8 +198,10 @@ TEST_CASE("cast correction removes per-tile colour offsets and leaves the interi
       CHECK(mean_seam_step(corrected, size, tile, vertical, from, from + 80) < 0.2 * before);
     }
   // A tile's centre is 64 px from every seam, beyond the radius.
-  for (int c = 0; c < 3; ++c) CHECK(corrected[(64 * size + 64) * 3 + c] == original[(64 * size + 64) * 3 + c]);
-  for (int c = 0; c < 3; ++c) CHECK(corrected[(192 * size + 192) * 3 + c] == original[(192 * size + 192) * 3 + c]);
+  for (int c = 0; c < 3; ++c)
+    CHECK(corrected[(64 * size + 64) * 3 + c] == original[(64 * size + 64) * 3 + c]);
+  for (int c = 0; c < 3; ++c)
+    CHECK(corrected[(192 * size + 192) * 3 + c] == original[(192 * size + 192) * 3 + c]);
 }
 
 TEST_CASE("cast correction leaves a single tile and overlapped grids untouched", "[tiling]") {
@@ -210,7 +219,8 @@ TEST_CASE("cast correction keeps a sharp edge that crosses a seam", "[tiling]") 
   const int width = 128, height = 64;
   const TileGrid grid = TileGrid::make(width, height, 64, 0);
   std::vector<uint8_t> rgb(static_cast<size_t>(width) * height * 3);
-  for (int y = 0; y < height; ++y)  // a 40 -> 200 edge at row 30 runs right across the vertical seam at x = 64
+  for (int y = 0; y < height;
+       ++y)  // a 40 -> 200 edge at row 30 runs right across the vertical seam at x = 64
     for (int x = 0; x < width; ++x)
       for (int c = 0; c < 3; ++c)
         rgb[(y * width + x) * 3 + c] = static_cast<uint8_t>((y < 30 ? 40 : 200) + (x < 64 ? 0 : 6));
@@ -219,5 +229,6 @@ TEST_CASE("cast correction keeps a sharp edge that crosses a seam", "[tiling]") 
     CHECK(rgb[(29 * width + x) * 3] < 50);   // still dark just above the edge ...
     CHECK(rgb[(30 * width + x) * 3] > 190);  // ... and bright just below it
   }
-  CHECK(std::abs(int(rgb[(10 * width + 64) * 3]) - int(rgb[(10 * width + 63) * 3])) <= 1);  // the cast is gone
+  CHECK(std::abs(int(rgb[(10 * width + 64) * 3]) - int(rgb[(10 * width + 63) * 3])) <=
+        1);  // the cast is gone
 }

@@ -1,9 +1,8 @@
-// Checks the CUDA kernels against scalar CPU references (and codec/'s tiling when linked) on random inputs, and the
-// GPU TileModel's byte path and lazy fp32 network when LibTorch is linked.
+// Checks the CUDA kernels against scalar CPU references (and codec/'s tiling when linked) on random inputs,
+// and the GPU TileModel's byte path and lazy fp32 network when LibTorch is linked.
 #define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -19,10 +18,10 @@
 #include "tests/tiny_model_config.h"
 #endif
 
-using odp::format::TileGrid;
 using odp::cuda::CudaError;
 using odp::cuda::IndexType;
 using odp::cuda::RealType;
+using odp::format::TileGrid;
 
 namespace {
 
@@ -41,14 +40,17 @@ class DeviceBuffer {
     odp::cuda::check(cudaMemcpy(buffer.data_, host.data(), buffer.bytes_, cudaMemcpyHostToDevice), "upload");
     return buffer;
   }
-  DeviceBuffer(DeviceBuffer&& other) noexcept : data_(other.data_), bytes_(other.bytes_) { other.data_ = nullptr; }
+  DeviceBuffer(DeviceBuffer&& other) noexcept : data_(other.data_), bytes_(other.bytes_) {
+    other.data_ = nullptr;
+  }
   // Fills every byte with a value no kernel writes by accident, so unwritten outputs show.
   void poison(int byte) { odp::cuda::check(cudaMemset(data_, byte, bytes_), "cudaMemset"); }
   template <typename T>
   std::vector<T> download() const {
     odp::cuda::check(cudaDeviceSynchronize(), "kernel execution");
     std::vector<T> host(bytes_ / sizeof(T));
-    odp::cuda::check(cudaMemcpy(host.data(), data_, host.size() * sizeof(T), cudaMemcpyDeviceToHost), "download");
+    odp::cuda::check(cudaMemcpy(host.data(), data_, host.size() * sizeof(T), cudaMemcpyDeviceToHost),
+                     "download");
     return host;
   }
   void* get() { return data_; }
@@ -75,9 +77,12 @@ float bf16_value(uint16_t bits) {
   return value;
 }
 
-// The grid rule of format/tile_grid.h, restated so the reference does not depend on the code under comparison.
+// The grid rule of format/tile_grid.h, restated so the reference does not depend on the code under
+// comparison.
 TileGrid reference_grid(int width, int height, int tile, int overlap) {
-  auto count = [&](int length) { return length <= tile ? 1 : (length - overlap + (tile - overlap) - 1) / (tile - overlap); };
+  auto count = [&](int length) {
+    return length <= tile ? 1 : (length - overlap + (tile - overlap) - 1) / (tile - overlap);
+  };
   TileGrid grid;
   grid.width = width;
   grid.height = height;
@@ -103,7 +108,8 @@ std::vector<float> reference_extract(const std::vector<uint8_t>& rgb, const Tile
         const int sx = reference_reflect(g.origin_x(t % g.tiles_x) + x, g.width);
         const int sy = reference_reflect(g.origin_y(t / g.tiles_x) + y, g.height);
         for (int c = 0; c < 3; ++c)
-          tiles[(t * 3 + c) * plane + y * g.tile + x] = rgb[(static_cast<size_t>(sy) * g.width + sx) * 3 + c] / 255.0f;
+          tiles[(t * 3 + c) * plane + y * g.tile + x] =
+              rgb[(static_cast<size_t>(sy) * g.width + sx) * 3 + c] / 255.0f;
       }
   return tiles;
 }
@@ -140,8 +146,9 @@ struct Geometry {
   int width, height, tile, overlap;
 };
 // Edge cases first: a single pixel, images smaller than a tile, widths of 1, overlaps up to tile / 2.
-const std::vector<Geometry> kGeometries = {{1, 1, 16, 0},  {5, 3, 16, 4},   {1, 40, 16, 8}, {37, 23, 16, 4},
-                                           {64, 48, 16, 0}, {100, 70, 32, 8}, {17, 40, 8, 4}, {300, 200, 64, 16}};
+const std::vector<Geometry> kGeometries = {{1, 1, 16, 0},   {5, 3, 16, 4},     {1, 40, 16, 8},
+                                           {37, 23, 16, 4}, {64, 48, 16, 0},   {100, 70, 32, 8},
+                                           {17, 40, 8, 4},  {300, 200, 64, 16}};
 
 std::vector<uint8_t> random_bytes(size_t count, std::mt19937& rng) {
   std::uniform_int_distribution<int> byte(0, 255);
@@ -171,7 +178,9 @@ std::vector<float> download_as(const DeviceBuffer& buffer, RealType type) {
   std::transform(bits.begin(), bits.end(), values.begin(), bf16_value);
   return values;
 }
-float round_as(float value, RealType type) { return type == RealType::kFloat32 ? value : bf16_value(bf16_bits(value)); }
+float round_as(float value, RealType type) {
+  return type == RealType::kFloat32 ? value : bf16_value(bf16_bits(value));
+}
 
 TileGrid grid_for(const Geometry& geo) {
 #ifdef ODP_TEST_WITH_CODEC
@@ -204,7 +213,8 @@ TEST_CASE("extract_tiles matches the CPU tiling for every tile range and type", 
     const size_t tile_values = static_cast<size_t>(3) * grid.tile * grid.tile;
     // The whole grid, then a range that starts inside it.
     const int first = grid.count() / 2;
-    for (const auto& [first_tile, count] : {std::pair{0, grid.count()}, std::pair{first, grid.count() - first}}) {
+    for (const auto& [first_tile, count] :
+         {std::pair{0, grid.count()}, std::pair{first, grid.count() - first}}) {
       for (RealType type : kRealTypes) {
         CAPTURE(geo.width, geo.height, geo.tile, geo.overlap, first_tile, static_cast<int>(type));
         DeviceBuffer out(tile_values * count * odp::cuda::size_of(type));
@@ -230,7 +240,8 @@ TEST_CASE("stitch_tiles matches the CPU blending within one level", "[gpu]") {
     for (RealType type : kRealTypes) {
       CAPTURE(geo.width, geo.height, geo.tile, geo.overlap, static_cast<int>(type));
       std::vector<float> as_stored(tiles.size());
-      std::transform(tiles.begin(), tiles.end(), as_stored.begin(), [&](float v) { return round_as(v, type); });
+      std::transform(tiles.begin(), tiles.end(), as_stored.begin(),
+                     [&](float v) { return round_as(v, type); });
       const auto exact = reference_stitch(as_stored, grid);
       DeviceBuffer device_tiles = upload_as(tiles, type);
       DeviceBuffer out(exact.size());
@@ -298,7 +309,8 @@ std::vector<int64_t> download_indices(const DeviceBuffer& buffer, IndexType type
 TEST_CASE("fsq_quantize gives the exact indices and codes of the double-precision reference", "[gpu]") {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.5f);
-  const std::vector<std::vector<int>> level_sets = {{8, 8, 8, 8}, {8, 5, 5, 5}, {7, 3, 16}, {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8}};
+  const std::vector<std::vector<int>> level_sets = {
+      {8, 8, 8, 8}, {8, 5, 5, 5}, {7, 3, 16}, {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8}};
   const int64_t n = 200000;
   for (const auto& levels : level_sets) {
     for (RealType latent_type : kRealTypes) {
@@ -346,8 +358,9 @@ TEST_CASE("fsq_quantize gives the exact indices and codes of the double-precisio
         }
       }
       // Rows with a bounded value within 1e-4 of a rounding boundary are left out of the exact check.
-      WARN("fsq levels " << levels.size() << "x" << levels[0] << (latent_type == RealType::kFloat32 ? " f32" : " bf16")
-                         << ": " << ref.near_boundary_rows << " of " << n << " rows near a rounding boundary, up to "
+      WARN("fsq levels " << levels.size() << "x" << levels[0]
+                         << (latent_type == RealType::kFloat32 ? " f32" : " bf16") << ": "
+                         << ref.near_boundary_rows << " of " << n << " rows near a rounding boundary, up to "
                          << most_boundary_mismatches << " of them differ");
     }
   }
@@ -361,14 +374,16 @@ TEST_CASE("fsq_codes_from_indices inverts the index and reduces out-of-range ind
   std::vector<int64_t> indices(n);
   for (auto& i : indices) i = index(rng);
   for (IndexType index_type : {IndexType::kInt32, IndexType::kInt64}) {
-    DeviceBuffer device_indices = index_type == IndexType::kInt64
-                                      ? DeviceBuffer::from(indices)
-                                      : DeviceBuffer::from(std::vector<int32_t>(indices.begin(), indices.end()));
+    DeviceBuffer device_indices =
+        index_type == IndexType::kInt64
+            ? DeviceBuffer::from(indices)
+            : DeviceBuffer::from(std::vector<int32_t>(indices.begin(), indices.end()));
     for (RealType code_type : kRealTypes) {
       CAPTURE(static_cast<int>(index_type), static_cast<int>(code_type));
       DeviceBuffer codes(n * levels.size() * odp::cuda::size_of(code_type));
       codes.poison(0xFF);
-      odp::cuda::fsq_codes_from_indices(device_indices.get(), index_type, n, levels, codes.get(), code_type, nullptr);
+      odp::cuda::fsq_codes_from_indices(device_indices.get(), index_type, n, levels, codes.get(), code_type,
+                                        nullptr);
       const auto got = download_as(codes, code_type);
       size_t mismatches = 0;
       for (int64_t row = 0; row < n; ++row) {
@@ -376,7 +391,8 @@ TEST_CASE("fsq_codes_from_indices inverts the index and reduces out-of-range ind
         for (size_t i = 0; i < levels.size(); ++i) {
           const int half = levels[i] / 2, digit = static_cast<int>(rest % levels[i]);
           rest /= levels[i];
-          mismatches += got[row * levels.size() + i] != round_as(static_cast<float>(digit - half) / half, code_type);
+          mismatches +=
+              got[row * levels.size() + i] != round_as(static_cast<float>(digit - half) / half, code_type);
         }
       }
       CHECK(mismatches == 0);
@@ -394,8 +410,8 @@ TEST_CASE("fsq round trip: codes from quantize's indices equal quantize's codes"
   via_index.poison(0x7F);
   odp::cuda::fsq_quantize(latents.get(), RealType::kFloat32, n, levels, indices.get(), IndexType::kInt64,
                           direct.get(), RealType::kFloat32, nullptr);
-  odp::cuda::fsq_codes_from_indices(indices.get(), IndexType::kInt64, n, levels, via_index.get(), RealType::kFloat32,
-                                    nullptr);
+  odp::cuda::fsq_codes_from_indices(indices.get(), IndexType::kInt64, n, levels, via_index.get(),
+                                    RealType::kFloat32, nullptr);
   CHECK(direct.download<float>() == via_index.download<float>());
 }
 
@@ -415,7 +431,8 @@ TEST_CASE("bytes_from_unit gives the codec's byte_from_unit of every value", "[g
                                out.as<uint8_t>(), nullptr);
     const auto got = out.download<uint8_t>();
     size_t wrong = 0;
-    for (size_t i = 0; i < values.size(); ++i) wrong += got[i] != odp::model::byte_from_unit(round_as(values[i], type));
+    for (size_t i = 0; i < values.size(); ++i)
+      wrong += got[i] != odp::model::byte_from_unit(round_as(values[i], type));
     INFO((type == RealType::kFloat32 ? "float32" : "bf16") << " values");
     CHECK(wrong == 0);
   }
@@ -444,7 +461,8 @@ TEST_CASE("gelu_pixel_interleave puts GELU of each phase at its output pixel", "
                                           RealType::kBFloat16);
           const float value = got[((static_cast<size_t>(b) * 2 * h + oy) * 2 * w + ox) * c + ch];
           if (value == expected) continue;
-          // The device's erff and the host's erf may differ in the last float bit, which can move a bf16 rounding.
+          // The device's erff and the host's erf may differ in the last float bit, which can move a bf16
+          // rounding.
           const bool one_step = std::abs(value - expected) <= std::abs(expected) / 128.0f + 1e-30f;
           (one_step ? off_by_one_step : wrong) += 1;
         }
@@ -453,8 +471,10 @@ TEST_CASE("gelu_pixel_interleave puts GELU of each phase at its output pixel", "
   CHECK(off_by_one_step <= got.size() / 100);
 }
 
-TEST_CASE("gelu_interleave_to_rgb equals gelu_pixel_interleave followed by the 3x3 RGB convolution", "[gpu]") {
-  // Shapes smaller than one 32x32 block of output, and several blocks with partial ones at the right and bottom.
+TEST_CASE("gelu_interleave_to_rgb equals gelu_pixel_interleave followed by the 3x3 RGB convolution",
+          "[gpu]") {
+  // Shapes smaller than one 32x32 block of output, and several blocks with partial ones at the right and
+  // bottom.
   struct Shape {
     int n, h, w, c;
   };
@@ -469,7 +489,8 @@ TEST_CASE("gelu_interleave_to_rgb equals gelu_pixel_interleave followed by the 3
     auto bias_buffer = upload_as(bias, RealType::kBFloat16);
     DeviceBuffer out(static_cast<size_t>(n) * 3 * out_h * out_w * 2);
     out.poison(0xFF);  // bf16 NaN wherever the kernel writes nothing
-    odp::cuda::gelu_interleave_to_rgb(y.get(), n, h, w, c, weight_buffer.get(), bias_buffer.get(), out.get(), nullptr);
+    odp::cuda::gelu_interleave_to_rgb(y.get(), n, h, w, c, weight_buffer.get(), bias_buffer.get(), out.get(),
+                                      nullptr);
     const auto got = download_as(out, RealType::kBFloat16);
 
     // The reference: the upsampled image as gelu_pixel_interleave defines it (GELU rounded to bf16), then the
@@ -480,7 +501,8 @@ TEST_CASE("gelu_interleave_to_rgb equals gelu_pixel_interleave followed by the 3
       const size_t in = ((static_cast<size_t>(b) * (h + 1) + oy / 2 + a) * (w + 1) + ox / 2 + p) * 4 * c +
                         (2 * a + p) * c + ch;
       const double x = round_as(y_values[in], RealType::kBFloat16);
-      return round_as(static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))), RealType::kBFloat16);
+      return round_as(static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))),
+                      RealType::kBFloat16);
     };
     size_t wrong = 0;
     double worst = 0;
@@ -492,8 +514,9 @@ TEST_CASE("gelu_interleave_to_rgb equals gelu_pixel_interleave followed by the 3
             for (int ch = 0; ch < c; ++ch)
               for (int dy = 0; dy < 3; ++dy)
                 for (int dx = 0; dx < 3; ++dx) {
-                  const double term = round_as(weights[((k * c + ch) * 3 + dy) * 3 + dx], RealType::kBFloat16) *
-                                      upsampled(b, oy + dy - 1, ox + dx - 1, ch);
+                  const double term =
+                      round_as(weights[((k * c + ch) * 3 + dy) * 3 + dx], RealType::kBFloat16) *
+                      upsampled(b, oy + dy - 1, ox + dx - 1, ch);
                   sum += term;
                   magnitude += std::abs(term);
                 }
@@ -512,7 +535,8 @@ TEST_CASE("gelu_interleave_to_rgb equals gelu_pixel_interleave followed by the 3
 
 #ifdef ODP_TEST_WITH_CODEC
 namespace {
-// A LibTorch built without CUDA can sit beside the kernels (the CPU build machine): then there is no GPU model.
+// A LibTorch built without CUDA can sit beside the kernels (the CPU build machine): then there is no GPU
+// model.
 bool torch_sees_gpu() {
   if (odp::model::cuda_available()) return true;
   WARN("LibTorch sees no CUDA GPU: the GPU TileModel tests are skipped");
@@ -580,7 +604,8 @@ TEST_CASE("GPU decoding (fused kernels, CUDA graphs) stays close to the CPU's fp
   mean /= values;
   for (float v : on_cpu) spread += (v - mean) * (v - mean);
   const double psnr = 10 * std::log10(1.0 / std::max(squared / values, 1e-20));
-  INFO("GPU vs CPU decode: PSNR " << psnr << " dB; CPU output standard deviation " << std::sqrt(spread / values));
+  INFO("GPU vs CPU decode: PSNR " << psnr << " dB; CPU output standard deviation "
+                                  << std::sqrt(spread / values));
   // A misplaced phase or channel in the fused kernels moves whole pixels: far below this.
   CHECK(std::sqrt(spread / values) > 0.01);
   CHECK(psnr > 35.0);
@@ -611,7 +636,8 @@ TEST_CASE("GPU passes replayed as CUDA graphs give the eager passes' results, fo
   }
 }
 
-TEST_CASE("the GPU model makes its fp32 network on the first tf32/fp32 encode, from the fp32 weights", "[gpu]") {
+TEST_CASE("the GPU model makes its fp32 network on the first tf32/fp32 encode, from the fp32 weights",
+          "[gpu]") {
   if (!torch_sees_gpu()) return;
   using odp::model::GpuEncodePrecision;
   const odp::model::ModelConfig config = odp::testing::tiny_model_config();
@@ -636,8 +662,8 @@ TEST_CASE("the GPU model makes its fp32 network on the first tf32/fp32 encode, f
   model->set_gpu_encode_precision(GpuEncodePrecision::kFp32);
   const auto fp32_tokens = model->encode_bytes(bytes.data(), n);
   CHECK(model->device_weight_bytes() == bf16_bytes * 3);
-  // Made from the fp32 weights, not from the bf16 copy: its tokens agree with the CPU's (the same seed gives the
-  // same weights) as fp32 did for the shipped model in session 3 (100%; the bf16 encoder: 95.75%).
+  // Made from the fp32 weights, not from the bf16 copy: its tokens agree with the CPU's (the same seed gives
+  // the same weights) as fp32 did for the shipped model in session 3 (100%; the bf16 encoder: 95.75%).
   auto cpu = odp::model::TileModel::random(config, 5, odp::model::Device::kCpu);
   const auto cpu_tokens = cpu->encode_bytes(bytes.data(), n);
   REQUIRE(cpu_tokens.size() == fp32_tokens.size());
@@ -651,25 +677,26 @@ TEST_CASE("the GPU model makes its fp32 network on the first tf32/fp32 encode, f
 TEST_CASE("bad arguments throw CudaError before touching the device", "[host]") {
   TileGrid grid = reference_grid(100, 50, 32, 8);
   int dummy = 0;
-  CHECK_THROWS_AS(odp::cuda::extract_tiles(nullptr, grid, 0, 1, &dummy, RealType::kFloat32, nullptr), CudaError);
+  CHECK_THROWS_AS(odp::cuda::extract_tiles(nullptr, grid, 0, 1, &dummy, RealType::kFloat32, nullptr),
+                  CudaError);
   CHECK_THROWS_AS(odp::cuda::extract_tiles(reinterpret_cast<uint8_t*>(&dummy), grid, grid.count(), 1, &dummy,
                                            RealType::kFloat32, nullptr),
                   CudaError);
   TileGrid too_few = grid;
   too_few.tiles_x = 1;
-  CHECK_THROWS_WITH(odp::cuda::stitch_tiles(&dummy, RealType::kFloat32, too_few, reinterpret_cast<uint8_t*>(&dummy),
-                                            nullptr),
+  CHECK_THROWS_WITH(odp::cuda::stitch_tiles(&dummy, RealType::kFloat32, too_few,
+                                            reinterpret_cast<uint8_t*>(&dummy), nullptr),
                     Catch::Contains("does not cover the image"));
   TileGrid bad_overlap = grid;
   bad_overlap.overlap = bad_overlap.tile;
-  CHECK_THROWS_AS(odp::cuda::stitch_tiles(&dummy, RealType::kFloat32, bad_overlap, reinterpret_cast<uint8_t*>(&dummy),
-                                          nullptr),
+  CHECK_THROWS_AS(odp::cuda::stitch_tiles(&dummy, RealType::kFloat32, bad_overlap,
+                                          reinterpret_cast<uint8_t*>(&dummy), nullptr),
                   CudaError);
-  CHECK_THROWS_WITH(odp::cuda::fsq_quantize(&dummy, RealType::kFloat32, 1, {8, 2}, &dummy, IndexType::kInt64, nullptr,
-                                            RealType::kFloat32, nullptr),
+  CHECK_THROWS_WITH(odp::cuda::fsq_quantize(&dummy, RealType::kFloat32, 1, {8, 2}, &dummy, IndexType::kInt64,
+                                            nullptr, RealType::kFloat32, nullptr),
                     Catch::Contains("level 1 is 2"));
-  CHECK_THROWS_AS(odp::cuda::fsq_codes_from_indices(&dummy, IndexType::kInt64, -1, {8}, &dummy, RealType::kFloat32,
-                                                    nullptr),
+  CHECK_THROWS_AS(odp::cuda::fsq_codes_from_indices(&dummy, IndexType::kInt64, -1, {8}, &dummy,
+                                                    RealType::kFloat32, nullptr),
                   CudaError);
   CHECK_THROWS_WITH(odp::cuda::gelu_pixel_interleave(&dummy, 1, 2, 2, 12, &dummy, nullptr),
                     Catch::Contains("multiple of 8"));

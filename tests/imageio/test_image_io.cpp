@@ -17,8 +17,8 @@ using namespace odp::imageio;
 namespace {
 
 // A PNG written by libpng's simplified API in any of its formats (gray, GA, RGB, RGBA, 16-bit, colormap).
-std::vector<uint8_t> png_bytes(int width, int height, uint32_t format, const void* pixels, const void* colormap = nullptr,
-                               int colormap_entries = 0) {
+std::vector<uint8_t> png_bytes(int width, int height, uint32_t format, const void* pixels,
+                               const void* colormap = nullptr, int colormap_entries = 0) {
   png_image image;
   std::memset(&image, 0, sizeof image);
   image.version = PNG_IMAGE_VERSION;
@@ -57,8 +57,8 @@ std::vector<uint8_t> icc_profile() {
 
 // EXIF (TIFF, little-endian) with one IFD0 entry: orientation.
 std::vector<uint8_t> exif_with_orientation(int orientation) {
-  return {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0,
-          static_cast<uint8_t>(orientation), 0, 0, 0, 0, 0, 0, 0};
+  return {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, static_cast<uint8_t>(orientation),
+          0,   0,   0,  0, 0, 0, 0};
 }
 
 bool contains(const std::vector<std::string>& notes, const std::string& word) {
@@ -199,8 +199,10 @@ TEST_CASE("files: missing input, missing output directory, full disk leave nothi
   }
   CHECK_THROWS_WITH(odp::base::read_file("/tmp"), Catch::Contains("/tmp"));
   const Image image = odp::test::synthetic_image(8, 8);
-  CHECK_THROWS_WITH(write_image("/nonexistent-dir/out.png", image), Catch::Contains("/nonexistent-dir/out.png"));
-  CHECK_THROWS_WITH(write_image("/dev/full", image), Catch::Contains("/dev/full") && Catch::Contains("space"));
+  CHECK_THROWS_WITH(write_image("/nonexistent-dir/out.png", image),
+                    Catch::Contains("/nonexistent-dir/out.png"));
+  CHECK_THROWS_WITH(write_image("/dev/full", image),
+                    Catch::Contains("/dev/full") && Catch::Contains("space"));
   const std::string path = "/tmp/odp-test-image-io-" + std::to_string(::getpid()) + ".png";
   write_image(path, image);
   CHECK(read_image(path).rgb == image.rgb);

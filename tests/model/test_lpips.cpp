@@ -6,12 +6,12 @@
 #include <sstream>
 #include <string>
 
-#include "train/lpips.h"
-#include "train/trainer.h"
 #include "model/weights.h"
 #include "tests/lpips_test_weights.h"
 #include "tests/remove_tree.h"
 #include "tests/tiny_model_config.h"
+#include "train/lpips.h"
+#include "train/trainer.h"
 
 namespace fs = std::filesystem;
 using namespace odp::model;

@@ -1,25 +1,24 @@
 // Tests for model/: FSQ, the tiny random tokenizer's encode -> drop tail -> decode, model files, the trainer.
 #define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
-#include <unistd.h>
-
-#include "train/fused_adamw.h"
-#include "train/metrics.h"
 #include "model/network.h"
 #include "model/pixels.h"
 #include "model/safetensors.h"
-#include "train/trainer.h"
 #include "model/weights.h"
 #include "tests/remove_tree.h"
 #include "tests/tiny_model_config.h"
+#include "train/fused_adamw.h"
+#include "train/metrics.h"
+#include "train/trainer.h"
 
 using namespace odp::model;
 
@@ -36,8 +35,10 @@ std::vector<float> random_tiles(int n, int tile, uint32_t seed) {
 }
 
 std::string temp_path(const std::string& name) {
-  // The process id keeps two test runs on one machine (a CI clone beside a checkout) out of each other's files.
-  return (std::filesystem::temp_directory_path() / ("odp_test_model_" + std::to_string(::getpid()) + "_" + name))
+  // The process id keeps two test runs on one machine (a CI clone beside a checkout) out of each other's
+  // files.
+  return (std::filesystem::temp_directory_path() /
+          ("odp_test_model_" + std::to_string(::getpid()) + "_" + name))
       .string();
 }
 
@@ -89,10 +90,12 @@ TEST_CASE("FSQ quantize lands on the grid and passes gradients straight through"
   REQUIRE(z.grad().abs().sum().item<float>() > 0);
 }
 
-TEST_CASE("the sub-pixel upsampling head computes the same function and gradients as upsample-then-convolve") {
+TEST_CASE(
+    "the sub-pixel upsampling head computes the same function and gradients as upsample-then-convolve") {
   torch::manual_seed(3);
   UpsampleHead head(24, std::vector<int>{16, 8, 4});
-  // Non-square input, channels-last like the decoder's, and a bias away from zero so a dropped bias would show.
+  // Non-square input, channels-last like the decoder's, and a bias away from zero so a dropped bias would
+  // show.
   auto x = torch::randn({2, 24, 5, 7}).contiguous(torch::MemoryFormat::ChannelsLast).set_requires_grad(true);
   {
     torch::NoGradGuard no_grad;
@@ -116,7 +119,8 @@ TEST_CASE("the sub-pixel upsampling head computes the same function and gradient
     REQUIRE((head->forward(x) - changed_reference).abs().max().item<float>() < 1e-5f * scale);
   }
 
-  // Training goes through forward(): its gradients must match the definition's for every weight and the input.
+  // Training goes through forward(): its gradients must match the definition's for every weight and the
+  // input.
   auto probe = torch::randn_like(reference);
   auto grads_of = [&](const torch::Tensor& out) {
     head->zero_grad();
@@ -136,7 +140,8 @@ TEST_CASE("the sub-pixel upsampling head computes the same function and gradient
   }
 }
 
-TEST_CASE("the transposed-convolution head computes the same function and gradients as upsample-then-convolve") {
+TEST_CASE(
+    "the transposed-convolution head computes the same function and gradients as upsample-then-convolve") {
   torch::manual_seed(4);
   UpsampleHead head(24, std::vector<int>{16, 8, 4});
   head->form = HeadForm::kTransposed;
@@ -271,8 +276,8 @@ TEST_CASE("CPU decoding in bf16 stays close to fp32 and can be switched off") {
   }
   const double psnr = -10 * std::log10(sum_sq / floats);
   INFO("bf16 vs fp32 decode: PSNR " << psnr << " dB, max |diff| " << max_diff);
-  REQUIRE(max_diff > 0);     // the switch really changes the arithmetic
-  REQUIRE(psnr > 35);        // and stays far below visible differences
+  REQUIRE(max_diff > 0);  // the switch really changes the arithmetic
+  REQUIRE(psnr > 35);     // and stays far below visible differences
   // The default follows the hardware only: the library reads no environment (the tools apply ODP_CPU_FP32).
   REQUIRE(TileModel::random(c, 5, Device::kCpu)->cpu_bf16_decode() == cpu_has_native_bf16());
 }
@@ -304,11 +309,13 @@ TEST_CASE("tiny model: encode, drop the tail, decode") {
     std::vector<float> base(tiles.size()), changed_tail(tiles.size()), changed_head(tiles.size());
     model->decode(tokens.data(), keep.data(), n, base.data());
     auto tail = tokens;
-    for (int t = 0; t < n; ++t) tail[t * c.num_tokens + 10] = static_cast<uint16_t>((tail[t * c.num_tokens + 10] + 1000) % 4096);
+    for (int t = 0; t < n; ++t)
+      tail[t * c.num_tokens + 10] = static_cast<uint16_t>((tail[t * c.num_tokens + 10] + 1000) % 4096);
     model->decode(tail.data(), keep.data(), n, changed_tail.data());
     REQUIRE(changed_tail == base);
     auto head = tokens;
-    for (int t = 0; t < n; ++t) head[t * c.num_tokens + 1] = static_cast<uint16_t>((head[t * c.num_tokens + 1] + 1000) % 4096);
+    for (int t = 0; t < n; ++t)
+      head[t * c.num_tokens + 1] = static_cast<uint16_t>((head[t * c.num_tokens + 1] + 1000) % 4096);
     model->decode(head.data(), keep.data(), n, changed_head.data());
     double diff = 0;
     for (size_t i = 0; i < base.size(); ++i) diff += std::abs(base[i] - changed_head[i]);
@@ -333,7 +340,8 @@ TEST_CASE("bytes to floats and back as tensor ops follow the codec's rules to th
   // Back to bytes gives every byte again.
   REQUIRE(torch::equal(bytes_from_unit(units), all));
 
-  // Floats around every rounding boundary (k + 0.5) / 255, a few ulps either way, beyond [0,1], and random ones.
+  // Floats around every rounding boundary (k + 0.5) / 255, a few ulps either way, beyond [0,1], and random
+  // ones.
   std::vector<float> values = {0.0f, -0.0f, 1.0f, -1e-30f, -3.0f, 1.0000001f, 7.0f, INFINITY, -INFINITY};
   for (int k = 0; k < 255; ++k) {
     float v = (k + 0.5f) / 255.0f;
@@ -393,8 +401,8 @@ TEST_CASE("TileModel's byte entry points give exactly what its float ones give, 
   std::vector<uint8_t> out(values);
   std::vector<int> too_many(n, c.num_tokens + 1);
   REQUIRE_THROWS_AS(model->decode_bytes(tokens.data(), too_many.data(), n, out.data()), ModelError);
-  // The CPU holds one fp32 network for encoding and fp32 decoding, and no copy for any GPU precision. Decoding
-  // in bf16 made the bf16 decoder's network, whose products' weights are bf16 and the rest fp32.
+  // The CPU holds one fp32 network for encoding and fp32 decoding, and no copy for any GPU precision.
+  // Decoding in bf16 made the bf16 decoder's network, whose products' weights are bf16 and the rest fp32.
   const int64_t fp32_bytes = model->info().parameters * 4;
   REQUIRE(model->device_weight_bytes() > fp32_bytes + fp32_bytes / 2);
   REQUIRE(model->device_weight_bytes() < fp32_bytes + fp32_bytes);
@@ -409,7 +417,8 @@ TEST_CASE("model files keep weights and hyper-parameters; bad files are refused"
   torch::manual_seed(3);
   TokenizerNet net(c);
   const auto path = temp_path("weights.safetensors");
-  std::vector<uint16_t> freqs(static_cast<size_t>(c.num_tokens) * c.codebook_size(), 16);  // 4096 * 16 = 65536
+  std::vector<uint16_t> freqs(static_cast<size_t>(c.num_tokens) * c.codebook_size(),
+                              16);  // 4096 * 16 = 65536
   const uint32_t id = save_network(path, net, torch::kFloat16, {{"train.samples", "42"}}, freqs);
   auto loaded = load_network(path);
   REQUIRE(loaded.info.model_id == id);
@@ -445,7 +454,8 @@ TEST_CASE("model files keep weights and hyper-parameters; bad files are refused"
     REQUIRE_THROWS_WITH(load_network(path), Catch::Contains("odp.width"));
   }
   SECTION("a missing file is named") {
-    REQUIRE_THROWS_WITH(TileModel::load(temp_path("nope.safetensors"), Device::kCpu), Catch::Contains("nope"));
+    REQUIRE_THROWS_WITH(TileModel::load(temp_path("nope.safetensors"), Device::kCpu),
+                        Catch::Contains("nope"));
   }
   std::remove(path.c_str());
 }
@@ -467,7 +477,9 @@ TEST_CASE("a short training run lowers the loss and writes a loadable checkpoint
   std::vector<uint8_t> rgb(static_cast<size_t>(w) * h * 3);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
-      for (int ch = 0; ch < 3; ++ch) rgb[(static_cast<size_t>(y) * w + x) * 3 + ch] = static_cast<uint8_t>((x * 3 + y * (ch + 1) * 2) % 256);
+      for (int ch = 0; ch < 3; ++ch)
+        rgb[(static_cast<size_t>(y) * w + x) * 3 + ch] =
+            static_cast<uint8_t>((x * 3 + y * (ch + 1) * 2) % 256);
   bank.add(rgb.data(), w, h);
   TrainOptions o;
   o.config = c;

@@ -1,24 +1,24 @@
 // Tests of the trainer's state file: a run stopped and resumed continues exactly as one uninterrupted run.
-#include <catch2/catch.hpp>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "model/model_file.h"
 #include "model/safetensors.h"
-#include "train/trainer.h"
 #include "model/weights.h"
 #include "tests/remove_tree.h"
 #include "tests/tiny_model_config.h"
+#include "train/trainer.h"
 
 using namespace odp::model;
 
 namespace {
 
 std::string temp_dir(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("odp_test_state_" + std::to_string(::getpid()) + "_" + name))
+  return (std::filesystem::temp_directory_path() /
+          ("odp_test_state_" + std::to_string(::getpid()) + "_" + name))
       .string();
 }
 
@@ -29,7 +29,8 @@ ImageBank smooth_bank(int tile) {
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
       for (int ch = 0; ch < 3; ++ch)
-        rgb[(static_cast<size_t>(y) * w + x) * 3 + ch] = static_cast<uint8_t>((x * 5 + y * (ch + 2) * 3) % 256);
+        rgb[(static_cast<size_t>(y) * w + x) * 3 + ch] =
+            static_cast<uint8_t>((x * 5 + y * (ch + 2) * 3) % 256);
   bank.add(rgb.data(), w, h);
   return bank;
 }
@@ -59,7 +60,8 @@ torch::Tensor tensor_of(const SafetensorsFile& file, const std::string& name) {
   return tensor_from_blob(file.tensors.at(name), name).to(torch::kFloat32);
 }
 
-// The largest absolute difference between the two files' tensors of one kind ("net.", "ema.", "adam.m.", ...).
+// The largest absolute difference between the two files' tensors of one kind ("net.", "ema.", "adam.m.",
+// ...).
 double max_difference(const SafetensorsFile& a, const SafetensorsFile& b, const std::string& prefix) {
   double worst = 0;
   int compared = 0;
@@ -131,7 +133,8 @@ TEST_CASE("a bf16 state keeps the moments to bf16 precision and resumes the sche
   REQUIRE(bf16.tensors.at("adam.v.head.to_rgb.weight").dtype == "BF16");
   for (const auto& [name, blob] : f32.tensors) {
     if (name.rfind("adam.", 0) != 0) continue;
-    // The same run to this point: the bf16 file holds the fp32 moments rounded to bf16, tiny second moments too.
+    // The same run to this point: the bf16 file holds the fp32 moments rounded to bf16, tiny second moments
+    // too.
     const auto rounded = tensor_of(f32, name).to(torch::kBFloat16).to(torch::kFloat32);
     REQUIRE(torch::equal(rounded, tensor_of(bf16, name)));
   }
