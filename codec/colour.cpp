@@ -57,7 +57,7 @@ bool is_srgb_already(cmsHTRANSFORM transform, bool grey_input) {
 
 }  // namespace
 
-SrgbConversion convert_to_srgb(Image& image) {
+SrgbConversion convert_to_srgb(base::Image& image) {
   SrgbConversion result;
   if (image.icc.empty()) {
     result.is_srgb = true;

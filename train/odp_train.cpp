@@ -2,8 +2,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <sstream>
 
+#include "cli/cli_common.h"
 #include "cli/process.h"
 #include "imageio/image.h"
 #include "model/model_file.h"
@@ -99,28 +101,35 @@ torch::Tensor load_eval(const std::string& folder, int tile) {
   return torch::stack(crops, 0);
 }
 
+// Every command's options, read by the tools' one parser (cli::Arguments); a command ignores the others'.
+const std::set<std::string> kValueOptions = {"--data",         "--out",        "--eval",
+                                             "--init",         "--resume",     "--minutes",
+                                             "--steps",        "--stop-after", "--batch",
+                                             "--lr",           "--warmup",     "--ema",
+                                             "--l1",           "--mse",        "--ms-ssim",
+                                             "--gan",          "--gan-start",  "--lpips",
+                                             "--lpips-weight", "--eval-every", "--save-every-minutes",
+                                             "--state-dtype",  "--head-form",  "--trace",
+                                             "--device",       "--seed",       "--width",
+                                             "--layers",       "--heads",      "--tile",
+                                             "--patch",        "--tokens",     "--head-channels",
+                                             "--model",        "--samples",    "--state"};
+const std::set<std::string> kSwitches = {"--contribution", "--new-schedule"};
+
+// The options after the command word, by their names without the leading "--".
 struct Args {
-  std::map<std::string, std::string> values;
-  bool has(const std::string& k) const { return values.count(k) != 0; }
+  odp::cli::Arguments arguments;
+  bool has(const std::string& k) const { return arguments.has("--" + k); }
   std::string get(const std::string& k, const std::string& def = "") const {
-    auto it = values.find(k);
-    return it == values.end() ? def : it->second;
+    return arguments.text("--" + k, def);
   }
 };
 
-Args parse(int argc, char** argv, int first) {
-  Args a;
-  for (int i = first; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + k + "'");
-    k = k.substr(2);
-    if (k == "contribution" || k == "new-schedule") {
-      a.values[k] = "1";
-      continue;
-    }
-    if (i + 1 >= argc) throw std::invalid_argument("--" + k + " needs a value");
-    a.values[k] = argv[++i];
-  }
+Args parse(int argc, char** argv) {
+  // argv[1] is the command: the parser reads what follows it and names the command in its messages.
+  Args a{odp::cli::Arguments(argc - 1, argv + 1, kValueOptions, kSwitches)};
+  if (!a.arguments.inputs().empty())
+    throw std::invalid_argument("unexpected argument '" + a.arguments.inputs().front() + "'");
   return a;
 }
 
@@ -257,12 +266,15 @@ int main(int argc, char** argv) {
   odp::cli::use_all_physical_cpu_cores();  // CPU evaluation and training, as the tools do
   try {
     const std::string cmd = argv[1];
-    const Args a = parse(argc, argv, 2);
+    const Args a = parse(argc, argv);
     if (cmd == "train") return run_train(a);
     if (cmd == "eval") return run_eval(a);
     if (cmd == "tables") return run_tables(a);
     if (cmd == "slim-state") return run_slim_state(a);
     std::fprintf(stderr, "odp-train: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+    return 1;
+  } catch (const odp::cli::UsageError& e) {
+    std::fprintf(stderr, "odp-train: %s\n%s", e.what(), kUsage);
     return 1;
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "odp-train: %s\n%s", e.what(), kUsage);
