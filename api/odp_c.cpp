@@ -326,6 +326,8 @@ odp_status odp_inspect(const uint8_t* data, size_t size, odp_file_info* info) {
     out.tiles_x = from.tiles_x;
     out.tiles_y = from.tiles_y;
     out.model_id = from.model_id;
+    out.model_id_bits = static_cast<uint32_t>(from.model_id_bits);
+    out.format_version = static_cast<uint32_t>(from.format_version);
     out.codebook_bits = from.codebook_bits;
     out.position_tables = from.position_tables;
     out.payload_cut = from.payload_cut;

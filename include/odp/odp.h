@@ -179,7 +179,11 @@ typedef struct odp_file_info {
   int min_tokens, max_tokens;
   double mean_tokens;
   uint64_t header_bytes, metadata_bytes, payload_bytes, file_bytes;
-  uint32_t reserved[16];
+  /* model_id holds the low model_id_bits bits of the model's CRC-32: 32 in format version 1, 16 in version 2
+   */
+  uint32_t model_id_bits;
+  uint32_t format_version;
+  uint32_t reserved[14];
 } odp_file_info;
 /* Reads a .odp file's header and sizes without the model and without entropy decoding. */
 ODP_API odp_status odp_inspect(const uint8_t* data, size_t size, odp_file_info* info);
