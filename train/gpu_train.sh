@@ -18,6 +18,11 @@ case "${1:-}" in
     mkdir -p "$data" && tar -xf "$2" -C "$data" && echo "$(find "$data" -type f | wc -l) files in $data" ;;
   build)
     prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+    # Little CMS comes in .deps (Debian's liblcms2-dev and liblcms2-2 unpacked): its pkg-config file names /usr.
+    pc=.deps/usr/lib/x86_64-linux-gnu/pkgconfig
+    if [ -f "$pc/lcms2.pc" ]; then
+      sed -i "s|^prefix=.*|prefix=$PWD/.deps/usr|" "$pc/lcms2.pc" && export PKG_CONFIG_PATH="$PWD/$pc"
+    fi
     # The same configuration as bench/throughput/run_gpu.sh, so that ODP_BUILD_DIR=$build reuses this build.
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DODP_WITH_WEBP=OFF \
       -DODP_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc > /root/configure.log 2>&1 ||
