@@ -90,6 +90,29 @@ TEST_CASE("FSQ quantize lands on the grid and passes gradients straight through"
   REQUIRE(z.grad().abs().sum().item<float>() > 0);
 }
 
+// The gradients of the head's forward() (in its current form) for every weight and the input equal those of
+// the literal upsample-then-convolve definition, for one random direction of the output.
+void require_head_gradients_match_reference(UpsampleHead& head, const torch::Tensor& x) {
+  torch::Tensor probe;
+  auto grads_of = [&](const torch::Tensor& out) {
+    if (!probe.defined()) probe = torch::randn_like(out);
+    head->zero_grad();
+    if (x.grad().defined()) x.mutable_grad().zero_();
+    (out * probe).sum().backward();
+    std::vector<torch::Tensor> g{x.grad().clone()};
+    for (auto& p : head->parameters()) g.push_back(p.grad().clone());
+    return g;
+  };
+  const auto g_form = grads_of(head->forward(x));
+  const auto g_ref = grads_of(head->forward_reference(x));
+  REQUIRE(g_form.size() == g_ref.size());
+  for (size_t i = 0; i < g_ref.size(); ++i) {
+    const float g_scale = g_ref[i].abs().max().item<float>();
+    REQUIRE(g_scale > 0.f);
+    REQUIRE((g_form[i] - g_ref[i]).abs().max().item<float>() < 1e-4f * g_scale);
+  }
+}
+
 TEST_CASE(
     "the sub-pixel upsampling head computes the same function and gradients as upsample-then-convolve") {
   torch::manual_seed(3);
@@ -121,23 +144,7 @@ TEST_CASE(
 
   // Training goes through forward(): its gradients must match the definition's for every weight and the
   // input.
-  auto probe = torch::randn_like(reference);
-  auto grads_of = [&](const torch::Tensor& out) {
-    head->zero_grad();
-    if (x.grad().defined()) x.mutable_grad().zero_();
-    (out * probe).sum().backward();
-    std::vector<torch::Tensor> g{x.grad().clone()};
-    for (auto& p : head->parameters()) g.push_back(p.grad().clone());
-    return g;
-  };
-  const auto g_fast = grads_of(head->forward(x));
-  const auto g_ref = grads_of(head->forward_reference(x));
-  REQUIRE(g_fast.size() == g_ref.size());
-  for (size_t i = 0; i < g_fast.size(); ++i) {
-    const float g_scale = g_ref[i].abs().max().item<float>();
-    REQUIRE(g_scale > 0.f);
-    REQUIRE((g_fast[i] - g_ref[i]).abs().max().item<float>() < 1e-4f * g_scale);
-  }
+  require_head_gradients_match_reference(head, x);
 }
 
 TEST_CASE(
@@ -161,23 +168,7 @@ TEST_CASE(
   REQUIRE((head->forward(x) - transposed).abs().max().item<float>() < 1e-5f * scale);
   head->form = HeadForm::kTransposed;
 
-  auto probe = torch::randn_like(reference);
-  auto grads_of = [&](const torch::Tensor& out) {
-    head->zero_grad();
-    if (x.grad().defined()) x.mutable_grad().zero_();
-    (out * probe).sum().backward();
-    std::vector<torch::Tensor> g{x.grad().clone()};
-    for (auto& p : head->parameters()) g.push_back(p.grad().clone());
-    return g;
-  };
-  const auto g_transposed = grads_of(head->forward(x));
-  const auto g_ref = grads_of(head->forward_reference(x));
-  REQUIRE(g_transposed.size() == g_ref.size());
-  for (size_t i = 0; i < g_ref.size(); ++i) {
-    const float g_scale = g_ref[i].abs().max().item<float>();
-    REQUIRE(g_scale > 0.f);
-    REQUIRE((g_transposed[i] - g_ref[i]).abs().max().item<float>() < 1e-4f * g_scale);
-  }
+  require_head_gradients_match_reference(head, x);
 }
 
 TEST_CASE("a transformer block computes the same function in training (three products) and inference (one)") {
