@@ -3,16 +3,20 @@
 #   gpu_train.sh unpack BUNDLE.tar   extract carried training photos into /root/data
 #   gpu_train.sh build               configure + build odp-train (and what run_gpu.sh runs) in the background
 #   gpu_train.sh start ARGS...       start training detached (setsid), logging to /root/run/train.log
-#   gpu_train.sh status              last log lines and evaluations; the latest checkpoint's parts in $OUT
-#                                    (and the trainer's --trace file, gzipped, once it exists)
+#   gpu_train.sh status [RUN_DIR...] last log lines and evaluations; the latest checkpoint's parts in $OUT
+#                                    (and the trainer's --trace file, gzipped, once it exists); the log
+#                                    lines of further runs (a paired A/B), whose checkpoints a call has no room for
+#   gpu_train.sh pick RUN_DIR...     prints the run whose final evaluation has the best mean PSNR at 16, 64,
+#                                    128 and 256 tokens (the targets' lengths)
 #   gpu_train.sh wait-trainer        returns when odp-train is built (or the build has failed, with its errors)
 #   gpu_train.sh wait-build          returns when the background build has finished
 #   gpu_train.sh wait                returns when the trainer has exited (then export)
 #   gpu_train.sh export [CHECKPOINT] fit entropy tables, split the fp16 model into <= 15 MiB parts in $OUT
 #   gpu_train.sh state I             part group I (0, 1, 2, ...) of the train state (--resume): at most 4 parts
 #                                    of 15.9 MB a call, within the 64 MiB a call brings back; prints how many
+# RUN=DIR selects the run directory (default /root/run), so that two runs can train side by side.
 set -euo pipefail
-data=/root/data run=/root/run build=/root/build-train
+data=/root/data run=${RUN:-/root/run} build=/root/build-train
 case "${1:-}" in
   unpack)
     mkdir -p "$data" && tar -xf "$2" -C "$data" && echo "$(find "$data" -type f | wc -l) files in $data" ;;
@@ -42,7 +46,11 @@ case "${1:-}" in
       > "$run/train.log" 2>&1 &)
     echo "training started: $run/train.log" ;;
   status)
-    grep -E "^#|^eval" "$run/train.log" | tail -8; tail -n 2 "$run/train.log"
+    shift
+    for other in "$@"; do
+      echo "== $other"; grep -E "^#|^eval" "$other/train.log" | tail -4; tail -n 1 "$other/train.log"
+    done
+    echo "== $run"; grep -E "^#|^eval" "$run/train.log" | tail -8; tail -n 2 "$run/train.log"
     # Every poll also brings the latest checkpoint out: if the machine is given back before `export`, the
     # training up to that checkpoint is not lost (run 4 was saved this way).
     if [ -n "${OUT:-}" ] && [ -f "$run/checkpoint-fp16.safetensors" ]; then
@@ -65,6 +73,20 @@ case "${1:-}" in
     parts=("$run"/state-parts/train-state.safetensors.part*)
     for ((i = ${2:?group} * 4; i < ${2} * 4 + 4 && i < ${#parts[@]}; ++i)); do cp "${parts[$i]}" "${OUT:?}/"; done
     echo "${#parts[@]} parts in all; $(cat "$run/state-parts/md5")" ;;
+  pick)
+    shift
+    best="" best_score=""
+    for dir in "$@"; do
+      # The final evaluation's markdown table: "| tokens | PSNR | MS-SSIM |".
+      score=$(awk '/^# final evaluation/ { f = 1 } f && /^\| *(16|64|128|256) *\|/ { split($0, c, "|"); s += c[3]; n++ }
+                   END { if (n == 4) printf "%.4f", s / n }' "$dir/train.log")
+      echo "$dir: mean PSNR at 16, 64, 128, 256 tokens: ${score:-no final evaluation}" >&2
+      if [ -n "$score" ] && { [ -z "$best" ] || awk -v a="$score" -v b="$best_score" 'BEGIN { exit !(a > b) }'; }; then
+        best=$dir best_score=$score
+      fi
+    done
+    [ -n "$best" ] || { echo "no finished run among: $*" >&2; exit 1; }
+    echo "$best" ;;
   wait-trainer)
     # Training can start while the rest of the build goes on.
     while [ ! -f /root/odp-train.built ] && { pgrep -x ninja > /dev/null || pgrep -x cmake > /dev/null; }; do sleep 3; done

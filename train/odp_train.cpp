@@ -21,7 +21,7 @@ namespace {
 const char* kUsage = R"(usage:
   odp-train train --data DIR[,DIR...] --out DIR [--eval DIR] [--init MODEL] [--resume STATE [--new-schedule]]
                   [--minutes M] [--steps S] [--stop-after S]
-                  [--batch B] [--lr X] [--warmup S] [--ema D] [--l1 W] [--mse W] [--ms-ssim W]
+                  [--batch B] [--lr X] [--warmup S] [--ema D] [--full-length F] [--l1 W] [--mse W] [--ms-ssim W]
                   [--gan W] [--gan-start FRACTION] [--lpips FILE [--lpips-weight W]]
                   [--eval-every S] [--save-every-minutes M] [--state-dtype bf16|f32]
                   [--head-form auto|sub-pixel|transposed] [--trace FILE.json]
@@ -39,7 +39,8 @@ weights, EMA, AdamW moments, step, schedule and random state; the saved schedule
 --new-schedule a new warm-up (--warmup, default 0 then) + cosine segment at --lr is fitted to --minutes/--steps.
 A slim state (odp-train slim-state) takes its weights from --init. --stop-after S ends the run after S steps without changing its schedule (resume it later). --state-dtype f32
 makes the state file twice as large and the resume bit-exact. --trace writes a Chrome trace of three training
-steps (CUDA). --head-form auto (default) times both forms of the upsampling head on CUDA and keeps the faster.
+steps (CUDA). --full-length F: Tail Token Drop keeps all tokens in a fraction F of the samples (default 0:
+every sample keeps 1..N tokens, uniformly). --minutes 0 --steps S runs exactly S steps. --head-form auto (default) times both forms of the upsampling head on CUDA and keeps the faster.
 Images are JPEG/PNG/WebP/PPM files; every file directly inside DIR (or its sub-folders) is read.
 --lpips FILE adds W * LPIPS(reconstruction, image) to the loss (W: --lpips-weight, default 0.1), with the
 LPIPS-alex weights in FILE: a .safetensors state dict of lpips.LPIPS(net='alex'), made as bench/README.md says.
@@ -102,18 +103,43 @@ torch::Tensor load_eval(const std::string& folder, int tile) {
 }
 
 // Every command's options, read by the tools' one parser (cli::Arguments); a command ignores the others'.
-const std::set<std::string> kValueOptions = {"--data",         "--out",        "--eval",
-                                             "--init",         "--resume",     "--minutes",
-                                             "--steps",        "--stop-after", "--batch",
-                                             "--lr",           "--warmup",     "--ema",
-                                             "--l1",           "--mse",        "--ms-ssim",
-                                             "--gan",          "--gan-start",  "--lpips",
-                                             "--lpips-weight", "--eval-every", "--save-every-minutes",
-                                             "--state-dtype",  "--head-form",  "--trace",
-                                             "--device",       "--seed",       "--width",
-                                             "--layers",       "--heads",      "--tile",
-                                             "--patch",        "--tokens",     "--head-channels",
-                                             "--model",        "--samples",    "--state"};
+const std::set<std::string> kValueOptions = {"--data",
+                                             "--out",
+                                             "--eval",
+                                             "--init",
+                                             "--resume",
+                                             "--minutes",
+                                             "--steps",
+                                             "--stop-after",
+                                             "--batch",
+                                             "--lr",
+                                             "--warmup",
+                                             "--ema",
+                                             "--l1",
+                                             "--mse",
+                                             "--ms-ssim",
+                                             "--gan",
+                                             "--gan-start",
+                                             "--lpips",
+                                             "--lpips-weight",
+                                             "--eval-every",
+                                             "--save-every-minutes",
+                                             "--full-length",
+                                             "--state-dtype",
+                                             "--head-form",
+                                             "--trace",
+                                             "--device",
+                                             "--seed",
+                                             "--width",
+                                             "--layers",
+                                             "--heads",
+                                             "--tile",
+                                             "--patch",
+                                             "--tokens",
+                                             "--head-channels",
+                                             "--model",
+                                             "--samples",
+                                             "--state"};
 const std::set<std::string> kSwitches = {"--contribution", "--new-schedule"};
 
 // The options after the command word, by their names without the leading "--".
@@ -157,6 +183,9 @@ int run_train(const Args& a) {
   // Resumed moments are warm: a new schedule segment needs no warm-up unless asked for.
   o.warmup_steps = std::stoll(a.get("warmup", o.resume_state.empty() ? "500" : "0"));
   o.ema_decay = std::stod(a.get("ema", "0.999"));
+  o.full_length_fraction = std::stod(a.get("full-length", "0"));
+  if (!(o.full_length_fraction >= 0 && o.full_length_fraction <= 1))
+    throw std::invalid_argument("--full-length is a fraction in [0, 1]");
   o.l1_weight = std::stod(a.get("l1", "0"));
   o.mse_weight = std::stod(a.get("mse", "1"));
   o.ms_ssim_weight = std::stod(a.get("ms-ssim", "0"));

@@ -392,6 +392,17 @@ SafetensorsFile slim_train_state(const SafetensorsFile& state) {
   return slim;
 }
 
+torch::Tensor draw_kept_lengths(int64_t batch, int num_tokens, double full_length_fraction,
+                                const torch::Device& device) {
+  if (!(full_length_fraction >= 0 && full_length_fraction <= 1))
+    throw std::invalid_argument("the full-length fraction must be in [0, 1]");
+  const auto options = torch::TensorOptions().dtype(torch::kInt64).device(device);
+  auto keep = torch::randint(1, num_tokens + 1, {batch}, options);
+  if (full_length_fraction == 0) return keep;
+  const auto full = torch::rand({batch}, torch::TensorOptions().device(device)) < full_length_fraction;
+  return torch::where(full, torch::full({batch}, num_tokens, options), keep);
+}
+
 void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& eval_images) {
   const Device dev = parse_device(o.device);
   const bool cuda = dev == Device::kCuda;
@@ -619,9 +630,7 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   // One training step at learning rate lr; returns the reconstruction and the loss (on the device).
   auto train_step = [&](double lr, bool gan_on) {
     auto images = bank.sample(o.batch, rng);
-    // Tail Token Drop: drop k ~ U(0, N-1) tokens from the tail, i.e. keep 1..N.
-    auto keep = torch::randint(1, config.num_tokens + 1, {o.batch},
-                               torch::TensorOptions().dtype(torch::kInt64).device(device));
+    auto keep = draw_kept_lengths(o.batch, config.num_tokens, o.full_length_fraction, device);
     torch::Tensor recon, loss;
     {
       AutocastBf16 ac(cuda);

@@ -1,6 +1,5 @@
 // The codec with a tiny real network: passing bytes to and from the model gives the float path's files and
 // images.
-#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -8,6 +7,7 @@
 #include "codec/odp.h"
 #include "model/weights.h"
 #include "test_support.h"
+#include "tests/catch_with_torch.h"
 #include "tests/tiny_model_config.h"
 
 // REQUIRE, not CHECK, in this file: LibTorch's logging headers define their own CHECK macro.

@@ -1,5 +1,4 @@
 // Tests for train/lpips: LPIPS-alex with random weights as a batched, differentiable loss; in the trainer.
-#include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +6,7 @@
 #include <string>
 
 #include "model/weights.h"
+#include "tests/catch_with_torch.h"
 #include "tests/lpips_test_weights.h"
 #include "tests/remove_tree.h"
 #include "tests/tiny_model_config.h"

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +13,7 @@
 #include "model/pixels.h"
 #include "model/safetensors.h"
 #include "model/weights.h"
+#include "tests/catch_with_torch.h"
 #include "tests/remove_tree.h"
 #include "tests/tiny_model_config.h"
 #include "train/fused_adamw.h"

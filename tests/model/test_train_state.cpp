@@ -1,13 +1,13 @@
 // Tests of the trainer's state file: a run stopped and resumed continues exactly as one uninterrupted run.
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "model/model_file.h"
 #include "model/safetensors.h"
 #include "model/weights.h"
+#include "tests/catch_with_torch.h"
 #include "tests/remove_tree.h"
 #include "tests/tiny_model_config.h"
 #include "train/trainer.h"
@@ -214,4 +214,30 @@ TEST_CASE("a slim state keeps the optimizer without the weights and resumes besi
   ambiguous.init_model = resumed.init_model;
   REQUIRE_THROWS_WITH(train(ambiguous, bank, torch::Tensor()), Catch::Contains("its own weights"));
   for (const auto& dir : {run.out_dir, resumed.out_dir, ambiguous.out_dir}) odp::testing::remove_tree(dir);
+}
+
+TEST_CASE("Tail Token Drop keeps 1..N tokens uniformly, all N in the asked fraction of samples") {
+  const int n = 256;
+  const int64_t batch = 40000;
+  const torch::Device cpu(torch::kCPU);
+
+  // Fraction 0 is the uniform draw earlier runs made, from the same random numbers.
+  torch::manual_seed(7);
+  const auto uniform = draw_kept_lengths(batch, n, 0.0, cpu);
+  torch::manual_seed(7);
+  CHECK(torch::equal(uniform, torch::randint(1, n + 1, {batch}, torch::kInt64)));
+  CHECK(uniform.min().item<int64_t>() == 1);
+  CHECK(uniform.max().item<int64_t>() == n);
+  CHECK(uniform.to(torch::kDouble).mean().item<double>() == Approx((n + 1) / 2.0).epsilon(0.02));
+
+  torch::manual_seed(7);
+  const auto mixed = draw_kept_lengths(batch, n, 0.25, cpu);
+  const auto full = (mixed == n).to(torch::kDouble).mean().item<double>();
+  CHECK(full == Approx(0.25 + 0.75 / n).margin(0.01));
+  const auto partial = mixed.masked_select(mixed < n).to(torch::kDouble);
+  CHECK(partial.min().item<double>() == 1);
+  CHECK(partial.mean().item<double>() == Approx(n / 2.0).epsilon(0.02));
+
+  CHECK(torch::equal(draw_kept_lengths(64, n, 1.0, cpu), torch::full({64}, n, torch::kInt64)));
+  CHECK_THROWS_WITH(draw_kept_lengths(8, n, 1.5, cpu), Catch::Contains("full-length fraction"));
 }
