@@ -32,9 +32,10 @@ class FiniteScalarQuantizer {
 };
 
 // Whether a network's constructor draws random weights (training from scratch, random test models) or leaves
-// them uninitialised for weights about to be copied in (a model file, a copy of another network). Drawing the
-// shipped model's 22 M random numbers took 0.14 s on a 2-core CPU, 6% of decoding a 768x512 image. kNone
-// skips all but the convolutions' 1.6 M (torch::nn::Conv2d always draws its own).
+// them uninitialised for weights about to be copied in (a model file, a copy of another network): drawing
+// random numbers that are overwritten at once is a visible part of a tool's start-up
+// (bench/throughput/NOTES.md). kNone skips all but the convolutions' (torch::nn::Conv2d always draws its
+// own).
 enum class WeightInit { kRandom, kNone };
 
 // A fully connected layer: torch::nn::Linear's parameters ("weight" [out, in], "bias" [out]) and, with
@@ -125,9 +126,9 @@ TokenizerNet network_copy(TokenizerNet& net, const torch::Device& device, torch:
 // A copy of net for decoding on the CPU in bf16: the weights and biases of its matrix products and
 // convolutions in bf16, everything else (layer norms, positions, mask token) fp32. Fed fp32 activations
 // without autograd, it keeps the residual stream and layer norms in fp32 and runs the products on bf16
-// operands, their bias added in the product. Against bf16 autocast over the fp32 network (the previous path),
-// which re-casts the weights on every call and adds each bias in a separate mixed-type pass: a 768x512 decode
-// 15% faster (one thread), and as close to fp32 (55.2 against 55.1 dB PSNR, shipped model).
+// operands, their bias added in the product. Unlike bf16 autocast over the fp32 network, it does not re-cast
+// the weights on every call nor add each bias in a separate mixed-type pass (the measured gain and its
+// accuracy against fp32 are in bench/throughput/NOTES.md).
 TokenizerNet cpu_bf16_inference_copy(TokenizerNet& net);
 
 int64_t count_parameters(torch::nn::Module& module);

@@ -27,7 +27,7 @@ struct SafetensorsFile {
 std::vector<uint8_t> serialize_safetensors(const SafetensorsFile& file);
 // Parses and validates (offsets in range, sizes matching dtype x shape). `name` is used in errors. With
 // `only_data_of`, every entry is still checked but only the named tensors' bytes are copied (the others keep
-// empty data): reading a model's tables must not copy its 47 MB of weights.
+// empty data): reading a model's tables must not copy its weights.
 SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::string& name,
                                   const std::set<std::string>* only_data_of = nullptr);
 

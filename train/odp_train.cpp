@@ -39,8 +39,8 @@ weights, EMA, AdamW moments, step, schedule and random state; the saved schedule
 --new-schedule a new warm-up (--warmup, default 0 then) + cosine segment at --lr is fitted to --minutes/--steps.
 A slim state (odp-train slim-state) takes its weights from --init. --stop-after S ends the run after S steps without changing its schedule (resume it later). --state-dtype f32
 makes the state file twice as large and the resume bit-exact. --trace writes a Chrome trace of three training
-steps (CUDA). --full-length F: Tail Token Drop keeps all tokens in a fraction F of the samples (default 0:
-every sample keeps 1..N tokens, uniformly). --minutes 0 --steps S runs exactly S steps. --head-form auto (default) times both forms of the upsampling head on CUDA and keeps the faster.
+steps (CUDA). --full-length F: Tail Token Drop keeps all N tokens in a fraction F of the samples, the others
+1..N uniformly (default 0.25; 0: all uniform, as runs 1-5 trained). --minutes 0 --steps S runs exactly S steps. --head-form auto (default) times both forms of the upsampling head on CUDA and keeps the faster.
 Images are JPEG/PNG/WebP/PPM files; every file directly inside DIR (or its sub-folders) is read.
 --lpips FILE adds W * LPIPS(reconstruction, image) to the loss (W: --lpips-weight, default 0.1), with the
 LPIPS-alex weights in FILE: a .safetensors state dict of lpips.LPIPS(net='alex'), made as bench/README.md says.
@@ -183,7 +183,7 @@ int run_train(const Args& a) {
   // Resumed moments are warm: a new schedule segment needs no warm-up unless asked for.
   o.warmup_steps = std::stoll(a.get("warmup", o.resume_state.empty() ? "500" : "0"));
   o.ema_decay = std::stod(a.get("ema", "0.999"));
-  o.full_length_fraction = std::stod(a.get("full-length", "0"));
+  o.full_length_fraction = std::stod(a.get("full-length", "0.25"));
   if (!(o.full_length_fraction >= 0 && o.full_length_fraction <= 1))
     throw std::invalid_argument("--full-length is a fraction in [0, 1]");
   o.l1_weight = std::stod(a.get("l1", "0"));
