@@ -104,16 +104,18 @@ Image decode_tiff(const uint8_t* data, size_t size, const std::string& name, con
   const int pages = TIFFNumberOfDirectories(tiff.get());
   if (pages > 1)
     image.warnings.push_back("the TIFF holds " + std::to_string(pages) + " pages; encoded the first only");
+  // Repacked in place (each pixel's bytes move to a lower or equal offset), so no second buffer is needed.
   const int channels = has_alpha ? 4 : 3;
-  std::vector<uint8_t> samples(pixels * channels);
+  uint8_t* samples = reinterpret_cast<uint8_t*>(raster.data());
   for (size_t i = 0; i < pixels; ++i) {
-    uint8_t* out = &samples[i * channels];
-    out[0] = static_cast<uint8_t>(TIFFGetR(raster[i]));
-    out[1] = static_cast<uint8_t>(TIFFGetG(raster[i]));
-    out[2] = static_cast<uint8_t>(TIFFGetB(raster[i]));
-    if (has_alpha) out[3] = static_cast<uint8_t>(TIFFGetA(raster[i]));
+    const uint32_t pixel = raster[i];
+    uint8_t* out = samples + i * channels;
+    out[0] = static_cast<uint8_t>(TIFFGetR(pixel));
+    out[1] = static_cast<uint8_t>(TIFFGetG(pixel));
+    out[2] = static_cast<uint8_t>(TIFFGetB(pixel));
+    if (has_alpha) out[3] = static_cast<uint8_t>(TIFFGetA(pixel));
   }
-  store_samples(image, samples.data(), channels, options, name);
+  store_samples(image, samples, channels, options, name);
   return image;
 }
 #else
