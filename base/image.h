@@ -16,6 +16,9 @@ struct Image {
   // Conversions made while reading that a user may want to know about (16-bit reduced to 8-bit, an opaque
   // alpha channel dropped, alpha flattened, EXIF orientation applied). Printed by the tools with -v.
   std::vector<std::string> notes;
+  // What a user should hear about even without -v (only the first frame of an animation was read, only the
+  // first page of a TIFF). Printed by the tools unless --quiet.
+  std::vector<std::string> warnings;
 };
 
 }  // namespace odp::base

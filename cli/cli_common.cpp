@@ -9,9 +9,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+
+#include "format/odp_format.h"
+#include "model/model_file.h"
 
 namespace odp::cli {
 
@@ -22,7 +26,10 @@ model, or the model failed to run on the CPU or the GPU). With several inputs, e
 first failure's code is returned.
 The model is found without flags in this order: --model FILE, $ODP_MODEL, odp.safetensors next to the
 tool, ../share/odp/odp.safetensors next to the tool, then the source tree's model/weights/odp.safetensors.
-"-" means stdin or stdout.
+"-" means stdin or stdout. Every tool also takes --version (odp, format, LibTorch and CUDA, the default
+model's id) and --quiet (cwebp's -quiet: no progress bar, no warnings; errors are still printed). cwebp's
+single-dash spellings work where they mean the same: -q, -size, -psnr, -metadata, -print_psnr, -short, -mt,
+-quiet, -version.
 )";
 
 namespace {
@@ -79,6 +86,53 @@ std::string executable_path() {
   return length > 0 ? std::string(buffer, static_cast<size_t>(length)) : std::string();
 }
 
+// cwebp's (and cjxl's, avifenc's) single-dash spellings, accepted where a tool has the option they mean.
+const std::map<std::string, std::string>& single_dash_spellings() {
+  static const std::map<std::string, std::string> spellings = {
+      {"-q", "--quality"},         {"-quiet", "--quiet"},
+      {"-size", "--size"},         {"-psnr", "--target-psnr"},
+      {"-metadata", "--metadata"}, {"-short", "--short"},
+      {"-version", "--version"},   {"-print_psnr", "--print-psnr"},
+      {"-help", "--help"},         {"-mt", "--mt"},
+      {"-model", "--model"},       {"-device", "--device"}};
+  return spellings;
+}
+
+// Levenshtein distance, for "did you mean" on an unknown option.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string without_dashes(const std::string& option) {
+  const size_t start = option.find_first_not_of('-');
+  return start == std::string::npos ? "" : option.substr(start);
+}
+
+// The known option nearest to an unknown one (dashes aside), or "" when none is near enough to be a typo.
+std::string nearest_option(const std::string& word, const std::set<std::string>& known) {
+  const std::string bare = without_dashes(word);
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, bare.size() / 3) + 1;
+  for (const std::string& option : known) {
+    const std::string name = without_dashes(option);
+    // A prefix ("-q" of --quiet) is as near as one typo.
+    const size_t distance = !bare.empty() && name.rfind(bare, 0) == 0 ? 1 : edit_distance(bare, name);
+    if (distance < best_distance) best_distance = distance, best = option;
+  }
+  return best;
+}
+
 }  // namespace
 
 Arguments::Arguments(int argc, char** argv, const std::set<std::string>& value_options,
@@ -102,6 +156,12 @@ Arguments::Arguments(int argc, char** argv, const std::set<std::string>& value_o
       value = word.substr(equals + 1);
       word = word.substr(0, equals);
     }
+    if (!switches.count(word) && !value_options.count(word)) {
+      auto spelling = single_dash_spellings().find(word);
+      if (spelling != single_dash_spellings().end() &&
+          (switches.count(spelling->second) || value_options.count(spelling->second)))
+        word = spelling->second;
+    }
     if (switches.count(word)) {
       if (inline_value) throw UsageError(word + " takes no value");
       values_[word] = "";
@@ -113,7 +173,10 @@ Arguments::Arguments(int argc, char** argv, const std::set<std::string>& value_o
       if (values_.count(word)) throw UsageError(word + " is given twice");
       values_[word] = value;
     } else {
-      throw UsageError("unknown option " + word);
+      std::set<std::string> known = switches;
+      known.insert(value_options.begin(), value_options.end());
+      const std::string nearest = nearest_option(word, known);
+      throw UsageError("unknown option " + word + (nearest.empty() ? "" : "; did you mean " + nearest + "?"));
     }
   }
 }
@@ -165,28 +228,56 @@ int Arguments::count_of(const std::vector<std::string>& names) const {
 }
 
 std::vector<std::string> output_paths(const Arguments& arguments, const std::string& default_extension,
-                                      bool output_required) {
+                                      bool output_required, bool in_place_allowed) {
   const std::vector<std::string>& inputs = arguments.inputs();
   if (inputs.empty()) throw UsageError("no input file given");
   const std::string output = arguments.text("-o");
   std::vector<std::string> outputs;
-  if (inputs.size() == 1 && arguments.has("-o") && !is_directory(output)) return {output};
-  if (arguments.has("-o") && !is_directory(output))
-    throw UsageError("with several inputs, -o must name an existing directory (" + output + " is not one)");
-  if (!arguments.has("-o") && output_required) throw UsageError("say where to write with -o FILE");
-  for (const std::string& input : inputs) {
-    if (input == "-" && arguments.has("-o")) throw UsageError("give stdin's output as a file with -o FILE");
-    if (input == "-") {
-      outputs.push_back("-");
-    } else if (arguments.has("-o")) {
-      outputs.push_back(output + "/" + base_name(replace_extension(input, default_extension)));
-    } else {
-      outputs.push_back(replace_extension(input, default_extension));
-      if (outputs.back() == input)
-        throw UsageError(input + ": the output would overwrite the input; name it with -o");
+  if (inputs.size() == 1 && arguments.has("-o") && !is_directory(output)) {
+    outputs = {output};
+  } else {
+    if (arguments.has("-o") && !is_directory(output))
+      throw UsageError("with several inputs, -o must name an existing directory (" + output + " is not one)");
+    if (!arguments.has("-o") && output_required) throw UsageError("say where to write with -o FILE");
+    for (const std::string& input : inputs) {
+      if (input == "-" && arguments.has("-o")) throw UsageError("give stdin's output as a file with -o FILE");
+      if (input == "-") {
+        outputs.push_back("-");
+      } else if (arguments.has("-o")) {
+        outputs.push_back(output + "/" + base_name(replace_extension(input, default_extension)));
+      } else {
+        outputs.push_back(replace_extension(input, default_extension));
+      }
     }
   }
+  check_outputs(inputs, outputs, in_place_allowed);
   return outputs;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  if (a == "-" || b == "-") return false;
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (fs::equivalent(a, b, error)) return true;  // both exist: hard links, symlinks, any spelling
+  // Not both there yet (two outputs): the same place once "." "..", "//" and symbolic links are resolved.
+  const fs::path first = fs::weakly_canonical(fs::absolute(a, error), error);
+  if (error) return a == b;
+  const fs::path second = fs::weakly_canonical(fs::absolute(b, error), error);
+  return error ? a == b : first == second;
+}
+
+void check_outputs(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
+                   bool in_place_allowed) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    for (size_t j = 0; j < inputs.size(); ++j)
+      if (!(in_place_allowed && i == j) && same_file(outputs[i], inputs[j]))
+        throw UsageError(outputs[i] + ": writing it would overwrite the input " + inputs[j] +
+                         "; name another output with -o");
+    for (size_t k = 0; k < i; ++k)
+      if (same_file(outputs[i], outputs[k]))
+        throw UsageError(inputs[k] + " and " + inputs[i] + " would both be written to " + outputs[i] +
+                         "; convert them separately with -o FILE");
+  }
 }
 
 std::string compare_path(const Arguments& arguments, const std::string& input) {
@@ -226,14 +317,19 @@ int for_input(const Arguments& arguments, const std::string& input, const std::f
 }
 
 int run_tool(int argc, char** argv, const std::string& usage, const std::set<std::string>& value_options,
-             const std::set<std::string>& switches, const std::function<int(const Arguments&)>& body) {
+             const std::set<std::string>& switches, const std::function<int(const Arguments&)>& body,
+             const std::function<std::string()>& runtime) {
   const std::string tool = base_name(argc > 0 ? argv[0] : "odp");
   std::set<std::string> all_switches = switches;
-  all_switches.insert({"-h", "--help"});
+  all_switches.insert({"-h", "--help", "--version", "--quiet"});
   try {
     const Arguments arguments(argc, argv, value_options, all_switches);
     if (arguments.has("-h") || arguments.has("--help")) {
       std::cout << usage << kCommonHelp;
+      return kOk;
+    }
+    if (arguments.has("--version")) {
+      std::cout << version_text(arguments, runtime);
       return kOk;
     }
     return body(arguments);
@@ -249,6 +345,10 @@ int run_tool(int argc, char** argv, const std::string& usage, const std::set<std
   }
 }
 
+std::string count_of_things(long long count, const std::string& thing) {
+  return std::to_string(count) + " " + thing + (count == 1 ? "" : "s");
+}
+
 std::string decimal(double value) {
   std::ostringstream text;
   text << std::setprecision(17) << value;
@@ -256,6 +356,27 @@ std::string decimal(double value) {
     std::ostringstream shorter;
     shorter << std::setprecision(digits) << value;
     if (std::stod(shorter.str()) == value) return shorter.str();
+  }
+  return text.str();
+}
+
+std::string version_text(const Arguments& arguments, const std::function<std::string()>& runtime) {
+  std::ostringstream text;
+  text << arguments.tool() << " (odp) " << ODP_VERSION_STRING << "\n"
+       << "format: writes .odp version " << format::kLatestVersion << ", reads versions 1";
+  for (int version = 2; version <= format::kLatestVersion; ++version)
+    text << (version == format::kLatestVersion ? " and " : ", ") << version;
+  text << "\n"
+       << (runtime ? runtime() : std::string("LibTorch: not linked (this tool never runs the model)"))
+       << "\n";
+  // The id is the CRC-32 of the model file (what .odp files record): reading the file is enough, the network
+  // is not built.
+  try {
+    const std::string path = locate_model(arguments);
+    text << "model: " << model::model_id_text(model::model_id_of(base::read_file(path))) << " (" << path
+         << ")\n";
+  } catch (const std::exception&) {
+    text << "model: no model found\n";
   }
   return text.str();
 }

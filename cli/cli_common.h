@@ -49,9 +49,17 @@ class Arguments {
 };
 
 // Where each input's output goes: -o PATH for one input, -o DIR (existing) for several; without -o, beside
-// the input with default_extension ("-" in, "-" out), unless the tool requires -o.
+// the input with default_extension ("-" in, "-" out), unless the tool requires -o. Checked with
+// check_outputs (in_place_allowed: odptrunc, which may replace its input).
 std::vector<std::string> output_paths(const Arguments& arguments, const std::string& default_extension,
-                                      bool output_required);
+                                      bool output_required, bool in_place_allowed = false);
+// UsageError when an output is the same file as an input (std::filesystem::equivalent: any spelling, links;
+// output i may be input i when in_place_allowed) or when two inputs would be written to one output (both
+// named). Otherwise outputs are overwritten, as cwebp does.
+void check_outputs(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
+                   bool in_place_allowed);
+// Whether two paths name one file: by filesystem identity when both exist, else by their resolved paths.
+bool same_file(const std::string& a, const std::string& b);
 
 // The original to compare input against: --compare FILE, or --compare DIR holding <input's stem>.png.
 std::string compare_path(const Arguments& arguments, const std::string& input);
@@ -70,9 +78,21 @@ std::string locate_model(const Arguments& arguments);
 std::unique_ptr<model::TileModel> load_tool_model(const Arguments& arguments, bool verbose);
 
 // Runs body(arguments) with every failure turned into a one-line message "tool: ..." and its exit code.
-// usage is printed for --help/-h (exit 0). Several inputs: body handles each and returns the worst code.
+// usage is printed for --help/-h (exit 0), version_text for --version; --quiet is every tool's switch.
+// runtime: the LibTorch/CUDA line of --version, for the tools that link LibTorch (libtorch_description).
+// Several inputs: body handles each and returns the worst code.
 int run_tool(int argc, char** argv, const std::string& usage, const std::set<std::string>& value_options,
-             const std::set<std::string>& switches, const std::function<int(const Arguments&)>& body);
+             const std::set<std::string>& switches, const std::function<int(const Arguments&)>& body,
+             const std::function<std::string()>& runtime = {});
+
+// What --version prints: the odp version, the format versions written and read, runtime() (or that the tool
+// links no LibTorch) and the default model's id (the CRC-32 of its file) or "no model found".
+std::string version_text(const Arguments& arguments, const std::function<std::string()>& runtime);
+// "LibTorch 2.1.2, CUDA: ..." from the TORCH_VERSION macros and LibTorch's CUDA check (cli_model.cpp).
+std::string libtorch_description();
+
+// "1 tile", "2 tiles".
+std::string count_of_things(long long count, const std::string& thing);
 
 // Runs one input's work, printing "tool: <input>: <message>" on failure; returns its exit code.
 int for_input(const Arguments& arguments, const std::string& input, const std::function<void()>& work);

@@ -1,21 +1,28 @@
-// odpenc: compress images (PNG, JPEG, WebP, PPM/PGM) into .odp files with the shipped model.
+// odpenc: compress images (PNG, JPEG, WebP, TIFF, GIF, PPM/PGM) into .odp files with the shipped model.
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <optional>
 #include <sstream>
 
 #include "cli/cli_common.h"
 #include "codec/colour.h"
+#include "model/model_file.h"
 
 namespace {
 
 const std::string kUsage = R"(usage: odpenc IMAGE... [-o OUT] [rate] [options]
-Compresses each IMAGE (PNG, JPEG, WebP, PPM/PGM; "-" = stdin) into a .odp file. Without -o, a.png
-becomes a.odp beside it; with several inputs -o names an existing directory.
-Rate (at most one; default --quality 75):
+Compresses each IMAGE (PNG, JPEG, WebP, TIFF, GIF, PPM/PGM; "-" = stdin) into a .odp file. Without -o,
+a.png becomes a.odp beside it; with several inputs -o names an existing directory. An existing output is
+replaced, but never an input, and two inputs may not share an output. An animated PNG, WebP or GIF is
+encoded as its first frame, with a warning.
+Rate (at most one; default -q 75):
   --tokens N         tokens per 256x256 tile, 1..256 (more tokens: more detail, more bytes)
-  --quality Q        0..100, tokens per tile = round(256^(Q/100)): Q=0 -> 1, 50 -> 16, 75 -> 64, 100 -> 256
-  --size BYTES       the best quality whose file fits BYTES (e.g. 1500, 20k); fails naming the smallest size
-  --target-psnr DB   adaptive: per tile, the fewest tokens whose reconstruction reaches DB (e.g. 19); a tile
+  -q, --quality Q    0..100, tokens per tile = round(256^(Q/100)): Q=0 -> 1, 50 -> 16, 75 -> 64, 100 -> 256
+  -size, --size BYTES
+                     the best quality whose file fits BYTES (e.g. 1500, 20k); fails naming the smallest size
+  -psnr, --target-psnr DB
+                     adaptive: per tile, the fewest tokens whose reconstruction reaches DB (e.g. 19); a tile
                      that cannot reach DB stops within )" +
                            odp::cli::decimal(odp::codec::kAdaptiveSlackDb) +
                            R"( dB of what all its tokens give
@@ -30,11 +37,17 @@ Options:
                      that costs no extra tile; seams are blended away. 0: fewest tiles (smallest files),
                      seams are smoothed at decode but stay faintly visible in busy regions
   --flatten-alpha    composite transparent images onto white (otherwise they are refused)
-  --metadata LIST    what to copy into the file, as cwebp: all, none (default), or a comma list of icc, exif,
+  -metadata, --metadata LIST
+                     what to copy into the file, as cwebp: all, none (default), or a comma list of icc, exif,
                      xmp (kept chunks are zstd-compressed). Pixels are converted to sRGB from an ICC profile
                      first, and EXIF orientation applied, whatever is kept. --strip-metadata: --metadata none
-  -v                 say what was converted on reading and what each file got (tokens, bytes, bits/pixel)
-  -q                 no progress bar
+  -v                 say what was converted on reading, the model and device, and per file: tiles, tokens
+                     per tile, bytes, bits/pixel and the time to read, encode and write
+  -print_psnr, --print-psnr
+                     decode the result and print its PSNR against the input (takes a decode's time)
+  -short, --short    print one line per file on stderr: its bytes (and PSNR with --print-psnr)
+  -quiet, --quiet    no progress bar, no warnings
+  -mt                accepted for cwebp's sake: odp always uses every CPU core
 A fully opaque alpha channel is dropped silently (nothing is lost); 16-bit images are rounded to 8-bit.
 )";
 
@@ -64,17 +77,29 @@ KeptMetadata parse_metadata(const odp::cli::Arguments& arguments) {
   return kept;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string fixed(double value, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", digits, value);
+  return text;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace odp;
+  using Clock = std::chrono::steady_clock;
   return cli::run_tool(
       argc, argv, kUsage,
       {"-o", "--tokens", "--quality", "--size", "--target-psnr", "--model", "--device", "--overlap",
        "--gpu-precision", "--metadata"},
-      {"--flatten-alpha", "--strip-metadata", "-v", "-q"}, [](const cli::Arguments& arguments) {
+      {"--flatten-alpha", "--strip-metadata", "-v", "--print-psnr", "--short", "--mt"},
+      [](const cli::Arguments& arguments) {
         if (arguments.count_of({"--tokens", "--quality", "--size", "--target-psnr"}) > 1)
-          throw cli::UsageError("give at most one of --tokens, --quality, --size and --target-psnr");
+          throw cli::UsageError("give at most one of --tokens, -q/--quality, --size and --target-psnr");
         codec::EncodeOptions options;
         options.rate = codec::RateControl::kQuality;
         if (arguments.has("--tokens")) {
@@ -96,7 +121,7 @@ int main(int argc, char** argv) {
         const KeptMetadata kept = parse_metadata(arguments);
         imageio::ReadOptions read_options;
         read_options.flatten_alpha = arguments.has("--flatten-alpha");
-        const bool verbose = arguments.has("-v");
+        const bool verbose = arguments.has("-v"), quiet = arguments.has("--quiet");
         const std::vector<std::string> outputs = cli::output_paths(arguments, ".odp", false);
         // Parsed before the model loads, so that a bad value fails at once; without the flag the model keeps
         // its default (TF32).
@@ -108,13 +133,22 @@ int main(int argc, char** argv) {
             throw cli::UsageError(std::string("--gpu-precision: ") + error.what());
           }
         }
+        const Clock::time_point load_start = Clock::now();
         auto model = cli::load_tool_model(arguments, verbose);
         if (precision) model->set_gpu_encode_precision(*precision);
+        if (verbose)
+          std::cerr << "odpenc: model " << model::model_id_text(model->info().model_id) << " on "
+                    << (model->device() == model::Device::kCuda ? "cuda" : "cpu") << ", loaded in "
+                    << fixed(seconds_since(load_start), 2) << " s\n";
         int result = cli::kOk;
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];
           int code = cli::for_input(arguments, input, [&] {
+            const Clock::time_point read_start = Clock::now();
             codec::Image image = imageio::read_image(input, read_options);
+            if (!quiet)
+              for (const std::string& warning : image.warnings)
+                std::cerr << "odpenc: " << input << ": warning: " << warning << "\n";
             if (verbose)
               for (const std::string& note : image.notes)
                 std::cerr << "odpenc: " << input << ": " << note << "\n";
@@ -123,22 +157,43 @@ int main(int argc, char** argv) {
             const codec::SrgbConversion colour = codec::convert_to_srgb(image);
             if (verbose && !colour.message.empty())
               std::cerr << "odpenc: " << input << ": " << colour.message << "\n";
+            const double read_seconds = seconds_since(read_start);
             options.colour = colour.is_srgb ? codec::EncodeOptions::Colour::kSrgb
                                             : codec::EncodeOptions::Colour::kUnspecified;
             if (!kept.icc) image.icc.clear();
             if (!kept.exif) image.exif.clear();  // (the readers keep no XMP yet, so "xmp" keeps nothing)
-            options.progress = cli::progress_bar(!arguments.has("-q"), input);
+            options.progress = cli::progress_bar(!quiet, input);
+            const Clock::time_point encode_start = Clock::now();
             const codec::EncodeResult encoded = codec::encode(image, *model, options);
+            const double encode_seconds = seconds_since(encode_start);
+            const Clock::time_point write_start = Clock::now();
             base::write_file_atomic(outputs[i], encoded.bytes);
-            if (verbose)
+            const double write_seconds = seconds_since(write_start);
+            std::optional<double> psnr;
+            if (arguments.has("--print-psnr")) {  // as cwebp -print_psnr: what a decoder will show
+              const codec::Image decoded = codec::decode(encoded.bytes.data(), encoded.bytes.size(), *model);
+              psnr = codec::psnr(image, decoded);
+            }
+            const double bits_per_pixel = 8.0 * encoded.stats.bytes / (double(image.width) * image.height);
+            if (arguments.has("--short")) {
+              std::cerr << encoded.stats.bytes << (psnr ? " " + fixed(*psnr, 2) : "") << "\n";
+            } else if (verbose) {
               std::cerr << "odpenc: " << input << " -> " << outputs[i] << ": " << image.width << "x"
-                        << image.height << ", " << encoded.stats.tiles << " tiles, "
-                        << encoded.stats.mean_tokens << " tokens/tile on average, " << encoded.stats.bytes
-                        << " bytes, " << 8.0 * encoded.stats.bytes / (double(image.width) * image.height)
-                        << " bits/pixel\n";
+                        << image.height << ", " << cli::count_of_things(encoded.stats.tiles, "tile") << ", "
+                        << fixed(encoded.stats.mean_tokens, 1) << " tokens/tile on average, "
+                        << cli::count_of_things(static_cast<long long>(encoded.stats.bytes), "byte") << ", "
+                        << fixed(bits_per_pixel, 4) << " bits/pixel"
+                        << (psnr ? ", PSNR " + fixed(*psnr, 2) + " dB" : "") << "; read "
+                        << fixed(read_seconds, 3) << " s, encode " << fixed(encode_seconds, 3) << " s, write "
+                        << fixed(write_seconds, 3) << " s\n";
+            } else if (psnr) {
+              std::cerr << "odpenc: " << input << ": PSNR " << fixed(*psnr, 2) << " dB, "
+                        << encoded.stats.bytes << " bytes, " << fixed(bits_per_pixel, 4) << " bits/pixel\n";
+            }
           });
           if (result == cli::kOk) result = code;
         }
         return result;
-      });
+      },
+      cli::libtorch_description);
 }

@@ -29,6 +29,8 @@ void print_info(const std::string& name, const odp::codec::FileInfo& info, bool 
             << (info.payload_cut ? " - cut short, a prefix is recoverable" : "") << "\n"
             << "  bits/pixel:  " << 8.0 * info.file_bytes / (double(info.width) * info.height) << "\n"
             << "  format:      version " << info.format_version << "\n"
+            << "  colour:      " << (info.grey ? "grey" : "colour") << ", "
+            << odp::cli::count_of_things(info.flat_tiles, "flat tile") << "\n"
             << "  model id:    "
             << odp::model::model_id_text(info.model_id).substr(8 - std::min(info.model_id_bits, 32) / 4)
             << (info.model_id_bits < 32 ? " (the low 16 bits)" : "") << ", codebook " << info.codebook_bits

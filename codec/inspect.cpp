@@ -30,6 +30,8 @@ FileInfo inspect(const uint8_t* data, size_t size) {
   info.payload_bytes = summary.payload_bytes;
   info.file_bytes = summary.file_bytes;
   info.payload_cut = summary.payload_cut;
+  info.grey = header.grey;
+  info.flat_tiles = static_cast<uint32_t>(header.flat_tiles.size());
   for (const format::MetadataChunk& chunk : summary.metadata) {
     info.metadata_tags.push_back(chunk.tag);
     info.metadata_sizes.push_back(chunk.bytes.size());

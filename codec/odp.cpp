@@ -182,6 +182,68 @@ void make_grey(Image& image) {
   }
 }
 
+// A tile is flat when every pixel of it inside the image lies within this many levels of its rounded mean,
+// per channel (spec 5.4): it is then stored as that colour, which the model cannot reproduce.
+constexpr int kFlatTolerance = 2;
+
+// The tiles of the grid that are one colour (spec 5.4), by increasing index.
+std::vector<format::FlatTile> find_flat_tiles(const Image& image, const TileGrid& grid) {
+  std::vector<format::FlatTile> flat;
+  for (int index = 0; index < grid.count(); ++index) {
+    const int x0 = grid.origin_x(index % grid.tiles_x), y0 = grid.origin_y(index / grid.tiles_x);
+    const int x1 = std::min(grid.width, x0 + grid.tile), y1 = std::min(grid.height, y0 + grid.tile);
+    int low[3] = {255, 255, 255}, high[3] = {0, 0, 0};
+    uint64_t sum[3] = {0, 0, 0};
+    bool within = true;
+    for (int y = y0; y < y1 && within; ++y) {
+      const uint8_t* row = &image.rgb[(static_cast<size_t>(y) * grid.width + x0) * 3];
+      for (int x = 0; x < x1 - x0; ++x)
+        for (int c = 0; c < 3; ++c) {
+          low[c] = std::min<int>(low[c], row[3 * x + c]);
+          high[c] = std::max<int>(high[c], row[3 * x + c]);
+          sum[c] += row[3 * x + c];
+        }
+      for (int c = 0; c < 3; ++c) within = within && high[c] - low[c] <= 2 * kFlatTolerance;
+    }
+    if (!within) continue;
+    const uint64_t pixels = static_cast<uint64_t>(x1 - x0) * (y1 - y0);
+    format::FlatTile tile;
+    tile.tile = static_cast<uint32_t>(index);
+    for (int c = 0; c < 3; ++c) {
+      tile.rgb[c] = static_cast<uint8_t>((sum[c] + pixels / 2) / pixels);
+      within = within && high[c] - tile.rgb[c] <= kFlatTolerance && tile.rgb[c] - low[c] <= kFlatTolerance;
+    }
+    if (within) flat.push_back(tile);
+  }
+  return flat;
+}
+
+// Overwrites the decoded tiles first..first+count-1 that the file marks flat with their colour (planar
+// 3 x T x T per tile; scale: 1 for bytes, 1/255 for the model's floats).
+template <typename Pixel>
+void paint_flat_tiles(const std::vector<format::FlatTile>& flat, int first, int count, int tile, Pixel* tiles,
+                      float scale) {
+  const size_t plane = static_cast<size_t>(tile) * tile;
+  for (const format::FlatTile& entry : flat) {
+    if (entry.tile < static_cast<uint32_t>(first) || entry.tile >= static_cast<uint32_t>(first + count))
+      continue;
+    Pixel* out = tiles + (entry.tile - first) * 3 * plane;
+    for (int c = 0; c < 3; ++c) std::fill_n(out + c * plane, plane, static_cast<Pixel>(entry.rgb[c] * scale));
+  }
+}
+
+// Fills each flat tile's visible region of the stitched image with its colour.
+void repaint_flat_tiles(const std::vector<format::FlatTile>& flat, const TileGrid& grid, Image& image) {
+  for (const format::FlatTile& entry : flat) {
+    const int index = static_cast<int>(entry.tile);
+    const int x0 = grid.origin_x(index % grid.tiles_x), y0 = grid.origin_y(index / grid.tiles_x);
+    const int x1 = std::min(grid.width, x0 + grid.tile), y1 = std::min(grid.height, y0 + grid.tile);
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x)
+        std::copy_n(entry.rgb, 3, &image.rgb[(static_cast<size_t>(y) * grid.width + x) * 3]);
+  }
+}
+
 int clamp_tokens(int tokens, int num_tokens) {
   if (tokens < 1 || tokens > kMaxTokens)
     throw CodecError("tokens per tile must be 1..256, not " + std::to_string(tokens), ErrorKind::kUsage);
@@ -269,6 +331,9 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
                         : options.colour == EncodeOptions::Colour::kSrgb;
   header.colour = srgb ? format::ColourSpace::kSrgb : format::ColourSpace::kUnspecified;
   header.grey = is_grey(image);
+  // Flat tiles decode from their stored colour; their tokens are not needed, so each keeps one.
+  header.flat_tiles = find_flat_tiles(image, grid);
+  for (const format::FlatTile& flat : header.flat_tiles) keep[flat.tile] = 1;
   if (options.keep_metadata) {
     if (!image.icc.empty()) file.metadata.push_back({"ICCP", image.icc});
     if (!image.exif.empty()) file.metadata.push_back({"EXIF", image.exif});
@@ -342,9 +407,11 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
       }
       if (as_bytes) {
         model.decode_bytes(batch_tokens.data(), keep.data(), n, tile_bytes.data());
+        paint_flat_tiles(file.header.flat_tiles, first, n, t, tile_bytes.data(), 1.0f);
         stitcher.add(tile_bytes.data(), first, n);
       } else {
         model.decode(batch_tokens.data(), keep.data(), n, tiles.data());
+        paint_flat_tiles(file.header.flat_tiles, first, n, t, tiles.data(), 1.0f / 255);
         stitcher.add(tiles.data(), first, n);
       }
       report(options.progress, first + n, grid.count());
@@ -355,6 +422,9 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
   stitcher.finish();
   correct_seam_casts(image.rgb.data(), grid, options.seam_cast_radius);
   smooth_seams(image.rgb.data(), grid, options.seam_filter_radius);
+  // The seam filters (overlap 0 only) move pixels near a seam, flat tiles' too: those get their colour back,
+  // the neighbour keeps its share of the correction.
+  if (grid.overlap == 0) repaint_flat_tiles(file.header.flat_tiles, grid, image);
   if (file.header.grey) make_grey(image);
   for (const format::MetadataChunk& chunk : file.metadata) {
     // A profile describes the decoded pixels only when they were not converted to sRGB (spec 5.3).

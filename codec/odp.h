@@ -119,6 +119,8 @@ struct FileInfo {
   std::vector<uint16_t> tokens_per_tile;
   uint64_t header_bytes = 0, metadata_bytes = 0, payload_bytes = 0, file_bytes = 0;
   bool payload_cut = false;                // the file was cut short; a prefix is recoverable
+  bool grey = false;                       // the source was greyscale (decodes grey)
+  uint32_t flat_tiles = 0;                 // tiles stored as one colour (spec 5.4)
   std::vector<std::string> metadata_tags;  // e.g. "ICCP", "EXIF"
   std::vector<uint64_t> metadata_sizes;
 };

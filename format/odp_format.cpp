@@ -36,7 +36,8 @@ constexpr uint8_t kFlagsReserved = 0xC0;
 constexpr uint8_t kExtColour = 0x01;
 constexpr uint8_t kExtCodedSize = 0x02;
 constexpr uint8_t kExtMetadata = 0x04;
-constexpr uint8_t kExtReserved = 0xF8;
+constexpr uint8_t kExtFlatTiles = 0x08;
+constexpr uint8_t kExtReserved = 0xF0;
 constexpr uint8_t kColourGrey = 0x80;
 constexpr uint8_t kChunkStored = 0;
 constexpr uint8_t kChunkZstd = 1;
@@ -124,6 +125,49 @@ void check_header_values(const Header& header) {
   }
   if (header.version == 1 && has_coded_size(header)) {
     throw FormatError("format version 1 cannot record a coded size (field 'coded_size'); write version 2");
+  }
+  if (header.version == 1 && !header.flat_tiles.empty()) {
+    throw FormatError("format version 1 cannot record flat tiles (field 'flat_tiles'); write version 2");
+  }
+  for (size_t i = 0; i < header.flat_tiles.size(); ++i) {
+    const uint32_t tile = header.flat_tiles[i].tile;
+    if (tile >= header.tile_count() || (i > 0 && tile <= header.flat_tiles[i - 1].tile)) {
+      throw FormatError("field 'flat_tiles': tile " + std::to_string(tile) + " is not below the tile count " +
+                        std::to_string(header.tile_count()) + " or not above the previous entry's");
+    }
+  }
+}
+
+// spec 5.4: count, then per tile the gap to the previous entry and the colour.
+void parse_flat_tiles(wire::ByteReader& in, Header& header) {
+  const uint64_t tiles = header.tile_count();
+  const uint32_t count = in.leb128("flat_tile_count");
+  if (count == 0 || count > tiles) {
+    throw FormatError("field 'flat_tile_count' = " + std::to_string(count) + ": must be 1.." +
+                      std::to_string(tiles) +
+                      " (the tile count); ext_flags bit 3 is clear without flat tiles");
+  }
+  uint64_t next = 0;  // the lowest index the next entry may have
+  header.flat_tiles.resize(count);
+  for (FlatTile& flat : header.flat_tiles) {
+    const uint64_t tile = next + in.leb128("flat_tile_gap");
+    if (tile >= tiles) {
+      throw FormatError("field 'flat_tile_gap': tile " + std::to_string(tile) + " is beyond the last tile " +
+                        std::to_string(tiles - 1));
+    }
+    flat.tile = static_cast<uint32_t>(tile);
+    for (uint8_t& channel : flat.rgb) channel = in.u8("flat_tile_colour");
+    next = tile + 1;
+  }
+}
+
+void put_flat_tiles(std::vector<uint8_t>& out, const std::vector<FlatTile>& flat_tiles) {
+  wire::put_leb128(out, static_cast<uint32_t>(flat_tiles.size()));
+  uint32_t next = 0;
+  for (const FlatTile& flat : flat_tiles) {
+    wire::put_leb128(out, flat.tile - next);
+    out.insert(out.end(), flat.rgb, flat.rgb + 3);
+    next = flat.tile + 1;
   }
 }
 
@@ -392,7 +436,7 @@ Container parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
     extensions = in.u8("ext_flags");
     if (extensions == 0 || (extensions & kExtReserved)) {
       throw FormatError("field 'ext_flags' = 0x" + hex_byte(extensions) +
-                        ": must be non-zero with reserved bits 3-7 clear");
+                        ": must be non-zero with reserved bits 4-7 clear");
     }
   }
   if (extensions & kExtColour) {
@@ -421,6 +465,7 @@ Container parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
   check_header_values(header);
   check_limits(header, limits);
   if (extensions & kExtMetadata) parse_metadata(in, 2, limits, summary);
+  if (extensions & kExtFlatTiles) parse_flat_tiles(in, header);
   parse_token_counts(in, flags & kFlagPerTileCounts, uint64_t{header.tiles_x()} * header.tiles_y(),
                      "flags bit 5 (PER_TILE_COUNTS)", summary);
   parsed.check_covers = in.offset();
@@ -576,9 +621,9 @@ std::vector<uint8_t> write_v2(const Image& image, const std::vector<uint16_t>& c
   const int size_form = size_form_for(header.width, header.height, header.tile_size);
   const uint8_t colour =
       static_cast<uint8_t>(static_cast<uint8_t>(header.colour) | (header.grey ? kColourGrey : 0));
-  const uint8_t extensions =
-      static_cast<uint8_t>((colour != 0 ? kExtColour : 0) | (has_coded_size(header) ? kExtCodedSize : 0) |
-                           (metadata.empty() ? 0 : kExtMetadata));
+  const uint8_t extensions = static_cast<uint8_t>(
+      (colour != 0 ? kExtColour : 0) | (has_coded_size(header) ? kExtCodedSize : 0) |
+      (metadata.empty() ? 0 : kExtMetadata) | (header.flat_tiles.empty() ? 0 : kExtFlatTiles));
   std::vector<uint8_t> out{kSignature0, static_cast<uint8_t>(kVersionBit | 2)};
   out.push_back(static_cast<uint8_t>(
       size_form | (explicit_coding ? kFlagCoding : 0) | (header.tile_overlap ? kFlagOverlap : 0) |
@@ -603,6 +648,7 @@ std::vector<uint8_t> write_v2(const Image& image, const std::vector<uint16_t>& c
     wire::put_leb128(out, header.grid_height() - 1);
   }
   out.insert(out.end(), metadata.begin(), metadata.end());
+  if (extensions & kExtFlatTiles) put_flat_tiles(out, header.flat_tiles);
   put_counts(out, counts, per_tile_counts);
   const uint16_t check =
       wire::crc16_of(payload.data(), payload.size(), wire::crc16_of(out.data(), out.size()));

@@ -36,6 +36,13 @@ enum class EntropyModel : uint8_t {
 
 constexpr int kLatestVersion = 2;
 
+// A tile the encoder found to be one colour (spec 5.4): the decoder outputs that colour for it, whatever its
+// tokens decode to.
+struct FlatTile {
+  uint32_t tile = 0;  // index in the tile grid (row-major), strictly increasing along Header::flat_tiles
+  uint8_t rgb[3] = {0, 0, 0};
+};
+
 struct Header {
   int version = kLatestVersion;    // format version: write() writes it, read() reports it (1 or 2)
   uint32_t width = 0, height = 0;  // image size in pixels (what the decoder outputs)
@@ -45,10 +52,12 @@ struct Header {
   uint8_t model_id_bits = 32;      // bits of model_id the file holds: read() gives 32 (v1) or 16 (v2)
   uint8_t codebook_bits = 12;      // codebook size = 2^codebook_bits
   EntropyModel entropy_model = EntropyModel::kUniform;
-  // Version 2 only (a version 1 writer cannot store them: colour and grey are dropped, a coded size refused).
+  // Version 2 only (a version 1 writer cannot store them: colour and grey are dropped, a coded size and flat
+  // tiles refused).
   ColourSpace colour = ColourSpace::kSrgb;
   bool grey = false;                           // the source was greyscale: decode to grey
   uint32_t coded_width = 0, coded_height = 0;  // size the tokens code (downscaled image); 0: width/height
+  std::vector<FlatTile> flat_tiles;            // tiles decoded as one colour, by increasing index
 
   uint32_t grid_width() const { return coded_width ? coded_width : width; }
   uint32_t grid_height() const { return coded_height ? coded_height : height; }

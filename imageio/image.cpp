@@ -48,6 +48,25 @@ void store_samples(Image& image, const uint8_t* samples, int channels, const Rea
 
 }  // namespace detail
 
+namespace {
+
+// An animated PNG (APNG) has an acTL chunk before its first IDAT; libpng reads its default image, which is
+// the first frame (or an image shown by viewers without APNG support).
+bool is_animated_png(const uint8_t* data, size_t size) {
+  size_t offset = 8;
+  while (offset + 8 <= size) {
+    const uint32_t length = (uint32_t{data[offset]} << 24) | (uint32_t{data[offset + 1]} << 16) |
+                            (uint32_t{data[offset + 2]} << 8) | data[offset + 3];
+    const char* type = reinterpret_cast<const char*>(data + offset + 4);
+    if (std::memcmp(type, "acTL", 4) == 0) return true;
+    if (std::memcmp(type, "IDAT", 4) == 0 || length > size) return false;
+    offset += 12 + static_cast<size_t>(length);
+  }
+  return false;
+}
+
+}  // namespace
+
 Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors,
                    const ImageLimits& limits) {
   auto starts_with = [&](const char* signature, size_t offset = 0) {
@@ -55,15 +74,24 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name_for
     return size >= offset + length && std::memcmp(data + offset, signature, length) == 0;
   };
   if (size == 0) throw Error(name_for_errors + ": the file is empty");
-  if (starts_with("\x89PNG\r\n\x1a\n")) return detail::decode_png(data, size, name_for_errors, limits);
+  if (starts_with("\x89PNG\r\n\x1a\n")) {
+    Image image = detail::decode_png(data, size, name_for_errors, limits);
+    if (is_animated_png(data, size)) image.warnings.push_back("animated PNG: encoded the first frame only");
+    return image;
+  }
   if (starts_with("\xff\xd8\xff")) return detail::decode_jpeg(data, size, name_for_errors, limits);
   if (starts_with("RIFF") && starts_with("WEBP", 8))
     return detail::decode_webp(data, size, name_for_errors, limits);
+  if (starts_with("II*\0") || starts_with("MM\0*") || starts_with("II+\0") || starts_with("MM\0+"))
+    return detail::decode_tiff(data, size, name_for_errors, limits);
+  if (starts_with("GIF87a") || starts_with("GIF89a"))
+    return detail::decode_gif(data, size, name_for_errors, limits);
   if (size >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7')
     return detail::decode_pnm(data, size, name_for_errors, limits);
   if (starts_with("ODP"))
     throw Error(name_for_errors + ": this is a .odp file, not an image; decode it with odpdec");
-  throw Error(name_for_errors + ": unsupported image format (odp reads PNG, JPEG, WebP, PPM and PGM)");
+  throw Error(name_for_errors +
+              ": unsupported image format (odp reads PNG, JPEG, WebP, TIFF, GIF, PPM and PGM)");
 }
 
 Image read_image(const std::string& path, const ImageLimits& limits) {

@@ -14,6 +14,8 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& name, cons
 Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options);
 Image decode_webp(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options);
 Image decode_pnm(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options);
+Image decode_tiff(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options);
+Image decode_gif(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options);
 
 std::vector<uint8_t> encode_png(const Image& image);
 std::vector<uint8_t> encode_jpeg(const Image& image, int quality);

@@ -81,12 +81,13 @@ bool read_png(PngSession& session, Image& image, std::vector<uint8_t>& samples, 
 }
 
 // Runs the libpng calls for a write; returns false (with session.message set) on a libpng error.
-bool write_png(PngSession& session, const Image& image, std::vector<png_bytep>& rows) {
+bool write_png(PngSession& session, const Image& image, std::vector<png_bytep>& rows, bool grey) {
   if (setjmp(png_jmpbuf(session.png))) return false;
   png_set_write_fn(session.png, &session, write_to_memory, nullptr);
   png_set_benign_errors(session.png, 1);  // an ICC profile libpng dislikes is left out, not fatal
-  png_set_IHDR(session.png, session.info, image.width, image.height, 8, PNG_COLOR_TYPE_RGB,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(session.png, session.info, image.width, image.height, 8,
+               grey ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (!image.icc.empty())
     png_set_iCCP(session.png, session.info, "ICC profile", PNG_COMPRESSION_TYPE_BASE, image.icc.data(),
                  static_cast<png_uint_32>(image.icc.size()));
@@ -102,6 +103,17 @@ bool write_png(PngSession& session, const Image& image, std::vector<png_bytep>& 
   png_write_image(session.png, rows.data());
   png_write_end(session.png, nullptr);
   return true;
+}
+
+// One sample per pixel when every pixel has R = G = B; empty otherwise.
+std::vector<uint8_t> grey_samples(const Image& image) {
+  std::vector<uint8_t> grey(image.rgb.size() / 3);
+  for (size_t i = 0; i < grey.size(); ++i) {
+    const uint8_t* pixel = &image.rgb[3 * i];
+    if (pixel[0] != pixel[1] || pixel[0] != pixel[2]) return {};
+    grey[i] = pixel[0];
+  }
+  return grey;
 }
 
 }  // namespace
@@ -138,10 +150,15 @@ std::vector<uint8_t> encode_png(const Image& image) {
   session.output = &output;
   session.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &session, on_error, on_warning);
   if (session.png) session.info = png_create_info_struct(session.png);
+  // A grey image (R = G = B everywhere, e.g. a .odp file of a greyscale source) is written as a greyscale
+  // PNG, unless it carries an ICC profile, which would describe RGB.
+  const std::vector<uint8_t> grey = image.icc.empty() ? grey_samples(image) : std::vector<uint8_t>();
+  const int channels = grey.empty() ? 3 : 1;
   std::vector<png_bytep> rows(image.height);
   for (int y = 0; y < image.height; ++y)
-    rows[y] = const_cast<png_bytep>(image.rgb.data() + static_cast<size_t>(y) * image.width * 3);
-  const bool ok = session.info && write_png(session, image, rows);
+    rows[y] = const_cast<png_bytep>((grey.empty() ? image.rgb.data() : grey.data()) +
+                                    static_cast<size_t>(y) * image.width * channels);
+  const bool ok = session.info && write_png(session, image, rows, !grey.empty());
   png_destroy_write_struct(&session.png, &session.info);
   if (!ok) throw Error(std::string("cannot encode PNG: ") + session.message, ErrorKind::kIo);
   return output;

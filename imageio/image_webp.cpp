@@ -26,15 +26,45 @@ std::vector<uint8_t> read_chunk(WebPDemuxer* demuxer, const char* fourcc) {
   return bytes;
 }
 
+// An animated WebP: its first frame composited on the canvas, with a warning (as an animated PNG or GIF).
+Image decode_first_frame(const uint8_t* data, size_t size, const std::string& name,
+                         const ReadOptions& options) {
+  WebPData whole = {data, size};
+  WebPAnimDecoderOptions decoder_options;
+  if (!WebPAnimDecoderOptionsInit(&decoder_options))
+    throw Error(name + ": the WebP library is too old for animated WebP");
+  decoder_options.color_mode = MODE_RGBA;
+  decoder_options.use_threads = 0;
+  std::unique_ptr<WebPAnimDecoder, void (*)(WebPAnimDecoder*)> decoder(
+      WebPAnimDecoderNew(&whole, &decoder_options), WebPAnimDecoderDelete);
+  WebPAnimInfo info;
+  if (!decoder || !WebPAnimDecoderGetInfo(decoder.get(), &info))
+    throw Error(name + ": corrupt animated WebP (cannot read its frames)");
+  check_dimensions(info.canvas_width, info.canvas_height, options, name);
+  uint8_t* frame = nullptr;
+  int timestamp = 0;
+  if (!WebPAnimDecoderGetNext(decoder.get(), &frame, &timestamp) || !frame)
+    throw Error(name + ": corrupt animated WebP (its first frame does not decode)");
+  Image image;
+  image.width = static_cast<int>(info.canvas_width);
+  image.height = static_cast<int>(info.canvas_height);
+  if (info.frame_count > 1)
+    image.warnings.push_back("animated WebP (" + std::to_string(info.frame_count) +
+                             " frames): encoded the first frame only");
+  image.icc = read_chunk(const_cast<WebPDemuxer*>(WebPAnimDecoderGetDemuxer(decoder.get())), "ICCP");
+  store_samples(image, frame, 4, options, name);
+  return image;
+}
+
 }  // namespace
 
 Image decode_webp(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options) {
   WebPBitstreamFeatures features;
   if (WebPGetFeatures(data, size, &features) != VP8_STATUS_OK)
     throw Error(name + ": corrupt or unsupported WebP (cannot read its header)");
-  if (features.has_animation) throw Error(name + ": animated WebP is not supported");
   check_dimensions(static_cast<uint64_t>(features.width), static_cast<uint64_t>(features.height), options,
                    name);
+  if (features.has_animation) return decode_first_frame(data, size, name, options);
   Image image;
   image.width = features.width;
   image.height = features.height;

@@ -7,7 +7,7 @@ cd "$root"
 
 packages=(build-essential cmake ninja-build pkg-config zlib1g-dev libpng-dev libjpeg62-turbo-dev libwebp-dev
           libavif-dev libjxl-dev libzstd-dev liblcms2-dev catch2 nlohmann-json3-dev libtorch-dev libopenblas0-pthread
-          clang libclang-rt-14-dev clang-format)
+          libtiff-dev libgif-dev clang libclang-rt-14-dev clang-format)
 
 have_torch_python() { python3 -c 'import torch' >/dev/null 2>&1; }
 

@@ -5,8 +5,15 @@
 
 #define CATCH_CONFIG_MAIN
 #include <lcms2.h>
+#include <zlib.h>
+#ifdef ODP_HAVE_WEBP
+#include <webp/encode.h>
+#include <webp/mux.h>
+#endif
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -96,7 +103,7 @@ TEST_CASE("every tool has --help with the exit codes", "[cli]") {
 
 TEST_CASE("odpenc rate flags, odpinfo and odpdec", "[cli]") {
   const Workspace& w = workspace();
-  REQUIRE(run(odpenc_tool + " photo.png -o tokens.odp --tokens 4 -q --device cpu").code == 0);
+  REQUIRE(run(odpenc_tool + " photo.png -o tokens.odp --tokens 4 --quiet --device cpu").code == 0);
   CHECK(inspect_file(w.path("tokens.odp")).tokens_per_tile == std::vector<uint16_t>(8, 4));
   REQUIRE(run(odpenc_tool + " photo.png -o quality.odp --quality 25").code == 0);
   CHECK(inspect_file(w.path("quality.odp")).tokens_per_tile == std::vector<uint16_t>(8, 4));
@@ -289,16 +296,16 @@ TEST_CASE("odpenc --metadata as cwebp (default none); ICC inputs are converted t
   for (size_t i = 132; i < broken.icc.size(); ++i) broken.icc[i] = static_cast<uint8_t>(i * 37 % 251);
   odp::imageio::write_image(w.path("broken.png"), broken);
 
-  const Result none = run(odpenc_tool + " tagged.png -o none.odp --tokens 4 -q -v");
+  const Result none = run(odpenc_tool + " tagged.png -o none.odp --tokens 4 --quiet -v");
   REQUIRE(none.code == 0);
   CHECK_THAT(none.err, Catch::Contains("converted from ICC profile"));
   CHECK_THAT(run(odpinfo_tool + " none.odp").out, Catch::Contains("metadata:    none"));
-  REQUIRE(run(odpenc_tool + " tagged.png -o icc.odp --tokens 4 -q --metadata icc").code == 0);
+  REQUIRE(run(odpenc_tool + " tagged.png -o icc.odp --tokens 4 --quiet --metadata icc").code == 0);
   const std::string icc_info = run(odpinfo_tool + " icc.odp").out;
   CHECK_THAT(icc_info, Catch::Contains("ICCP") && !Catch::Contains("EXIF"));
-  REQUIRE(run(odpenc_tool + " tagged.png -o all.odp --tokens 4 -q --metadata all").code == 0);
+  REQUIRE(run(odpenc_tool + " tagged.png -o all.odp --tokens 4 --quiet --metadata all").code == 0);
   CHECK_THAT(run(odpinfo_tool + " all.odp").out, Catch::Contains("ICCP") && Catch::Contains("EXIF"));
-  REQUIRE(run(odpenc_tool + " tagged.png -o exif.odp --tokens 4 -q --metadata exif,xmp").code == 0);
+  REQUIRE(run(odpenc_tool + " tagged.png -o exif.odp --tokens 4 --quiet --metadata exif,xmp").code == 0);
   CHECK_THAT(run(odpinfo_tool + " exif.odp").out, Catch::Contains("EXIF") && !Catch::Contains("ICCP"));
   const Result bogus = run(odpenc_tool + " tagged.png -o bogus.odp --metadata gps");
   CHECK(bogus.code == 1);
@@ -307,10 +314,344 @@ TEST_CASE("odpenc --metadata as cwebp (default none); ICC inputs are converted t
 
   // The converted file records sRGB (no colour byte); the refused profile codes the pixels as they are.
   const std::vector<uint8_t> converted = odp::base::read_file(w.path("none.odp"));
-  const Result refused = run(odpenc_tool + " broken.png -o refused.odp --tokens 4 -q -v");
+  const Result refused = run(odpenc_tool + " broken.png -o refused.odp --tokens 4 --quiet -v");
   REQUIRE(refused.code == 0);
   CHECK_THAT(refused.err, Catch::Contains("refused by Little CMS") && Catch::Contains("as they are"));
   const std::vector<uint8_t> unconverted = odp::base::read_file(w.path("refused.odp"));
   CHECK(unconverted.size() == converted.size() + 2);  // ext_flags + colour "unspecified"
-  CHECK(run(odpenc_tool + " broken.png -o quiet.odp --tokens 4 -q").err.empty());  // a warning only under -v
+  CHECK(run(odpenc_tool + " broken.png -o quiet.odp --tokens 4 --quiet")
+            .err.empty());  // a warning only under -v
+}
+
+// ---- Issue 19: the tools as cwebp and cjxl users expect them. ----
+
+namespace {
+
+odp::codec::Image flat_image(int width, int height, uint8_t r, uint8_t g, uint8_t b) {
+  odp::codec::Image image;
+  image.width = width;
+  image.height = height;
+  for (int i = 0; i < width * height; ++i) image.rgb.insert(image.rgb.end(), {r, g, b});
+  return image;
+}
+
+// The largest difference between two same-sized images' samples (256 when the sizes differ).
+int max_difference(const odp::codec::Image& a, const odp::codec::Image& b) {
+  if (a.width != b.width || a.height != b.height) return 256;
+  int most = 0;
+  for (size_t i = 0; i < a.rgb.size(); ++i) most = std::max(most, std::abs(a.rgb[i] - b.rgb[i]));
+  return most;
+}
+
+void put_u16(std::string& out, unsigned value) { out += char(value & 255), out += char(value >> 8); }
+void put_u32(std::string& out, unsigned value) { put_u16(out, value & 0xFFFF), put_u16(out, value >> 16); }
+
+// A baseline little-endian TIFF: 8-bit RGB, uncompressed, one strip (pixels: width x height x 3).
+std::string tiff_file(int width, int height, const std::vector<uint8_t>& pixels) {
+  std::string out = "II*";
+  out += '\0';
+  put_u32(out, 8);
+  const unsigned entries = 10, bits_at = 8 + 2 + entries * 12 + 4, data_at = bits_at + 6;
+  put_u16(out, entries);
+  auto entry = [&](unsigned tag, unsigned type, unsigned count, unsigned value) {
+    put_u16(out, tag), put_u16(out, type), put_u32(out, count), put_u32(out, value);
+  };
+  entry(256, 3, 1, width);          // ImageWidth
+  entry(257, 3, 1, height);         // ImageLength
+  entry(258, 3, 3, bits_at);        // BitsPerSample 8,8,8
+  entry(259, 3, 1, 1);              // no compression
+  entry(262, 3, 1, 2);              // RGB
+  entry(273, 4, 1, data_at);        // StripOffsets
+  entry(277, 3, 1, 3);              // SamplesPerPixel
+  entry(278, 3, 1, height);         // RowsPerStrip
+  entry(279, 4, 1, pixels.size());  // StripByteCounts
+  entry(284, 3, 1, 1);              // contiguous
+  put_u32(out, 0);
+  for (int i = 0; i < 3; ++i) put_u16(out, 8);
+  out.append(pixels.begin(), pixels.end());
+  return out;
+}
+
+// A GIF89a of `frames` frames, each width x height in a 2-colour table: row y is colour (y + frame) % 2.
+// LZW with 2-bit minimum code size, every pixel coded as a literal with a clear code before each, so no
+// compression logic is needed (each code is 3 bits).
+std::string gif_file(int width, int height, int frames) {
+  std::string out = "GIF89a";
+  put_u16(out, width), put_u16(out, height);
+  out += char(0x80), out += char(0), out += char(0);  // global table of 2 colours
+  out += std::string("\xC8\x1E\x28\x10\x80\xF0", 6);  // (200,30,40), (16,128,240)
+  if (frames > 1) out += std::string("\x21\xFF\x0BNETSCAPE2.0\x03\x01\x00\x00\x00", 19);
+  for (int frame = 0; frame < frames; ++frame) {
+    out += std::string("\x21\xF9\x04\x00\x0A\x00\x00\x00", 8);  // graphic control: 0.1 s, no transparency
+    out += ',';
+    put_u16(out, 0), put_u16(out, 0), put_u16(out, width), put_u16(out, height);
+    out += char(0);
+    out += char(2);  // LZW minimum code size
+    std::string data;
+    uint32_t bits = 0;
+    int count = 0;
+    auto code = [&](unsigned value) {
+      bits |= value << count, count += 3;
+      while (count >= 8) data += char(bits & 255), bits >>= 8, count -= 8;
+    };
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x) code(4), code((y + frame) % 2);  // clear, then the literal
+    code(5);                                                           // end of information
+    if (count > 0) data += char(bits & 255);
+    for (size_t at = 0; at < data.size(); at += 255) {
+      const size_t n = std::min<size_t>(255, data.size() - at);
+      out += char(n);
+      out += data.substr(at, n);
+    }
+    out += char(0);
+  }
+  out += ';';
+  return out;
+}
+
+// A PNG made animated: an acTL chunk (2 frames) inserted after IHDR; libpng reads its default image.
+std::string apng_file(const std::string& png) {
+  std::string chunk = std::string("\0\0\0\x08", 4) + "acTL" + std::string("\0\0\0\x02\0\0\0\0", 8);
+  const uint32_t crc = static_cast<uint32_t>(crc32(
+      0, reinterpret_cast<const unsigned char*>(chunk.data() + 4), static_cast<unsigned>(chunk.size() - 4)));
+  for (int shift = 24; shift >= 0; shift -= 8) chunk += char((crc >> shift) & 255);
+  return png.substr(0, 33) + chunk + png.substr(33);  // 8 signature + 25 IHDR
+}
+
+void save(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+}  // namespace
+
+TEST_CASE("-q is the quality; cwebp's single-dash spellings; an unknown option gets a suggestion", "[cli]") {
+  const Workspace& w = workspace();
+  const Result quality = run(odpenc_tool + " photo.png -o q.odp -q 25");
+  REQUIRE(quality.code == 0);
+  CHECK(inspect_file(w.path("q.odp")).tokens_per_tile == std::vector<uint16_t>(8, 4));
+  CHECK(run(odpenc_tool + " photo.png -o q.odp -q 25 --quality 30").code == 1);  // one option, given twice
+  for (const std::string quiet : {"-quiet", "--quiet"}) {
+    const Result silent = run(odpenc_tool + " photo.png -o quiet.odp --tokens 2 -mt " + quiet);
+    CHECK(silent.code == 0);
+    CHECK(silent.err.empty());
+  }
+  REQUIRE(run(odpenc_tool + " photo.png -o size.odp -size 400 -metadata all").code == 0);
+  CHECK(file_size(w.path("size.odp")) <= 400);
+  CHECK(run(odpenc_tool + " photo.png -o psnr.odp -psnr 5").code == 0);
+  const Result short_line = run(odpenc_tool + " photo.png -o short.odp -short -print_psnr");
+  CHECK(short_line.code == 0);
+  CHECK(short_line.err == std::to_string(file_size(w.path("short.odp"))) + " " +
+                              short_line.err.substr(short_line.err.find(' ') + 1));
+  CHECK_THAT(short_line.err, Catch::Matches("[0-9]+ [0-9.inf]+\n"));
+  CHECK(run(odptrunc_tool + " q.odp -o q2.odp -q 0").code == 0);
+  CHECK(inspect_file(w.path("q2.odp")).tokens_per_tile == std::vector<uint16_t>(8, 1));
+  const Result typo = run(odpenc_tool + " photo.png -o typo.odp -tokns 3");
+  CHECK(typo.code == 1);
+  CHECK_THAT(typo.err, Catch::Contains("unknown option -tokns; did you mean --tokens?"));
+  CHECK_THAT(run(odpenc_tool + " photo.png --qualty 3").err, Catch::Contains("did you mean --quality?"));
+  CHECK_THAT(run(odpdec_tool + " q.odp -q").err, Catch::Contains("unknown option -q; did you mean --quiet?"));
+  CHECK_THAT(run(odpenc_tool + " photo.png --zzzzzz").err, !Catch::Contains("did you mean"));
+}
+
+TEST_CASE("--version on every tool: odp, format, LibTorch, CUDA, the default model's id", "[cli]") {
+  const Workspace& w = workspace();
+  const std::vector<uint8_t> model = odp::base::read_file(w.path("tiny.safetensors"));
+  char id[16];
+  std::snprintf(id, sizeof id, "%08x", static_cast<unsigned>(crc32(0, model.data(), model.size())));
+  for (const std::string& tool : {odpenc_tool, odpdec_tool, odptrunc_tool, odpinfo_tool}) {
+    for (const std::string flag : {" --version", " -version"}) {
+      const Result version = run(tool + flag);
+      CHECK(version.code == 0);
+      CHECK_THAT(version.out, Catch::Contains("(odp) 0.") && Catch::Contains("writes .odp version 2") &&
+                                  Catch::Contains("reads versions 1 and 2") && Catch::Contains("LibTorch") &&
+                                  Catch::Contains(std::string("model: ") + id));
+    }
+    CHECK_THAT(run("ODP_MODEL=/nonexistent " + tool + " --version").out, Catch::Contains("no model found"));
+  }
+  CHECK_THAT(run(odpenc_tool + " --version").out, Catch::Contains("CUDA: "));
+  CHECK_THAT(run(odpdec_tool + " --version").out, Catch::Contains("CUDA: "));
+}
+
+TEST_CASE("no silent overwrites: never an input, never two inputs onto one output", "[cli]") {
+  const Workspace& w = workspace();
+  const std::string photo = slurp(w.path("photo.png"));
+  run("ln -sf photo.png photo-link.png; mkdir -p other over");
+  const std::string parent_spelling = "../" + w.dir.substr(w.dir.rfind('/') + 1) + "/photo.png";
+  for (const std::string& output :
+       std::vector<std::string>{"photo.png", "./photo.png", parent_spelling, "photo-link.png"}) {
+    const Result refused = run(odpenc_tool + " photo.png -o " + output);
+    CHECK(refused.code == 1);
+    CHECK_THAT(refused.err, Catch::Contains(output) && Catch::Contains("overwrite the input photo.png"));
+    CHECK(slurp(w.path("photo.png")) == photo);
+  }
+  REQUIRE(run(odpenc_tool + " photo.png -o over/photo.odp --tokens 2").code == 0);
+  const std::string encoded = slurp(w.path("over/photo.odp"));
+  const Result decode_over = run(odpdec_tool + " over/photo.odp -o over/./photo.odp");
+  CHECK(decode_over.code == 1);
+  CHECK(slurp(w.path("over/photo.odp")) == encoded);
+  // a.png and other/a.png would both become dir/a.odp.
+  run("cp second.png other/photo.png");
+  const Result clash = run(odpenc_tool + " photo.png other/photo.png -o over");
+  CHECK(clash.code == 1);
+  CHECK_THAT(clash.err,
+             Catch::Contains("photo.png and other/photo.png would both be written to over/photo.odp"));
+  CHECK(slurp(w.path("over/photo.odp")) == encoded);
+  // Without -o: photo.png -> photo.odp, which is also given as an input to odpenc.
+  CHECK(run(odpdec_tool + " over/photo.odp over/photo.odp").code == 1);
+  // An existing output that is no input is replaced, as cwebp does; odptrunc may still work in place.
+  CHECK(run(odpenc_tool + " photo.png -o over/photo.odp --tokens 3").code == 0);
+  CHECK(slurp(w.path("over/photo.odp")) != encoded);
+  CHECK(run(odptrunc_tool + " over/photo.odp -o over/photo.odp --tokens 1").code == 0);
+  // odpdec never writes over the --compare original either.
+  REQUIRE(run("cp photo.png over/photo.png").code == 0);
+  CHECK(run(odpdec_tool + " over/photo.odp -o over/photo.png --compare over/photo.png").code == 1);
+  CHECK(slurp(w.path("over/photo.png")) == photo);
+}
+
+TEST_CASE("grey stays grey (a greyscale PNG out); flat stays flat, also when cut", "[cli]") {
+  const Workspace& w = workspace();
+  odp::codec::Image grey = odp::test::synthetic_image(70, 45);
+  for (size_t i = 0; i < grey.rgb.size(); i += 3) grey.rgb[i + 1] = grey.rgb[i + 2] = grey.rgb[i];
+  odp::imageio::write_image(w.path("grey-in.ppm"), grey);
+  REQUIRE(run(odpenc_tool + " grey-in.ppm -o grey.odp --tokens 4").code == 0);
+  REQUIRE(run(odpdec_tool + " grey.odp -o grey-out.png").code == 0);
+  const std::string png = slurp(w.path("grey-out.png"));
+  REQUIRE(png.size() > 26);
+  CHECK(int(png[25]) == 0);  // IHDR colour type 0: greyscale
+  const odp::codec::Image back = odp::imageio::read_image(w.path("grey-out.png"));
+  for (size_t i = 0; i < back.rgb.size(); i += 3)
+    CHECK((back.rgb[i] == back.rgb[i + 1] && back.rgb[i] == back.rgb[i + 2]));
+
+  // A 1x1 image of a saturated colour, and flat images of several tiles (70x45: 4x2 tiles).
+  for (const auto& [name, image] : {std::make_pair(std::string("one"), flat_image(1, 1, 200, 30, 40)),
+                                    std::make_pair(std::string("flat"), flat_image(70, 45, 16, 128, 240))}) {
+    odp::imageio::write_image(w.path(name + ".ppm"), image);
+    REQUIRE(run(odpenc_tool + " " + name + ".ppm -o " + name + ".odp").code == 0);
+    REQUIRE(run(odpdec_tool + " " + name + ".odp -o " + name + "-out.ppm").code == 0);
+    CHECK(max_difference(odp::imageio::read_image(w.path(name + "-out.ppm")), image) <= 3);
+    // Cut by odptrunc and by head -c (the header survives): still its colour.
+    REQUIRE(run(odptrunc_tool + " " + name + ".odp -o " + name + "-cut.odp --tokens 1").code == 0);
+    REQUIRE(run(odpdec_tool + " " + name + "-cut.odp -o " + name + "-cut.ppm").code == 0);
+    CHECK(max_difference(odp::imageio::read_image(w.path(name + "-cut.ppm")), image) <= 3);
+    const uint64_t header = inspect_file(w.path(name + ".odp")).header_bytes;
+    run("head -c " + std::to_string(header) + " " + name + ".odp > " + name + "-head.odp");
+    REQUIRE(run(odpdec_tool + " " + name + "-head.odp -o " + name + "-head.ppm").code == 0);
+    CHECK(max_difference(odp::imageio::read_image(w.path(name + "-head.ppm")), image) <= 3);
+  }
+  // A flat tile among busy ones keeps its colour in its interior.
+  odp::codec::Image half = odp::test::synthetic_image(70, 45);
+  for (int y = 0; y < 45; ++y)
+    for (int x = 0; x < 35; ++x)
+      for (int c = 0; c < 3; ++c) half.rgb[(y * 70 + x) * 3 + c] = c == 0 ? 250 : 5;
+  odp::imageio::write_image(w.path("half.ppm"), half);
+  REQUIRE(run(odpenc_tool + " half.ppm -o half.odp --overlap 0").code == 0);
+  REQUIRE(run(odpdec_tool + " half.odp -o half-out.ppm").code == 0);
+  const odp::codec::Image half_back = odp::imageio::read_image(w.path("half-out.ppm"));
+  REQUIRE(half_back.width == 70);
+  for (int c = 0; c < 3; ++c)
+    CHECK(std::abs(half_back.rgb[(10 * 70 + 10) * 3 + c] - (c == 0 ? 250 : 5)) <= 3);
+}
+
+TEST_CASE("odpdec --compare with another size says so before decoding and writes nothing", "[cli]") {
+  const Workspace& w = workspace();
+  REQUIRE(run(odpenc_tool + " photo.png -o mismatch.odp --tokens 2").code == 0);
+  const Result mismatch = run(odpdec_tool + " mismatch.odp -o mismatch.png --compare second.png");
+  CHECK(mismatch.code == 1);
+  CHECK_THAT(mismatch.err, Catch::Contains("70x45") && Catch::Contains("second.png is 33x40"));
+  CHECK(mismatch.out.empty());
+  CHECK_FALSE(exists(w.path("mismatch.png")));
+  const Result match = run(odpdec_tool + " mismatch.odp -o mismatch.png --compare photo.png");
+  CHECK(match.code == 0);
+  CHECK_THAT(match.out, Catch::Matches("mismatch.odp: PSNR [0-9.]+ dB, [0-9]+ bytes, [0-9.]+ bits/pixel\n"));
+}
+
+TEST_CASE("-v says what a user wants to know; -print_psnr decodes", "[cli]") {
+  odp::imageio::write_image(workspace().path("small.png"), odp::test::synthetic_image(20, 20));
+  const Result one = run(odpenc_tool + " small.png -o small.odp --tokens 3 -v -print_psnr");
+  REQUIRE(one.code == 0);
+  CHECK_THAT(one.err, Catch::Contains("on cpu") && Catch::Contains("loaded in") &&
+                          Catch::Contains("1 tile,") && Catch::Contains("3.0 tokens/tile") &&
+                          Catch::Contains("bits/pixel") && Catch::Contains("read ") &&
+                          Catch::Contains("encode ") && Catch::Contains("write "));
+  CHECK_THAT(one.err, Catch::Matches("(.|\n)*PSNR [0-9.]+ dB(.|\n)*"));
+  CHECK_THAT(one.err, Catch::Contains(std::to_string(file_size(workspace().path("small.odp"))) + " bytes"));
+  CHECK_THAT(run(odpenc_tool + " photo.png -o v.odp -v").err, Catch::Contains("8 tiles,"));
+  const Result psnr_only = run(odpenc_tool + " small.png -o small.odp -print_psnr");
+  CHECK_THAT(psnr_only.err,
+             Catch::Matches("odpenc: small.png: PSNR [0-9.]+ dB, [0-9]+ bytes, [0-9.]+ bits/pixel\n"));
+  const Result decoded = run(odpdec_tool + " small.odp -o small-out.png -v");
+  CHECK_THAT(decoded.err, Catch::Contains("on cpu") && Catch::Contains("1 tile,") &&
+                              Catch::Contains("tokens/tile") && Catch::Contains("decode "));
+}
+
+TEST_CASE("TIFF and GIF are read; an animated PNG, GIF or WebP is encoded as its first frame, with a warning",
+          "[cli]") {
+  const Workspace& w = workspace();
+  const odp::codec::Image picture = odp::test::synthetic_image(5, 3);
+  save(w.path("picture.tif"), tiff_file(5, 3, picture.rgb));
+  const Result tiff = run(odpenc_tool + " picture.tif -o tif.odp");
+  CHECK(tiff.code == 0);
+  CHECK(tiff.err.empty());
+  CHECK(inspect_file(w.path("tif.odp")).width == 5);
+  save(w.path("still.gif"), gif_file(6, 4, 1));
+  const Result still = run(odpenc_tool + " still.gif -o still.odp");
+  CHECK(still.code == 0);
+  CHECK(still.err.empty());
+  CHECK(inspect_file(w.path("still.odp")).height == 4);
+  save(w.path("moving.gif"), gif_file(6, 4, 3));
+  const Result moving = run(odpenc_tool + " moving.gif -o moving.odp");
+  CHECK(moving.code == 0);
+  CHECK_THAT(moving.err,
+             Catch::Contains("moving.gif: warning: animated GIF (3 frames): encoded the first frame"));
+  CHECK(run(odpenc_tool + " moving.gif -o moving.odp --quiet").err.empty());
+  // The first frame is what was read: row 0 is colour 0, row 1 colour 1.
+  const odp::codec::Image frame = odp::imageio::read_image(w.path("moving.gif"));
+  CHECK((frame.rgb[0] == 200 && frame.rgb[6 * 3] == 16));
+
+  save(w.path("animated.png"), apng_file(slurp(w.path("photo.png"))));
+  const Result apng = run(odpenc_tool + " animated.png -o apng.odp --tokens 2");
+  CHECK(apng.code == 0);
+  CHECK_THAT(apng.err, Catch::Contains("animated.png: warning: animated PNG: encoded the first frame only"));
+#ifdef ODP_HAVE_WEBP
+  WebPAnimEncoderOptions options;
+  REQUIRE(WebPAnimEncoderOptionsInit(&options));
+  WebPAnimEncoder* encoder = WebPAnimEncoderNew(6, 4, &options);
+  REQUIRE(encoder);
+  for (int frame_index = 0; frame_index < 2; ++frame_index) {
+    WebPPicture frame_picture;
+    REQUIRE(WebPPictureInit(&frame_picture));
+    frame_picture.width = 6, frame_picture.height = 4, frame_picture.use_argb = 1;
+    const odp::codec::Image pixels = flat_image(6, 4, 200, 30, frame_index ? 200 : 40);
+    REQUIRE(WebPPictureImportRGB(&frame_picture, pixels.rgb.data(), 18));
+    WebPConfig config;
+    REQUIRE(WebPConfigInit(&config));
+    config.lossless = 1;
+    REQUIRE(WebPAnimEncoderAdd(encoder, &frame_picture, frame_index * 100, &config));
+    WebPPictureFree(&frame_picture);
+  }
+  REQUIRE(WebPAnimEncoderAdd(encoder, nullptr, 200, nullptr));
+  WebPData assembled;
+  WebPDataInit(&assembled);
+  REQUIRE(WebPAnimEncoderAssemble(encoder, &assembled));
+  save(w.path("animated.webp"), std::string(reinterpret_cast<const char*>(assembled.bytes), assembled.size));
+  WebPDataClear(&assembled);
+  WebPAnimEncoderDelete(encoder);
+  const Result webp = run(odpenc_tool + " animated.webp -o webp.odp");
+  CHECK(webp.code == 0);
+  CHECK_THAT(webp.err,
+             Catch::Contains("animated.webp: warning: animated WebP (2 frames): encoded the first frame"));
+  const odp::codec::Image first = odp::imageio::read_image(w.path("animated.webp"));
+  CHECK((first.width == 6 && first.rgb[2] == 40));
+#endif
+}
+
+TEST_CASE("a man page per tool, made from its --help", "[cli]") {
+  for (const std::string tool : {"odpenc", "odpdec", "odptrunc", "odpinfo"}) {
+    const std::string page = slurp(std::string(ODP_MAN_DIR) + "/" + tool + ".1");
+    std::string upper = tool;
+    for (char& c : upper) c = static_cast<char>(std::toupper(c));
+    CHECK_THAT(page, Catch::Contains(".TH " + upper + " 1") && Catch::Contains(".SH NAME") &&
+                         Catch::Contains("Exit codes"));
+  }
+  CHECK_THAT(slurp(std::string(ODP_MAN_DIR) + "/odpenc.1"), Catch::Contains("\\-q, \\-\\-quality"));
 }

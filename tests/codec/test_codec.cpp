@@ -56,7 +56,7 @@ TEST_CASE("any size round-trips to the same size; more tokens, better picture", 
     const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
     CHECK(back.width == width);
     CHECK(back.height == height);
-    CHECK(encoded.stats.mean_tokens == 16);
+    CHECK(encoded.stats.mean_tokens == (width * height == 1 ? 1 : 16));  // 1x1: a flat tile (spec 5.4)
   }
   const Image image = synthetic_image(100, 64);
   const EncodeResult full = encode(image, model, rate(RateControl::kTokens));
@@ -326,4 +326,34 @@ TEST_CASE("format version 1 files still decode and truncate in version 1; grey i
     CHECK(grey_back.rgb[i] == grey_back.rgb[i + 1]);
     CHECK(grey_back.rgb[i] == grey_back.rgb[i + 2]);
   }
+}
+
+TEST_CASE("flat tiles are stored as their colour with one token and decode to it exactly", "[codec]") {
+  FakeTileModel model;
+  Image image = synthetic_image(100, 64);
+  // The left 40 columns one colour within the 2-level tolerance: with 32-pixel tiles and no overlap, the
+  // first tile column is flat.
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < 40; ++x)
+      for (int c = 0; c < 3; ++c)
+        image.rgb[(y * 100 + x) * 3 + c] = static_cast<uint8_t>(c == 0 ? 250 : 3 + (x + y) % 3);
+  EncodeOptions options = rate(RateControl::kTokens);
+  options.tokens = 16;
+  options.tile_overlap = 0;
+  const EncodeResult encoded = encode(image, model, options);
+  const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
+  const int t = static_cast<int>(info.tile_size);
+  REQUIRE(info.flat_tiles == info.tiles_y * static_cast<uint32_t>(40 / t));
+  for (uint32_t i = 0; i < info.tokens_per_tile.size(); ++i)
+    CHECK(info.tokens_per_tile[i] == (static_cast<int>(i % info.tiles_x) < 40 / t ? 1 : 16));
+  const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < 40 / t * t; ++x) {
+      CHECK(back.rgb[(y * 100 + x) * 3] == 250);
+      CHECK(back.rgb[(y * 100 + x) * 3 + 1] == 4);  // the rounded mean of 3, 4, 5
+    }
+  // A busy image has none.
+  const Image busy = synthetic_image(100, 64);
+  const EncodeResult busy_file = encode(busy, model, options);
+  CHECK(inspect(busy_file.bytes.data(), busy_file.bytes.size()).flat_tiles == 0);
 }

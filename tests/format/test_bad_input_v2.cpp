@@ -133,7 +133,7 @@ TEST_CASE("version 2: reserved and non-canonical values name their field") {
   require_rejected(with([](RawV2& f) { f.flags |= 8, f.overlap = {16}; }), "field 'tile_overlap' = 16");
   // extensions.
   require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {0}; }), "field 'ext_flags'");
-  require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {0x08}; }), "field 'ext_flags'");
+  require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {0x10}; }), "field 'ext_flags'");
   require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {1, 0}; }), "field 'colour' is 0x00");
   require_rejected(with([](RawV2& f) {
                      f.flags |= 0x10, f.extensions = {1, 2};

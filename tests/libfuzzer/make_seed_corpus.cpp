@@ -36,10 +36,11 @@ int main(int argc, char** argv) {
   every_field.header.coded_width = 400;
   every_field.header.coded_height = 280;
   every_field.metadata.push_back({"ICCP", std::vector<uint8_t>(200, 0x55)});
+  every_field.header.flat_tiles = {{1, {200, 30, 40}}, {3, {9, 9, 9}}};
   seeds.emplace_back(every_field, "every_field");
   seeds.emplace_back(tabled(test::make_image(256, 256, 256, 0, 12, {16})), "one_tile_default");
   for (size_t i = 0, n = seeds.size(); i < n; ++i) {  // the same shapes in version 1
-    if (seeds[i].first.header.coded_width) continue;
+    if (seeds[i].first.header.coded_width) continue;  // (and flat tiles: version 2 only)
     Image v1 = seeds[i].first;
     v1.header.version = 1;
     seeds.emplace_back(v1, seeds[i].second + "_v1");
