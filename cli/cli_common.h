@@ -53,6 +53,12 @@ class Arguments {
 std::vector<std::string> output_paths(const Arguments& arguments, const std::string& default_extension,
                                       bool output_required);
 
+// --max-pixels N (accepts 50M): the largest image odpenc reads and odpdec decodes; kDefaultMaxPixels without
+// the flag, so that a small hostile file cannot make a tool allocate gigabytes (the library's own default is
+// the format's 2^28).
+constexpr uint64_t kDefaultMaxPixels = 64000000;
+uint64_t max_pixels(const Arguments& arguments);
+
 // The original to compare input against: --compare FILE, or --compare DIR holding <input's stem>.png.
 std::string compare_path(const Arguments& arguments, const std::string& input);
 

@@ -21,6 +21,7 @@ Rate (at most one; default --quality 75):
                            R"( dB of what all its tokens give
 Options:
   -o OUT             output file (or directory for several inputs); "-" = stdout
+  --max-pixels N     refuse images above N pixels (e.g. 50M) from their header (default 64M = 64000000)
   --model FILE       model weights (.safetensors); see the search order below
   --device D         cpu, cuda or auto (default: auto, CUDA when a GPU is present)
   --gpu-precision P  the encoder's arithmetic on CUDA: tf32 (default; the same tokens as the CPU on 99.85%
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
   return cli::run_tool(
       argc, argv, kUsage,
       {"-o", "--tokens", "--quality", "--size", "--target-psnr", "--model", "--device", "--overlap",
-       "--gpu-precision", "--metadata"},
+       "--gpu-precision", "--metadata", "--max-pixels"},
       {"--flatten-alpha", "--strip-metadata", "-v", "-q"}, [](const cli::Arguments& arguments) {
         if (arguments.count_of({"--tokens", "--quality", "--size", "--target-psnr"}) > 1)
           throw cli::UsageError("give at most one of --tokens, --quality, --size and --target-psnr");
@@ -96,6 +97,8 @@ int main(int argc, char** argv) {
         const KeptMetadata kept = parse_metadata(arguments);
         imageio::ReadOptions read_options;
         read_options.flatten_alpha = arguments.has("--flatten-alpha");
+        read_options.max_pixels = cli::max_pixels(arguments);
+        read_options.max_side = 65535;  // the .odp format's largest width and height
         const bool verbose = arguments.has("-v");
         const std::vector<std::string> outputs = cli::output_paths(arguments, ".odp", false);
         // Parsed before the model loads, so that a bad value fails at once; without the flag the model keeps
@@ -108,13 +111,16 @@ int main(int argc, char** argv) {
             throw cli::UsageError(std::string("--gpu-precision: ") + error.what());
           }
         }
-        auto model = cli::load_tool_model(arguments, verbose);
-        if (precision) model->set_gpu_encode_precision(*precision);
+        std::unique_ptr<model::TileModel> model;  // loaded once the first image has been read
         int result = cli::kOk;
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];
           int code = cli::for_input(arguments, input, [&] {
             codec::Image image = imageio::read_image(input, read_options);
+            if (!model) {
+              model = cli::load_tool_model(arguments, verbose);
+              if (precision) model->set_gpu_encode_precision(*precision);
+            }
             if (verbose)
               for (const std::string& note : image.notes)
                 std::cerr << "odpenc: " << input << ": " << note << "\n";
