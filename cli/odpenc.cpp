@@ -99,6 +99,8 @@ int main(int argc, char** argv) {
         read_options.flatten_alpha = arguments.has("--flatten-alpha");
         read_options.max_pixels = cli::max_pixels(arguments);
         read_options.max_side = 65535;  // the .odp format's largest width and height
+        // The largest file such an image can need: 16-bit RGBA uncompressed, 8 bytes a pixel, + metadata.
+        read_options.max_input_bytes = read_options.max_pixels * 8 + (64u << 20);
         const bool verbose = arguments.has("-v");
         const std::vector<std::string> outputs = cli::output_paths(arguments, ".odp", false);
         // Parsed before the model loads, so that a bad value fails at once; without the flag the model keeps

@@ -411,11 +411,19 @@ std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOp
     tables = tables_for(*model_info);
   }
   const format::Image file = read_tokens(data, size, tables);
-  if (std::all_of(file.tile_tokens.begin(), file.tile_tokens.end(),
-                  [](const std::vector<uint16_t>& tile) { return tile.empty(); }))
-    throw CodecError("the file was cut so short that no token survives (" + std::to_string(size) +
-                         " bytes); there is nothing to truncate",
-                     ErrorKind::kBadInput);
+  // A file cut so deep that a tile lost every token cannot be written again (each tile keeps 1..256).
+  const auto empty = std::find_if(file.tile_tokens.begin(), file.tile_tokens.end(),
+                                  [](const std::vector<uint16_t>& tile) { return tile.empty(); });
+  if (empty != file.tile_tokens.end()) {
+    const bool none = std::all_of(file.tile_tokens.begin(), file.tile_tokens.end(),
+                                  [](const std::vector<uint16_t>& tile) { return tile.empty(); });
+    throw CodecError(
+        "the file was cut so short (" + std::to_string(size) + " bytes) that " +
+            (none ? std::string("no token survives; there is nothing to truncate")
+                  : "tile " + std::to_string(empty - file.tile_tokens.begin()) +
+                        " has no token left, so it cannot be truncated further (it can still be decoded)"),
+        ErrorKind::kBadInput);
+  }
   if (options.tokens > 0)
     return write_or_throw(format::truncate_tokens(file, clamp_tokens(options.tokens, kMaxTokens)), tables);
   if (options.quality >= 0)

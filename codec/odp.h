@@ -65,7 +65,7 @@ struct EncodeOptions {
   double quality = 75;      // kQuality: 0..100
   uint64_t max_bytes = 0;   // kSize: file budget in bytes
   double target_psnr = 32;  // kTargetPsnr: per-tile PSNR target in dB (over the tile's pixels in the image)
-  int tile_overlap = kAutoOverlap;  // pixels shared by neighbouring tiles, 0..tile/2; kAutoOverlap: see Seams
+  int tile_overlap = kAutoOverlap;  // pixels shared by neighbouring tiles, 0..tile-1; kAutoOverlap: see Seams
   bool keep_metadata = true;        // carry ICC profile and EXIF into the file
   // The pixels' colour space, recorded in the file: kAuto says sRGB unless the image carries an ICC profile
   // (then unspecified: encode() codes pixels as they are). odpenc converts to sRGB first (convert_to_srgb).

@@ -82,8 +82,9 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::
       if (!value.is_object()) throw fail(tensor + " is not a JSON object");
       // Every number must be a JSON integer of the right sign: converting a float (or a negative number to
       // unsigned) inside the JSON library is undefined behaviour for values out of range.
+      const nlohmann::json& entry = value;  // (a structured binding cannot be captured in C++17)
       auto integers = [&](const char* field, bool non_negative) {
-        const nlohmann::json& list = value.at(field);
+        const nlohmann::json& list = entry.at(field);
         if (!list.is_array()) throw fail(tensor + " field " + field + " is not a list");
         for (const auto& item : list)
           if (!item.is_number_integer() || (non_negative && !item.is_number_unsigned()))

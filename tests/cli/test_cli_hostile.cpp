@@ -123,16 +123,18 @@ TEST_CASE("hostile model files are model problems (exit 4) naming the field", "[
   const std::string odp = photo_odp();
   // numel overflow: 2^62 x 4 elements in no bytes (wrapped to 0 and passed; then exit 2 with a backtrace).
   write_edited_model("overflow.safetensors", [](std::string header) {
-    return replace_first(header, "{", R"({"zz.hostile":{"dtype":"F32","shape":[4611686018427387904,4],)"
-                                      R"("data_offsets":[0,0]},)");
+    return replace_first(header, "{",
+                         R"({"zz.hostile":{"dtype":"F32","shape":[4611686018427387904,4],)"
+                         R"("data_offsets":[0,0]},)");
   });
   Result result = run(odpdec_tool + " photo.odp -o a.png -q --model overflow.safetensors");
   CHECK(result.code == 4);
   CHECK_THAT(result.err, Catch::Contains("zz.hostile") && Catch::Contains("shape"));
   CHECK_FALSE(exists(workspace().path("a.png")));
   // A floating-point data offset (undefined behaviour inside the JSON conversion before).
-  write_edited_model("float.safetensors",
-                     [](std::string header) { return replace_first(header, "\"data_offsets\":[0,", "\"data_offsets\":[0.0,"); });
+  write_edited_model("float.safetensors", [](std::string header) {
+    return replace_first(header, "\"data_offsets\":[0,", "\"data_offsets\":[0.0,");
+  });
   result = run(odpdec_tool + " photo.odp -o a.png -q --model float.safetensors");
   CHECK(result.code == 4);
   CHECK_THAT(result.err, Catch::Contains("data_offsets"));
@@ -194,7 +196,8 @@ TEST_CASE("an ICC profile too long for JPEG's APP2 markers is refused when writi
   odp::codec::EncodeOptions options;
   options.tokens = 2;
   options.colour = odp::codec::EncodeOptions::Colour::kUnspecified;  // so that the profile is decoded back
-  odp::base::write_file_atomic(workspace().path("bigicc.odp"), odp::codec::encode(image, *model, options).bytes);
+  odp::base::write_file_atomic(workspace().path("bigicc.odp"),
+                               odp::codec::encode(image, *model, options).bytes);
   const Result result = run(odpdec_tool + " bigicc.odp -o bigicc.jpg -q");
   CHECK(result.code == 1);
   CHECK_THAT(result.err, Catch::Contains("ICC profile"));
@@ -215,8 +218,8 @@ TEST_CASE("--max-pixels: images above it are refused from their header, before t
   CHECK(run(odpdec_tool + " photo.odp -o small.png --max-pixels 3150 -q").code == 0);  // 70 x 45 = 3150
   CHECK(run(odpenc_tool + " photo.png -o x.odp --max-pixels 300000000").code == 1);
   // A PNG header declaring 1 x 2^28 (took 21 s and 3.2 GB): refused at the header, memory capped at 1 GB.
-  std::vector<uint8_t> png = odp::imageio::encode_image(odp::test::synthetic_image(1, 1),
-                                                        odp::imageio::ImageFormat::kPng);
+  std::vector<uint8_t> png =
+      odp::imageio::encode_image(odp::test::synthetic_image(1, 1), odp::imageio::ImageFormat::kPng);
   // IHDR: type at 12..15, width at 16..19, height at 20..23, then its CRC (libpng checks it).
   png[20] = 0x10, png[21] = 0, png[22] = 0, png[23] = 0;
   uint32_t crc = 0xFFFFFFFFu;

@@ -109,3 +109,24 @@ TEST_CASE("truncating a file cut so short that no token survives says so (bad in
     CHECK_THAT(error.what(), Catch::Contains("no token survives"));
   }
 }
+
+TEST_CASE("truncating a file cut so deep that some tile lost every token says so (bad input)", "[hostile]") {
+  FakeTileModel model;
+  const Image image = synthetic_image(200, 150);  // 7 x 5 tiles
+  EncodeOptions options;
+  options.tokens = 2;
+  options.tile_overlap = 0;
+  const std::vector<uint8_t> file = encode(image, model, options).bytes;
+  const FileInfo info = inspect(file.data(), file.size());
+  TruncateOptions cut;
+  cut.tokens = 1;
+  // Token-major: a payload cut to a few bytes keeps the first token of the first tiles only.
+  const size_t keep = info.header_bytes + info.metadata_bytes + 3;
+  try {
+    truncate(file.data(), keep, cut);
+    FAIL("a file whose tiles lost every token was truncated");
+  } catch (const CodecError& error) {
+    CHECK(error.kind() == ErrorKind::kBadInput);
+    CHECK_THAT(error.what(), Catch::Contains("cut so short") && Catch::Contains("no token left"));
+  }
+}

@@ -36,10 +36,11 @@ TEST_CASE("a shape whose element count overflows is refused, naming the field", 
   // 2^62 x 4 wraps to 0 in 64 bits and matched the empty data range before the check was made exact.
   const std::string message =
       refusal(R"({"w": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 0]}})");
-  CHECK_THAT(message, Catch::Contains("hostile.safetensors") && Catch::Contains("'w'") &&
-                          Catch::Contains("shape"));
-  CHECK_THAT(refusal(R"({"w": {"dtype": "F32", "shape": [1073741824, 1073741824, 16], "data_offsets": [0, 0]}})"),
-             Catch::Contains("shape"));
+  CHECK_THAT(message,
+             Catch::Contains("hostile.safetensors") && Catch::Contains("'w'") && Catch::Contains("shape"));
+  CHECK_THAT(
+      refusal(R"({"w": {"dtype": "F32", "shape": [1073741824, 1073741824, 16], "data_offsets": [0, 0]}})"),
+      Catch::Contains("shape"));
   TensorBlob blob;
   blob.shape = {int64_t{1} << 62, 4};
   CHECK_THROWS_AS(blob.numel(), ModelError);
@@ -56,12 +57,14 @@ TEST_CASE("data_offsets and shape must be non-negative JSON integers", "[model][
              Catch::Contains("data_offsets"));
   CHECK_THAT(refusal(R"({"w": {"dtype": "U8", "shape": [2.5], "data_offsets": [0, 4]}})"),
              Catch::Contains("shape"));
-  CHECK_THAT(refusal(R"({"w": {"dtype": "U8", "shape": 4, "data_offsets": [0, 4]}})"), Catch::Contains("shape"));
+  CHECK_THAT(refusal(R"({"w": {"dtype": "U8", "shape": 4, "data_offsets": [0, 4]}})"),
+             Catch::Contains("shape"));
   CHECK_THAT(refusal(R"({"w": 7})"), Catch::Contains("'w'"));
   // The well-formed entry is accepted.
-  CHECK(parse_safetensors(with_header(R"({"w": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}})"), "ok")
-            .tensors.at("w")
-            .numel() == 4);
+  CHECK(
+      parse_safetensors(with_header(R"({"w": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}})"), "ok")
+          .tensors.at("w")
+          .numel() == 4);
 }
 
 TEST_CASE("absurd hyper-parameters are refused before any network is built", "[model][hostile]") {
@@ -69,6 +72,6 @@ TEST_CASE("absurd hyper-parameters are refused before any network is built", "[m
   auto metadata = config_to_metadata(config);
   CHECK(config_from_metadata(metadata, "tiny").width == config.width);
   metadata["odp.width"] = "1048576";  // a multiple of heads: validate() alone let it through (3.4 GB)
-  CHECK_THROWS_WITH(config_from_metadata(metadata, "tiny"), Catch::Contains("odp.width") &&
-                                                                 Catch::Contains("1048576"));
+  CHECK_THROWS_WITH(config_from_metadata(metadata, "tiny"),
+                    Catch::Contains("odp.width") && Catch::Contains("1048576"));
 }
