@@ -55,7 +55,7 @@ measure() {  # label, command...
   local label=$1
   shift
   # Each run is stopped after 30 s (exit 124): what is not refused may legitimately take minutes.
-  /usr/bin/time -v -o time.txt timeout 30 "$@" >out.txt 2>err.txt
+  /usr/bin/time -v -o time.txt timeout 30 "$@" >stdout.txt 2>err.txt
   local code=$?
   local wall rss
   wall=$(grep "Elapsed (wall clock)" time.txt | sed 's/.*): //')

@@ -19,7 +19,9 @@
 #include "base/file_io.h"
 #include "cli/process.h"
 #include "codec/odp.h"
+#include "format/odp_format.h"
 #include "imageio/image.h"
+#include "model/model_file.h"
 #include "model/safetensors.h"
 #include "tests/codec/test_support.h"
 
@@ -278,4 +280,61 @@ TEST_CASE("SIGTERM in the middle of a write leaves no temporary file behind", "[
     // Without the policy the temporary file stays (what the tools did before); with it, nothing is left.
     CHECK(left == (with_policy ? 0 : 1));
   }
+}
+
+TEST_CASE("a hostile corpus through all four tools: refused, no output, memory under a limit",
+          "[cli][hostile]") {
+  const Workspace& w = workspace();
+  // A valid file for the tiny model declaring 8192 x 8192 in 65,536 one-token tiles (~100 kB).
+  const odp::model::ModelInfo info = odp::model::read_model_info(w.path("tiny.safetensors"));
+  odp::format::Image bomb;
+  bomb.header.width = bomb.header.height = 8192;
+  bomb.header.tile_size = static_cast<uint32_t>(info.config.tile_size);
+  bomb.header.model_id = info.model_id;
+  bomb.header.codebook_bits = static_cast<uint8_t>(info.config.codebook_bits());
+  bomb.tile_tokens.assign(bomb.header.tile_count(), std::vector<uint16_t>(1, 0));
+  const std::vector<uint8_t> bomb_bytes = odp::format::write(bomb);
+  odp::base::write_file_atomic(w.path("corpus-bomb.odp"), bomb_bytes);
+  odp::base::write_file_atomic(w.path("corpus-bomb-cut.odp"),
+                               std::vector<uint8_t>(bomb_bytes.begin(), bomb_bytes.begin() + 64));
+  const std::vector<uint8_t> jpeg =
+      odp::imageio::encode_image(odp::test::synthetic_image(64, 64), odp::imageio::ImageFormat::kJpeg, 90);
+  std::vector<uint8_t> huge_jpeg = jpeg;
+  for (size_t i = 0; i + 8 < huge_jpeg.size(); ++i)
+    if (huge_jpeg[i] == 0xFF && huge_jpeg[i + 1] == 0xC0) {
+      huge_jpeg[i + 5] = 0x40, huge_jpeg[i + 6] = 0, huge_jpeg[i + 7] = 0x40, huge_jpeg[i + 8] = 0;
+      break;
+    }
+  odp::base::write_file_atomic(w.path("corpus-huge.jpg"), huge_jpeg);
+  odp::base::write_file_atomic(w.path("corpus-cut.jpg"),
+                               std::vector<uint8_t>(jpeg.begin(), jpeg.begin() + jpeg.size() / 2));
+  const std::string garbage = "ODP\x02garbage\x1b[31m";
+  odp::base::write_file_atomic(w.path("corpus-garbage.odp"),
+                               std::vector<uint8_t>(garbage.begin(), garbage.end()));
+  const std::string pnm = "P6 100000 100000 255\n";
+  odp::base::write_file_atomic(w.path("corpus-huge.ppm"), std::vector<uint8_t>(pnm.begin(), pnm.end()));
+
+  const std::string limit = "ulimit -v 2000000; ";  // 2 GB of address space (LibTorch maps ~1 GB at start)
+  for (const char* name : {"corpus-bomb.odp", "corpus-bomb-cut.odp", "corpus-garbage.odp"}) {
+    INFO(name);
+    CHECK(run(limit + odpdec_tool + " " + name + " -o corpus-out.png -q").code == 2);
+    // odptrunc never decodes pixels: the valid bomb is truncated in milliseconds, the others are refused.
+    const bool valid = std::string(name) == "corpus-bomb.odp";
+    CHECK(run(limit + odptrunc_tool + " " + name + " -o corpus-trunc.odp --tokens 1").code ==
+          (valid ? 0 : 2));
+    CHECK(exists(w.path("corpus-trunc.odp")) == valid);
+    std::remove(w.path("corpus-trunc.odp").c_str());
+    const int info_code = run(limit + odpinfo_tool + " " + name).code;
+    CHECK((info_code == 0 || info_code == 2));  // odpinfo only reads the header: a valid bomb is described
+    CHECK(run(limit + odpenc_tool + " " + name + " -o corpus-out.odp -q").code == 2);
+  }
+  for (const char* name : {"corpus-huge.jpg", "corpus-cut.jpg", "corpus-huge.ppm"}) {
+    INFO(name);
+    CHECK(run(limit + odpenc_tool + " " + name + " -o corpus-out.odp -q").code == 2);
+    CHECK(run(limit + odpdec_tool + " " + name + " -o corpus-out.png -q").code == 2);
+    CHECK(run(limit + odpinfo_tool + " " + name).code == 2);
+  }
+  CHECK_FALSE(exists(w.path("corpus-out.png")));
+  CHECK_FALSE(exists(w.path("corpus-out.odp")));
+  CHECK(run("ls -a | grep -c odp-tmp").out == "0\n");
 }

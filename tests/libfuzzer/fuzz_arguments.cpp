@@ -23,9 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   argv.push_back(nullptr);
   using odp::cli::Arguments;
   try {
-    const Arguments arguments(static_cast<int>(words.size()), argv.data(),
-                              {"-o", "--tokens", "--quality", "--size", "--max-pixels", "--compare", "--overlap"},
-                              {"-v", "-q", "--flatten-alpha"});
+    const Arguments arguments(
+        static_cast<int>(words.size()), argv.data(),
+        {"-o", "--tokens", "--quality", "--size", "--max-pixels", "--compare", "--overlap"},
+        {"-v", "-q", "--flatten-alpha"});
     for (const char* name : {"--tokens", "--quality", "--size", "--max-pixels", "--overlap"}) {
       if (!arguments.has(name)) continue;
       try {

@@ -26,8 +26,8 @@ int main(int argc, char** argv) {
     for (uint8_t budget : {3, 40}) {
       std::vector<uint8_t> alloc = {budget, 0};
       alloc.insert(alloc.end(), seed.begin(), seed.end());
-      odp::base::write_file_atomic((dir / "alloc" / ("seed" + std::to_string(n) + "-" + std::to_string(budget))).string(),
-                                   alloc);
+      odp::base::write_file_atomic(
+          (dir / "alloc" / ("seed" + std::to_string(n) + "-" + std::to_string(budget))).string(), alloc);
     }
     ++n;
   };
