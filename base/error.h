@@ -1,6 +1,7 @@
 // The error every odp layer above format/ throws: a message and a kind, so callers map failures to codes.
 #pragma once
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -26,5 +27,24 @@ class Error : public std::runtime_error {
  private:
   ErrorKind kind_;
 };
+
+// The text with every byte below 0x20 and 0x7F written as \xNN, so that a file name or header bytes echoed in
+// a message can neither drive the terminal (ANSI escapes) nor break a message's one-line form. Every message
+// the tools print passes through it (cli/cli_common.cpp).
+inline std::string printable(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7F) {
+      out.push_back(c);
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", byte);
+      out += escaped;
+    }
+  }
+  return out;
+}
 
 }  // namespace odp::base

@@ -2,10 +2,14 @@
 #include "base/file_io.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -18,7 +22,12 @@ Error io_error(const std::string& path, const std::string& what, int error_numbe
   return Error(path + ": " + what + ": " + std::strerror(error_number), ErrorKind::kIo);
 }
 
-std::vector<uint8_t> read_all(int fd, const std::string& path) {
+Error too_large(const std::string& path, uint64_t max_bytes) {
+  return Error(path + ": the input is larger than the limit of " + std::to_string(max_bytes) + " bytes",
+               ErrorKind::kBadInput);
+}
+
+std::vector<uint8_t> read_all(int fd, const std::string& path, uint64_t max_bytes) {
   std::vector<uint8_t> bytes;
   uint8_t buffer[1 << 16];
   for (;;) {
@@ -26,8 +35,34 @@ std::vector<uint8_t> read_all(int fd, const std::string& path) {
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) throw io_error(path, "cannot read", errno);
     if (got == 0) return bytes;
+    if (static_cast<uint64_t>(got) > max_bytes - bytes.size()) throw too_large(path, max_bytes);
     bytes.insert(bytes.end(), buffer, buffer + got);
   }
+}
+
+// Temporary files of writes in progress, for remove_temporary_files_now() in a signal handler: fixed slots
+// (no allocation), each claimed with an atomic flag; a path that does not fit a slot is not registered.
+constexpr int kTemporarySlots = 16;
+struct TemporarySlot {
+  std::atomic<int> state{0};  // 0 free, 1 being filled, 2 holds a path
+  char path[PATH_MAX + 1] = "";
+};
+TemporarySlot temporary_slots[kTemporarySlots];
+
+int register_temporary(const std::string& path) {
+  if (path.size() > PATH_MAX) return -1;
+  for (int i = 0; i < kTemporarySlots; ++i) {
+    int expected = 0;
+    if (!temporary_slots[i].state.compare_exchange_strong(expected, 1)) continue;
+    std::memcpy(temporary_slots[i].path, path.c_str(), path.size() + 1);
+    temporary_slots[i].state.store(2);
+    return i;
+  }
+  return -1;
+}
+
+void unregister_temporary(int slot) {
+  if (slot >= 0) temporary_slots[slot].state.store(0);
 }
 
 void write_all(int fd, const std::vector<uint8_t>& bytes, const std::string& path) {
@@ -50,16 +85,23 @@ std::string parent_directory(const std::string& path) {
 struct TemporaryFile {
   std::string path;
   int fd = -1;
+  int slot = -1;  // its registration for remove_temporary_files_now()
   ~TemporaryFile() {
     if (fd >= 0) ::close(fd);
     if (!path.empty()) ::unlink(path.c_str());
+    unregister_temporary(slot);
   }
 };
 
 }  // namespace
 
-std::vector<uint8_t> read_file(const std::string& path) {
-  if (path == "-") return read_all(STDIN_FILENO, "stdin");
+void remove_temporary_files_now() {
+  for (TemporarySlot& slot : temporary_slots)
+    if (slot.state.load() == 2) ::unlink(slot.path);
+}
+
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
+  if (path == "-") return read_all(STDIN_FILENO, "stdin", max_bytes);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw io_error(path, "cannot open", errno);
   struct stat info {};
@@ -67,8 +109,12 @@ std::vector<uint8_t> read_file(const std::string& path) {
     ::close(fd);
     throw io_error(path, "cannot read", EISDIR);
   }
+  if (S_ISREG(info.st_mode) && static_cast<uint64_t>(info.st_size) > max_bytes) {
+    ::close(fd);
+    throw too_large(path, max_bytes);
+  }
   try {
-    std::vector<uint8_t> bytes = read_all(fd, path);
+    std::vector<uint8_t> bytes = read_all(fd, path, max_bytes);
     ::close(fd);
     return bytes;
   } catch (...) {
@@ -98,10 +144,25 @@ void write_file_atomic(const std::string& path, const std::vector<uint8_t>& byte
   if (::stat(directory.c_str(), &directory_info) != 0)
     throw io_error(path, "output directory " + directory, errno);
   TemporaryFile temporary;
-  std::string pattern = path + ".tmpXXXXXX";
-  temporary.fd = ::mkstemp(pattern.data());
-  if (temporary.fd < 0) throw io_error(path, "cannot create a temporary file beside it", errno);
-  temporary.path = pattern;
+  // A short name in the same directory (so the rename stays on one file system): the output's own name may
+  // be up to NAME_MAX long, and an added suffix would push it over.
+  std::string pattern = (directory == "/" ? "" : directory) + "/.odp-tmp-XXXXXX";
+  {
+    // SIGINT/SIGTERM wait until the new file is registered, so that the handler cannot miss it.
+    sigset_t blocked, previous;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &blocked, &previous);
+    temporary.fd = ::mkstemp(pattern.data());
+    const int error_number = errno;
+    if (temporary.fd >= 0) {
+      temporary.path = pattern;
+      temporary.slot = register_temporary(pattern);
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    if (temporary.fd < 0) throw io_error(path, "cannot create a temporary file beside it", error_number);
+  }
   write_all(temporary.fd, bytes, path);
   // Keep the permissions an ordinary new file would get (mkstemp makes it 0600).
   mode_t mask = ::umask(0);

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/process.h"
 #include "format/odp_format.h"
 #include "model/model_file.h"
 
@@ -280,6 +281,15 @@ void check_outputs(const std::vector<std::string>& inputs, const std::vector<std
   }
 }
 
+uint64_t max_pixels(const Arguments& arguments) {
+  if (!arguments.has("--max-pixels")) return kDefaultMaxPixels;
+  const uint64_t pixels = arguments.byte_count("--max-pixels");
+  if (pixels > (1ull << 28))
+    throw UsageError("--max-pixels must be at most 268435456 (the format's limit), not '" +
+                     arguments.text("--max-pixels") + "'");
+  return pixels;
+}
+
 std::string compare_path(const Arguments& arguments, const std::string& input) {
   const std::string path = arguments.text("--compare");
   if (!is_directory(path)) return path;
@@ -308,10 +318,10 @@ int for_input(const Arguments& arguments, const std::string& input, const std::f
   } catch (const codec::CodecError& error) {
     std::string message = error.what();
     if (message.find(name) == std::string::npos) message = name + ": " + message;
-    std::cerr << arguments.tool() << ": " << message << "\n";
+    std::cerr << arguments.tool() << ": " << base::printable(message) << "\n";
     return exit_code_for(error.kind());
   } catch (const std::bad_alloc&) {
-    std::cerr << arguments.tool() << ": " << name << ": out of memory\n";
+    std::cerr << arguments.tool() << ": " << base::printable(name) << ": out of memory\n";
     return kBadInput;
   }
 }
@@ -320,6 +330,7 @@ int run_tool(int argc, char** argv, const std::string& usage, const std::set<std
              const std::set<std::string>& switches, const std::function<int(const Arguments&)>& body,
              const std::function<std::string()>& runtime) {
   const std::string tool = base_name(argc > 0 ? argv[0] : "odp");
+  remove_temporary_files_on_signals();
   std::set<std::string> all_switches = switches;
   all_switches.insert({"-h", "--help", "--version", "--quiet"});
   try {
@@ -334,13 +345,13 @@ int run_tool(int argc, char** argv, const std::string& usage, const std::set<std
     }
     return body(arguments);
   } catch (const UsageError& error) {
-    std::cerr << tool << ": " << error.what() << " (see " << tool << " --help)\n";
+    std::cerr << tool << ": " << base::printable(error.what()) << " (see " << tool << " --help)\n";
     return kUsage;
   } catch (const codec::CodecError& error) {
-    std::cerr << tool << ": " << error.what() << "\n";
+    std::cerr << tool << ": " << base::printable(error.what()) << "\n";
     return exit_code_for(error.kind());
   } catch (const std::exception& error) {
-    std::cerr << tool << ": unexpected failure: " << error.what() << "\n";
+    std::cerr << tool << ": unexpected failure: " << base::printable(error.what()) << "\n";
     return kBadInput;
   }
 }

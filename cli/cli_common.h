@@ -61,6 +61,12 @@ void check_outputs(const std::vector<std::string>& inputs, const std::vector<std
 // Whether two paths name one file: by filesystem identity when both exist, else by their resolved paths.
 bool same_file(const std::string& a, const std::string& b);
 
+// --max-pixels N (accepts 50M): the largest image odpenc reads and odpdec decodes; kDefaultMaxPixels without
+// the flag, so that a small hostile file cannot make a tool allocate gigabytes (the library's own default is
+// the format's 2^28).
+constexpr uint64_t kDefaultMaxPixels = 64000000;
+uint64_t max_pixels(const Arguments& arguments);
+
 // The original to compare input against: --compare FILE, or --compare DIR holding <input's stem>.png.
 std::string compare_path(const Arguments& arguments, const std::string& input);
 

@@ -24,6 +24,7 @@ Options:
   --compare PATH     print "FILE: PSNR dB, bytes, bits/pixel" on stdout against the original image PATH
                      (one input), or DIR/<name>.png for each input a DIR/<name>.odp (several inputs); an
                      original of another size is refused before decoding, and nothing is written
+  --max-pixels N     refuse images above N pixels (e.g. 50M) before decoding (default 64M, i.e. 64000000)
   --model FILE       model weights (.safetensors); see the search order below
   --device D         cpu, cuda or auto (default: auto)
   -v                 say what was decoded: the model and device, per file its size, tiles, tokens per tile,
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
   using namespace odp;
   using Clock = std::chrono::steady_clock;
   return cli::run_tool(
-      argc, argv, kUsage, {"-o", "--tokens", "--jpeg-quality", "--compare", "--model", "--device"},
+      argc, argv, kUsage,
+      {"-o", "--tokens", "--jpeg-quality", "--compare", "--model", "--device", "--max-pixels"},
       {"-v", "--mt"},
       [](const cli::Arguments& arguments) {
         codec::DecodeOptions options;
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
         const int output_quality =
             arguments.has("--jpeg-quality") ? arguments.integer("--jpeg-quality", 1, 100) : 95;
         const bool verbose = arguments.has("-v");
+        options.limits.max_pixels = cli::max_pixels(arguments);
         const std::vector<std::string> outputs = cli::output_paths(arguments, ".png", false);
         if (arguments.has("--compare"))
           for (size_t i = 0; i < outputs.size(); ++i)
@@ -64,18 +67,14 @@ int main(int argc, char** argv) {
               throw cli::UsageError(outputs[i] +
                                     ": writing it would overwrite the --compare original; name " +
                                     "another output with -o");
-        const Clock::time_point load_start = Clock::now();
-        auto model = cli::load_tool_model(arguments, verbose);
-        if (verbose)
-          std::cerr << "odpdec: model " << model::model_id_text(model->info().model_id) << " on "
-                    << (model->device() == model::Device::kCuda ? "cuda" : "cpu") << ", loaded in "
-                    << fixed(seconds_since(load_start), 2) << " s\n";
+        std::unique_ptr<model::TileModel> model;  // loaded once the first input has passed the limits
         int result = cli::kOk;
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];
           int code = cli::for_input(arguments, input, [&] {
             const Clock::time_point read_start = Clock::now();
-            const std::vector<uint8_t> bytes = base::read_file(input);
+            const std::vector<uint8_t> bytes = base::read_file(input, options.limits.max_input_bytes);
+            codec::check_decode_limits(bytes.data(), bytes.size(), options.limits);
             const codec::FileInfo info = codec::inspect(bytes.data(), bytes.size());
             // The original is read first: a wrong pairing is reported before the slow decode, and nothing is
             // written.
@@ -92,6 +91,14 @@ int main(int argc, char** argv) {
                                         codec::ErrorKind::kUsage);
             }
             const double read_seconds = seconds_since(read_start);
+            if (!model) {
+              const Clock::time_point load_start = Clock::now();
+              model = cli::load_tool_model(arguments, verbose);
+              if (verbose)
+                std::cerr << "odpdec: model " << model::model_id_text(model->info().model_id) << " on "
+                          << (model->device() == model::Device::kCuda ? "cuda" : "cpu") << ", loaded in "
+                          << fixed(seconds_since(load_start), 2) << " s\n";
+            }
             options.progress = cli::progress_bar(!arguments.has("--quiet"), input);
             const Clock::time_point decode_start = Clock::now();
             const codec::Image image = codec::decode(bytes.data(), bytes.size(), *model, options);

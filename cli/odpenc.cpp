@@ -28,6 +28,7 @@ Rate (at most one; default -q 75):
                            R"( dB of what all its tokens give
 Options:
   -o OUT             output file (or directory for several inputs); "-" = stdout
+  --max-pixels N     refuse images above N pixels (e.g. 50M) from their header (default 64M = 64000000)
   --model FILE       model weights (.safetensors); see the search order below
   --device D         cpu, cuda or auto (default: auto, CUDA when a GPU is present)
   --gpu-precision P  the encoder's arithmetic on CUDA: tf32 (default; the same tokens as the CPU on 99.85%
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
   return cli::run_tool(
       argc, argv, kUsage,
       {"-o", "--tokens", "--quality", "--size", "--target-psnr", "--model", "--device", "--overlap",
-       "--gpu-precision", "--metadata"},
+       "--gpu-precision", "--metadata", "--max-pixels"},
       {"--flatten-alpha", "--strip-metadata", "-v", "--print-psnr", "--short", "--mt"},
       [](const cli::Arguments& arguments) {
         if (arguments.count_of({"--tokens", "--quality", "--size", "--target-psnr"}) > 1)
@@ -121,6 +122,10 @@ int main(int argc, char** argv) {
         const KeptMetadata kept = parse_metadata(arguments);
         imageio::ReadOptions read_options;
         read_options.flatten_alpha = arguments.has("--flatten-alpha");
+        read_options.max_pixels = cli::max_pixels(arguments);
+        read_options.max_side = 65535;  // the .odp format's largest width and height
+        // The largest file such an image can need: 16-bit RGBA uncompressed, 8 bytes a pixel, + metadata.
+        read_options.max_input_bytes = read_options.max_pixels * 8 + (64u << 20);
         const bool verbose = arguments.has("-v"), quiet = arguments.has("--quiet");
         const std::vector<std::string> outputs = cli::output_paths(arguments, ".odp", false);
         // Parsed before the model loads, so that a bad value fails at once; without the flag the model keeps
@@ -133,13 +138,7 @@ int main(int argc, char** argv) {
             throw cli::UsageError(std::string("--gpu-precision: ") + error.what());
           }
         }
-        const Clock::time_point load_start = Clock::now();
-        auto model = cli::load_tool_model(arguments, verbose);
-        if (precision) model->set_gpu_encode_precision(*precision);
-        if (verbose)
-          std::cerr << "odpenc: model " << model::model_id_text(model->info().model_id) << " on "
-                    << (model->device() == model::Device::kCuda ? "cuda" : "cpu") << ", loaded in "
-                    << fixed(seconds_since(load_start), 2) << " s\n";
+        std::unique_ptr<model::TileModel> model;  // loaded once the first image has been read
         int result = cli::kOk;
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];
@@ -149,6 +148,17 @@ int main(int argc, char** argv) {
             if (!quiet)
               for (const std::string& warning : image.warnings)
                 std::cerr << "odpenc: " << input << ": warning: " << warning << "\n";
+            double load_seconds = 0;  // the first image's: not part of its read time
+            if (!model) {
+              const Clock::time_point load_start = Clock::now();
+              model = cli::load_tool_model(arguments, verbose);
+              if (precision) model->set_gpu_encode_precision(*precision);
+              if (verbose)
+                std::cerr << "odpenc: model " << model::model_id_text(model->info().model_id) << " on "
+                          << (model->device() == model::Device::kCuda ? "cuda" : "cpu") << ", loaded in "
+                          << fixed(seconds_since(load_start), 2) << " s\n";
+              load_seconds = seconds_since(load_start);
+            }
             if (verbose)
               for (const std::string& note : image.notes)
                 std::cerr << "odpenc: " << input << ": " << note << "\n";
@@ -157,7 +167,7 @@ int main(int argc, char** argv) {
             const codec::SrgbConversion colour = codec::convert_to_srgb(image);
             if (verbose && !colour.message.empty())
               std::cerr << "odpenc: " << input << ": " << colour.message << "\n";
-            const double read_seconds = seconds_since(read_start);
+            const double read_seconds = seconds_since(read_start) - load_seconds;
             options.colour = colour.is_srgb ? codec::EncodeOptions::Colour::kSrgb
                                             : codec::EncodeOptions::Colour::kUnspecified;
             if (!kept.icc) image.icc.clear();

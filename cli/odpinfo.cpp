@@ -18,7 +18,7 @@ void print_info(const std::string& name, const odp::codec::FileInfo& info, bool 
   double sum = 0;
   for (uint16_t count : tokens) sum += count;
   const auto [fewest, most] = std::minmax_element(tokens.begin(), tokens.end());
-  std::cout << name << ":\n"
+  std::cout << odp::base::printable(name) << ":\n"
             << "  dimensions:  " << info.width << "x" << info.height << "\n"
             << "  tiles:       " << info.tiles_x << "x" << info.tiles_y << " of " << info.tile_size
             << " px, overlap " << info.tile_overlap << "\n"
@@ -38,7 +38,8 @@ void print_info(const std::string& name, const odp::codec::FileInfo& info, bool 
             << "  metadata:    ";
   if (info.metadata_tags.empty()) std::cout << "none";
   for (size_t i = 0; i < info.metadata_tags.size(); ++i)
-    std::cout << (i ? ", " : "") << info.metadata_tags[i] << " (" << info.metadata_sizes[i] << " bytes)";
+    std::cout << (i ? ", " : "") << odp::base::printable(info.metadata_tags[i]) << " ("
+              << info.metadata_sizes[i] << " bytes)";
   std::cout << "\n";
   if (every_tile) {
     std::cout << "  per tile:   ";
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
     int result = cli::kOk;
     for (const std::string& input : arguments.inputs()) {
       int code = cli::for_input(arguments, input, [&] {
-        const std::vector<uint8_t> bytes = base::read_file(input);
+        const std::vector<uint8_t> bytes = base::read_file(input, codec::kMaxOdpFileBytes);
         print_info(input == "-" ? "stdin" : input, codec::inspect(bytes.data(), bytes.size()),
                    arguments.has("-v"));
       });

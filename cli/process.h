@@ -1,5 +1,5 @@
 // Process-wide policy that programs (the tools, the benchmarks, the trainer) apply at start: the allocator,
-// CPU threads and the environment's model switches. The library never sets any of these itself.
+// CPU threads, signals and the environment's model switches. The library never sets any of these itself.
 #pragma once
 
 #include "model/tile_model.h"
@@ -20,6 +20,12 @@ void use_all_physical_cpu_cores();
 
 // Both of the above, once at the start of a program that runs the model.
 void apply_process_policy();
+
+// Installs SIGINT/SIGTERM handlers that remove the temporary files of writes in progress
+// (base::remove_temporary_files_now) and then die of the signal as before, so that an interrupted tool
+// leaves neither a half output nor a temporary file. Every tool calls it first (run_tool); LibTorch-free
+// (cli/process_signals.cpp), so odpinfo and odptrunc have it too.
+void remove_temporary_files_on_signals();
 
 // Applies the environment's switches to a loaded model: ODP_CPU_FP32=1 turns bf16 CPU decoding off.
 void apply_model_environment(model::TileModel& model);

@@ -14,6 +14,18 @@ model::Device device_for(const std::string& device) {
   }
 }
 
+// Building a network runs out of memory when the file's hyper-parameters ask for too much: that is the
+// model file's problem (kModel, exit 4), not the input's.
+[[noreturn]] void rethrow_load_failure(const std::string& failed, model::Device where) {
+  try {
+    detail::rethrow_model_failure(failed, where);
+  } catch (const CodecError& error) {
+    if (error.kind() != ErrorKind::kOutOfMemory) throw;
+    throw CodecError(std::string(error.what()) + " (building the network; is the model file corrupt?)",
+                     ErrorKind::kModel);
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<model::TileModel> load_model(const std::string& path, const std::string& device) {
@@ -21,7 +33,7 @@ std::unique_ptr<model::TileModel> load_model(const std::string& path, const std:
   try {
     return model::TileModel::load(path, where);
   } catch (...) {
-    detail::rethrow_model_failure(path + ": LibTorch cannot load the model", where);
+    rethrow_load_failure(path + ": LibTorch cannot load the model", where);
   }
 }
 
@@ -31,7 +43,7 @@ std::unique_ptr<model::TileModel> load_model(const std::vector<uint8_t>& bytes, 
   try {
     return model::TileModel::load(bytes, name, where);
   } catch (...) {
-    detail::rethrow_model_failure(name + ": LibTorch cannot load the model", where);
+    rethrow_load_failure(name + ": LibTorch cannot load the model", where);
   }
 }
 

@@ -37,9 +37,9 @@ void report(const ProgressFn& progress, int64_t done, int64_t total) {
 }
 
 // Reads the header without the model, to check the model id and pick the frequency tables.
-format::Summary summarize_or_throw(const uint8_t* data, size_t size) {
+format::Summary summarize_or_throw(const uint8_t* data, size_t size, const format::ReadLimits& limits = {}) {
   try {
-    return format::summarize(data, size);
+    return format::summarize(data, size, limits);
   } catch (const format::FormatError& error) {
     throw bad_file(error);
   }
@@ -59,9 +59,10 @@ void check_model_matches(const format::Header& header, const model::ModelInfo& i
                      ErrorKind::kModel);
 }
 
-format::Image read_tokens(const uint8_t* data, size_t size, const format::FrequencyTables& tables) {
+format::Image read_tokens(const uint8_t* data, size_t size, const format::FrequencyTables& tables,
+                          const format::ReadLimits& limits = {}) {
   try {
-    return format::read(data, size, tables);
+    return format::read(data, size, tables, limits);
   } catch (const format::FormatError& error) {
     throw bad_file(error);
   }
@@ -356,18 +357,49 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   return result;
 }
 
+namespace {
+format::ReadLimits read_limits_for(const DecodeLimits& limits) {
+  format::ReadLimits read_limits;
+  read_limits.max_pixels = limits.max_pixels;
+  read_limits.max_tiles = limits.max_tiles;
+  read_limits.max_metadata_bytes = limits.max_metadata_bytes;
+  return read_limits;
+}
+
+format::Summary summarize_within(const uint8_t* data, size_t size, const DecodeLimits& limits) {
+  if (size > limits.max_input_bytes)
+    throw CodecError("the file is " + std::to_string(size) + " bytes, above the limit of " +
+                     std::to_string(limits.max_input_bytes));
+  const format::Summary summary = summarize_or_throw(data, size, read_limits_for(limits));
+  // Tiles cost the model's time whatever their tokens; a payload far too small to have coded them is a
+  // decompression bomb (or a cut so deep that almost nothing survives), refused before any decoding.
+  const uint64_t tile_count = summary.tokens_per_tile.size();
+  if (tile_count > 64 &&
+      tile_count > 64 + summary.payload_bytes * uint64_t{limits.max_tiles_per_payload_byte})
+    throw CodecError("not a valid .odp file: " + std::to_string(tile_count) + " tiles in a payload of " +
+                     std::to_string(summary.payload_bytes) + " bytes, more than the limit of " +
+                     std::to_string(limits.max_tiles_per_payload_byte) + " tiles per payload byte");
+  return summary;
+}
+}  // namespace
+
+void check_decode_limits(const uint8_t* data, size_t size, const DecodeLimits& limits) {
+  summarize_within(data, size, limits);
+}
+
 Image decode(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options) {
   if (options.max_tokens < 0 || options.max_tokens > kMaxTokens)
     throw CodecError("tokens per tile must be 1..256, not " + std::to_string(options.max_tokens),
                      ErrorKind::kUsage);
   const model::ModelInfo& info = model.info();
-  const format::Summary summary = summarize_or_throw(data, size);
+  const format::Summary summary = summarize_within(data, size, options.limits);
+  const format::ReadLimits read_limits = read_limits_for(options.limits);
   check_model_matches(summary.header, info);
   const int t = info.config.tile_size, num_tokens = info.config.num_tokens;
   if (summary.header.tile_size != static_cast<uint32_t>(t) ||
       summary.header.codebook_bits != info.config.codebook_bits())
     throw CodecError("the file's tile size or codebook does not match the model's", ErrorKind::kModel);
-  const format::Image file = read_tokens(data, size, tables_for(info));
+  const format::Image file = read_tokens(data, size, tables_for(info), read_limits);
   if (file.header.grid_width() != file.header.width || file.header.grid_height() != file.header.height)
     throw CodecError("the file codes a downscaled " + std::to_string(file.header.grid_width()) + "x" +
                          std::to_string(file.header.grid_height()) + " copy of a " +
@@ -449,6 +481,19 @@ std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOp
     tables = tables_for(*model_info);
   }
   const format::Image file = read_tokens(data, size, tables);
+  // A file cut so deep that a tile lost every token cannot be written again (each tile keeps 1..256).
+  const auto empty = std::find_if(file.tile_tokens.begin(), file.tile_tokens.end(),
+                                  [](const std::vector<uint16_t>& tile) { return tile.empty(); });
+  if (empty != file.tile_tokens.end()) {
+    const bool none = std::all_of(file.tile_tokens.begin(), file.tile_tokens.end(),
+                                  [](const std::vector<uint16_t>& tile) { return tile.empty(); });
+    throw CodecError(
+        "the file was cut so short (" + std::to_string(size) + " bytes) that " +
+            (none ? std::string("no token survives; there is nothing to truncate")
+                  : "tile " + std::to_string(empty - file.tile_tokens.begin()) +
+                        " has no token left, so it cannot be truncated further (it can still be decoded)"),
+        ErrorKind::kBadInput);
+  }
   if (options.tokens > 0)
     return write_or_throw(format::truncate_tokens(file, clamp_tokens(options.tokens, kMaxTokens)), tables);
   if (options.quality >= 0)

@@ -47,6 +47,9 @@ int tokens_for_quality(double quality);
 // Called as work progresses: done out of total units (tiles times passes). May be empty.
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 
+// The largest .odp file the format allows: 65536 tiles x 256 tokens x 16 bits, 64 MiB of metadata, headers.
+constexpr uint64_t kMaxOdpFileBytes = 100ull << 20;
+
 enum class RateControl { kTokens, kQuality, kSize, kTargetPsnr };
 
 // kTargetPsnr: how close to its all-token PSNR a tile that cannot reach the target gets, in dB. Past that the
@@ -62,7 +65,7 @@ struct EncodeOptions {
   double quality = 75;      // kQuality: 0..100
   uint64_t max_bytes = 0;   // kSize: file budget in bytes
   double target_psnr = 32;  // kTargetPsnr: per-tile PSNR target in dB (over the tile's pixels in the image)
-  int tile_overlap = kAutoOverlap;  // pixels shared by neighbouring tiles, 0..tile/2; kAutoOverlap: see Seams
+  int tile_overlap = kAutoOverlap;  // pixels shared by neighbouring tiles, 0..tile-1; kAutoOverlap: see Seams
   bool keep_metadata = true;        // carry ICC profile and EXIF into the file
   // The pixels' colour space, recorded in the file: kAuto says sRGB unless the image carries an ICC profile
   // (then unspecified: encode() codes pixels as they are). odpenc converts to sRGB first (convert_to_srgb).
@@ -84,15 +87,34 @@ struct EncodeResult {
 
 EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOptions& options = {});
 
+// What a decoder refuses before it allocates, so that its memory and time follow what the input can justify
+// (a few bytes must not make it decode gigapixels). The defaults are the format's own bounds (spec 9.3),
+// which every odp file can meet; a library user embedding the decoder sets lower ones (the tools'
+// --max-pixels). Peak memory of decode() is about max_pixels x 3 bytes for the image plus, with overlap, tile
+// x width x 12 bytes for the rows being blended (TileStitcher), plus the model's batch.
+struct DecodeLimits {
+  uint64_t max_pixels = 1ull << 28;             // width x height of the decoded image
+  uint32_t max_tiles = 1u << 16;                // tiles of the grid
+  uint32_t max_tiles_per_payload_byte = 8;      // tiles beyond the first 64 need a payload byte per 8 tiles
+  uint64_t max_metadata_bytes = 64u << 20;      // ICC + EXIF, stored and decompressed
+  uint64_t max_input_bytes = kMaxOdpFileBytes;  // the tools' read of a .odp file (base::read_file's cap)
+};
+
 struct DecodeOptions {
   int max_tokens = 0;         // 0: all tokens the file holds; else decode at most this many per tile
   int seam_cast_radius = 96;  // pixels each side of a seam over which tiles' colour casts are evened (0: off)
   int seam_filter_radius = 4;  // pixels each side of a seam smoothed when tiles do not overlap (0: off)
   ProgressFn progress;
+  DecodeLimits limits;
 };
 
-// Refuses (kModel) a file whose model id differs from the model's, naming both ids.
+// Refuses (kModel) a file whose model id differs from the model's, naming both ids, and (kBadInput) one
+// beyond options.limits, naming the limit, before any pixel or tile memory is allocated.
 Image decode(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options = {});
+
+// The checks of decode()'s first step, without the model: header, limits, tiles per payload byte. The tools
+// run it before they load the model (kBadInput naming the limit).
+void check_decode_limits(const uint8_t* data, size_t size, const DecodeLimits& limits = {});
 
 // Truncation without running the model. Exactly one of tokens / quality / max_bytes is used:
 // tokens > 0 wins, then quality >= 0, then max_bytes > 0.
@@ -130,7 +152,8 @@ FileInfo inspect(const uint8_t* data, size_t size);
 using base::psnr;
 
 // Loads a model file on "cpu", "cuda" or "auto" (anything else: kUsage). Every failure, LibTorch's included,
-// is CodecError: kModel for a missing or broken file, kOutOfMemory when memory runs out.
+// is CodecError: kModel for a missing or broken file, and also when building the network runs out of memory
+// (a corrupt file's hyper-parameters are then the likely cause).
 std::unique_ptr<model::TileModel> load_model(const std::string& path, const std::string& device = "auto");
 // The same from a model file's bytes in memory; name stands for the file in messages.
 std::unique_ptr<model::TileModel> load_model(const std::vector<uint8_t>& bytes, const std::string& name,

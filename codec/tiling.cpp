@@ -215,8 +215,33 @@ float blend_weight(int p, int tile, int overlap, bool has_low, bool has_high) {
   return 1.0f;
 }
 
+namespace {
+// Sum over the tiles covering each position along an axis of their blend weights.
+std::vector<float> blend_weight_sums(int length, int tiles, int tile, int overlap) {
+  std::vector<float> sums(length, 0.0f);
+  for (int i = 0; i < tiles; ++i) {
+    const int origin = i * (tile - overlap);
+    for (int p = 0; p < tile && origin + p < length; ++p)
+      sums[origin + p] += blend_weight(p, tile, overlap, i > 0, i + 1 < tiles);
+  }
+  for (float& sum : sums) sum = 1.0f / sum;
+  return sums;
+}
+}  // namespace
+
 TileStitcher::TileStitcher(const TileGrid& grid, uint8_t* rgb) : grid_(grid), rgb_(rgb) {
-  if (grid.overlap > 0) sum_.assign(static_cast<size_t>(grid.width) * grid.height * 3, 0.0f);
+  if (grid.overlap == 0) return;
+  rows_.resize(grid.height);
+  tiles_missing_.assign(grid.height, 0);
+  const int stride = grid.tile - grid.overlap;
+  for (int ty = 0; ty < grid.tiles_y; ++ty)
+    for (int y = ty * stride; y < std::min(grid.height, ty * stride + grid.tile); ++y)
+      tiles_missing_[y] += grid.tiles_x;
+  // Up to tile / 2 the ramps of two neighbours sum to 1 exactly as before (no division, the same bytes).
+  if (2 * grid.overlap > grid.tile) {
+    inverse_x_ = blend_weight_sums(grid.width, grid.tiles_x, grid.tile, grid.overlap);
+    inverse_y_ = blend_weight_sums(grid.height, grid.tiles_y, grid.tile, grid.overlap);
+  }
 }
 
 void TileStitcher::add(const float* tiles, int first, int count) { add_tiles(tiles, first, count); }
@@ -227,6 +252,7 @@ template <typename Pixel>
 void TileStitcher::add_tiles(const Pixel* tiles, int first, int count) {
   const int t = grid_.tile;
   const size_t plane = static_cast<size_t>(t) * t;
+  const bool blended = grid_.overlap > 0;
   std::vector<float> column_weight(t);
   for (int index = 0; index < count; ++index) {
     const int tx = (first + index) % grid_.tiles_x, ty = (first + index) / grid_.tiles_x;
@@ -237,30 +263,56 @@ void TileStitcher::add_tiles(const Pixel* tiles, int first, int count) {
       column_weight[x] = blend_weight(x, t, grid_.overlap, tx > 0, tx + 1 < grid_.tiles_x);
     const Pixel* tile = tiles + index * 3 * plane;
     for (int y = 0; y < visible_h; ++y) {
-      const float row_weight = blend_weight(y, t, grid_.overlap, ty > 0, ty + 1 < grid_.tiles_y);
-      const size_t row_start = (static_cast<size_t>(origin_y + y) * grid_.width + origin_x) * 3;
-      for (int x = 0; x < visible_w; ++x) {
-        for (int c = 0; c < 3; ++c) {
-          const Pixel pixel = tile[c * plane + static_cast<size_t>(y) * t + x];
-          if (sum_.empty()) {
+      const int image_y = origin_y + y;
+      if (!blended) {
+        uint8_t* out = rgb_ + (static_cast<size_t>(image_y) * grid_.width + origin_x) * 3;
+        for (int x = 0; x < visible_w; ++x)
+          for (int c = 0; c < 3; ++c) {
+            const Pixel pixel = tile[c * plane + static_cast<size_t>(y) * t + x];
             // A byte is already what to_byte would make of it.
             if constexpr (std::is_same_v<Pixel, uint8_t>) {
-              rgb_[row_start + x * 3 + c] = pixel;
+              out[x * 3 + c] = pixel;
             } else {
-              rgb_[row_start + x * 3 + c] = to_byte(pixel);
+              out[x * 3 + c] = to_byte(pixel);
             }
-          } else {
-            sum_[row_start + x * 3 + c] += unit_value(pixel) * row_weight * column_weight[x];
           }
-        }
+        continue;
       }
+      std::vector<float>& row = rows_[image_y];
+      if (row.empty()) {
+        row.assign(static_cast<size_t>(grid_.width) * 3, 0.0f);
+        ++rows_held_;
+      }
+      const float row_weight = blend_weight(y, t, grid_.overlap, ty > 0, ty + 1 < grid_.tiles_y);
+      float* sum = row.data() + static_cast<size_t>(origin_x) * 3;
+      for (int x = 0; x < visible_w; ++x)
+        for (int c = 0; c < 3; ++c)
+          sum[x * 3 + c] +=
+              unit_value(tile[c * plane + static_cast<size_t>(y) * t + x]) * row_weight * column_weight[x];
+      if (--tiles_missing_[image_y] == 0) finish_row(image_y);
     }
   }
 }
 
+void TileStitcher::finish_row(int y) {
+  std::vector<float>& row = rows_[y];
+  uint8_t* out = rgb_ + static_cast<size_t>(y) * grid_.width * 3;
+  if (inverse_x_.empty()) {
+    // The blend weights of the tiles covering a pixel sum to 1, so the weighted sum is already the mean.
+    for (size_t i = 0; i < row.size(); ++i) out[i] = to_byte(row[i]);
+  } else {
+    for (int x = 0; x < grid_.width; ++x)
+      for (int c = 0; c < 3; ++c)
+        out[x * 3 + c] = to_byte(row[static_cast<size_t>(x) * 3 + c] * (inverse_x_[x] * inverse_y_[y]));
+  }
+  std::vector<float>().swap(row);
+  --rows_held_;
+}
+
 void TileStitcher::finish() {
-  // The blend weights of the tiles covering a pixel sum to 1, so the weighted sum is already the mean.
-  for (size_t i = 0; i < sum_.size(); ++i) rgb_[i] = to_byte(sum_[i]);
+  // Rows whose tiles did not all come (a caller's mistake) are still written from what arrived.
+  for (int y = 0; y < static_cast<int>(rows_.size()); ++y)
+    if (!rows_[y].empty()) finish_row(y);
 }
 
 void stitch_tiles(const float* tiles, const TileGrid& grid, uint8_t* rgb) {

@@ -2,6 +2,7 @@
 // cuda/ mirrors extract_tiles and stitch_tiles; these CPU versions are the reference.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -39,7 +40,11 @@ float blend_weight(int p, int tile, int overlap, bool has_low, bool has_high);
 void stitch_tiles(const float* tiles, const TileGrid& grid, uint8_t* rgb);
 
 // stitch_tiles in batches: add() tiles in any order, each exactly once, then finish(). Without overlap the
-// tiles are written straight into rgb; with overlap a float accumulator of the image's size is kept.
+// tiles are written straight into rgb. With overlap, blended rows are accumulated in floats only while some
+// tile covering them is still missing: a row is rounded into rgb and its floats freed as soon as every tile
+// over it has come, so tiles added in row-major order (as the codec does) keep at most tile + 1 rows of
+// width x 3 floats, whatever the image's height. Overlaps above tile / 2 (three tiles over a pixel, valid per
+// spec) are normalised by the sum of the blend weights, which is 1 for narrower overlaps.
 class TileStitcher {
  public:
   TileStitcher(const TileGrid& grid, uint8_t* rgb);
@@ -49,13 +54,19 @@ class TileStitcher {
   // so the codec passes floats there.
   void add(const uint8_t* tiles, int first, int count);
   void finish();
+  // Rows whose floats are held now (for tests and the benchmark of memory).
+  size_t rows_in_progress() const { return rows_held_; }
 
  private:
   TileGrid grid_;
   uint8_t* rgb_;
-  std::vector<float> sum_;  // weighted sums when overlap > 0
+  std::vector<std::vector<float>> rows_;      // with overlap: weighted sums of a row, empty until touched
+  std::vector<int> tiles_missing_;            // with overlap: tiles still to come over each row
+  std::vector<float> inverse_x_, inverse_y_;  // 1 / sum of blend weights per column/row (overlap > tile / 2)
+  size_t rows_held_ = 0;
   template <typename Pixel>
   void add_tiles(const Pixel* tiles, int first, int count);
+  void finish_row(int y);
 };
 
 // Evens out the low-frequency colour casts by which independently decoded, non-overlapping tiles differ:

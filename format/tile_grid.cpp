@@ -15,10 +15,10 @@ uint32_t tiles_along(uint32_t length, uint32_t tile, uint32_t overlap) {
 }
 
 TileGrid TileGrid::make(int width, int height, int tile, int overlap) {
-  if (width < 1 || height < 1 || tile < 1 || overlap < 0 || overlap > tile / 2)
+  if (width < 1 || height < 1 || tile < 1 || overlap < 0 || overlap >= tile)
     throw base::Error("invalid tile grid: image " + std::to_string(width) + "x" + std::to_string(height) +
                           ", tile " + std::to_string(tile) + ", overlap " + std::to_string(overlap) +
-                          " (overlap must be 0..tile/2)",
+                          " (overlap must be 0..tile-1)",
                       base::ErrorKind::kUsage);
   TileGrid grid;
   grid.width = width;

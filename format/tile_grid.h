@@ -10,8 +10,8 @@ namespace odp::format {
 uint32_t tiles_along(uint32_t length, uint32_t tile, uint32_t overlap);
 
 // Tiles cover the image left to right, top to bottom; tile i along an axis starts at i * (T - O).
-// make() throws base::Error(kUsage) unless width, height >= 1, tile >= 1 and 0 <= overlap <= tile / 2
-// (a wider overlap would make three tiles share pixels and break the blend weights' sum of 1).
+// make() throws base::Error(kUsage) unless width, height >= 1, tile >= 1 and 0 <= overlap <= tile - 1, the
+// spec's range (above tile / 2 three tiles share pixels; codec/tiling.h's stitching normalises for that).
 struct TileGrid {
   int width = 0, height = 0, tile = 256, overlap = 0;
   int tiles_x = 0, tiles_y = 0;

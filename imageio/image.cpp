@@ -13,6 +13,9 @@ namespace detail {
 void check_dimensions(uint64_t width, uint64_t height, const ReadOptions& options, const std::string& name) {
   if (width == 0 || height == 0)
     throw Error(name + ": the image is empty (" + std::to_string(width) + "x" + std::to_string(height) + ")");
+  if (width > options.max_side || height > options.max_side)
+    throw Error(name + ": the image is " + std::to_string(width) + "x" + std::to_string(height) +
+                " pixels, wider or taller than the limit of " + std::to_string(options.max_side));
   if (width > (1u << 30) || height > (1u << 30) || width * height > options.max_pixels)
     throw Error(name + ": the image is " + std::to_string(width) + "x" + std::to_string(height) +
                 " pixels, above the limit of " + std::to_string(options.max_pixels) + " pixels");
@@ -95,7 +98,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name_for
 }
 
 Image read_image(const std::string& path, const ImageLimits& limits) {
-  std::vector<uint8_t> bytes = base::read_file(path);
+  std::vector<uint8_t> bytes = base::read_file(path, limits.max_input_bytes);
   return decode_image(bytes.data(), bytes.size(), path == "-" ? "stdin" : path, limits);
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/file_io.h"
 #include "base/image.h"
 
 namespace odp::imageio {
@@ -20,7 +21,11 @@ using base::Image;
 // refused unless flatten_alpha, which composites the image over white. 16-bit samples become 8-bit
 // (rounded), with a note. JPEG EXIF orientation is applied to the pixels and reset to 1 in the EXIF kept.
 struct ReadOptions {
-  uint64_t max_pixels = 1ull << 28;  // refuse larger images before allocating (268 Mpx)
+  // Checked against the header before any pixel is decoded or allocated. odpenc sets max_side to the
+  // format's 65535 and max_pixels from --max-pixels.
+  uint64_t max_pixels = 1ull << 28;                        // refuse larger images before allocating (268 Mpx)
+  uint64_t max_side = 1ull << 30;                          // width and height each
+  uint64_t max_input_bytes = base::kDefaultMaxInputBytes;  // read_image's cap on the file (or stdin)
   bool flatten_alpha = false;
 };
 using ImageLimits = ReadOptions;

@@ -2,6 +2,7 @@
 // clang-format off
 #include <cstdio>  // jpeglib.h needs FILE declared first
 #include <jpeglib.h>
+#include <jerror.h>  // JWRN_JPEG_EOF
 // clang-format on
 
 #include <csetjmp>
@@ -21,6 +22,11 @@ struct JpegErrorManager {
   jpeg_error_mgr base;
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX] = "";
+  // What running out of data means now: nothing before the image data, an error while jpeg_start_decompress
+  // reads a progressive file's scans, and while scanlines are decoded an error only once the decoder needs
+  // bits that are not there (JWRN_HIT_MARKER): its read-ahead also reaches the end of a file that merely
+  // lacks its EOI marker, and such files are common and whole.
+  enum class Phase { kHeader, kScans, kScanlines, kDone } phase = Phase::kHeader;
 };
 
 void on_error(j_common_ptr cinfo) {
@@ -29,7 +35,21 @@ void on_error(j_common_ptr cinfo) {
   std::longjmp(errors->jump, 1);
 }
 
-void on_message(j_common_ptr, int) {}  // warnings (e.g. extraneous bytes) are not worth a line each
+// Warnings (e.g. extraneous bytes) are not worth a line each, but running out of data is an error: libjpeg
+// would fill the missing part with grey and call the image whole.
+void on_message(j_common_ptr cinfo, int level) {
+  if (level >= 0) return;
+  using Phase = JpegErrorManager::Phase;
+  const Phase phase = reinterpret_cast<JpegErrorManager*>(cinfo->err)->phase;
+  const int code = cinfo->err->msg_code;
+  if ((phase == Phase::kScans && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER)) ||
+      (phase == Phase::kScanlines && code == JWRN_HIT_MARKER))
+    on_error(cinfo);
+}
+
+// An ICC profile is split over at most 255 APP2 markers of 65519 bytes each (the sequence numbers are one
+// byte); a longer one cannot be written (libjpeg-turbo would wrap the count and write an invalid file).
+constexpr size_t kMaxJpegIccBytes = 255u * 65519u;
 
 // State kept off the stack frame that calls setjmp.
 struct JpegRead {
@@ -52,16 +72,22 @@ bool run_decompress(JpegRead& read, const uint8_t* data, size_t size, const Read
   check_dimensions(cinfo.image_width, cinfo.image_height, options, name);
   read.cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = read.cmyk ? JCS_CMYK : JCS_RGB;
+  read.errors.phase = JpegErrorManager::Phase::kScans;  // a progressive file is read whole here
   jpeg_start_decompress(&cinfo);
+  read.errors.phase = JpegErrorManager::Phase::kScanlines;
   read.image.width = static_cast<int>(cinfo.output_width);
   read.image.height = static_cast<int>(cinfo.output_height);
   read.channels = cinfo.output_components;
   const size_t row_bytes = static_cast<size_t>(cinfo.output_width) * cinfo.output_components;
-  read.samples.resize(row_bytes * cinfo.output_height);
+  // Grown row by row (geometrically), so that a file declaring a huge image but holding little data fails
+  // at its end before the memory of the whole image is touched.
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = read.samples.data() + cinfo.output_scanline * row_bytes;
+    const size_t offset = static_cast<size_t>(cinfo.output_scanline) * row_bytes;
+    read.samples.resize(offset + row_bytes);
+    JSAMPROW row = read.samples.data() + offset;
     jpeg_read_scanlines(&cinfo, &row, 1);
   }
+  read.errors.phase = JpegErrorManager::Phase::kDone;
   JOCTET* icc = nullptr;
   unsigned int icc_length = 0;
   if (jpeg_read_icc_profile(&cinfo, &icc, &icc_length) && icc) {
@@ -148,6 +174,11 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, con
 }
 
 std::vector<uint8_t> encode_jpeg(const Image& image, int quality) {
+  if (image.icc.size() > kMaxJpegIccBytes)
+    throw Error("cannot write the " + std::to_string(image.icc.size()) +
+                    "-byte ICC profile into a JPEG, which holds at most " + std::to_string(kMaxJpegIccBytes) +
+                    " bytes of profile; write PNG or WebP instead",
+                ErrorKind::kUsage);
   auto write = std::make_unique<JpegWrite>();
   write->cinfo.err = jpeg_std_error(&write->errors.base);
   write->errors.base.error_exit = on_error;

@@ -41,8 +41,10 @@ void write_to_memory(png_structp png, png_bytep in, png_size_t length) {
 }
 
 // Runs the libpng calls for a read; returns false (with session.message set) on a libpng error.
-bool read_png(PngSession& session, Image& image, std::vector<uint8_t>& samples, int& channels,
-              const ReadOptions& options, const std::string& name) {
+// Everything with a destructor (samples, rows) lives in the caller's frame: libpng's longjmp must not skip
+// one.
+bool read_png(PngSession& session, Image& image, std::vector<uint8_t>& samples, std::vector<png_bytep>& rows,
+              int& channels, const ReadOptions& options, const std::string& name) {
   if (setjmp(png_jmpbuf(session.png))) return false;
   png_set_read_fn(session.png, &session, read_from_memory);
   png_set_user_limits(session.png, 1u << 30, 1u << 30);
@@ -59,14 +61,23 @@ bool read_png(PngSession& session, Image& image, std::vector<uint8_t>& samples, 
   png_set_palette_to_rgb(session.png);
   png_set_expand_gray_1_2_4_to_8(session.png);
   if (png_get_valid(session.png, session.info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(session.png);
-  png_set_interlace_handling(session.png);
+  const int passes = png_set_interlace_handling(session.png);
   png_read_update_info(session.png, session.info);
   channels = png_get_channels(session.png, session.info);
   size_t row_bytes = png_get_rowbytes(session.png, session.info);
-  samples.resize(row_bytes * height);
-  std::vector<png_bytep> rows(height);
-  for (png_uint_32 y = 0; y < height; ++y) rows[y] = samples.data() + y * row_bytes;
-  png_read_image(session.png, rows.data());
+  if (passes == 1) {
+    // Grown row by row (geometrically), so that a file declaring a huge image but holding little data fails
+    // at its end before the memory of the whole image is touched.
+    for (png_uint_32 y = 0; y < height; ++y) {
+      samples.resize(static_cast<size_t>(y + 1) * row_bytes);
+      png_read_row(session.png, samples.data() + static_cast<size_t>(y) * row_bytes, nullptr);
+    }
+  } else {
+    samples.resize(row_bytes * height);
+    rows.resize(height);
+    for (png_uint_32 y = 0; y < height; ++y) rows[y] = samples.data() + y * row_bytes;
+    png_read_image(session.png, rows.data());
+  }
   png_charp icc_name = nullptr;
   png_bytep icc = nullptr;
   png_uint_32 icc_length = 0;
@@ -130,10 +141,11 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& name, cons
   }
   Image image;
   std::vector<uint8_t> samples;
+  std::vector<png_bytep> rows;
   int channels = 0;
   bool ok = false;
   try {
-    ok = read_png(session, image, samples, channels, options, name);
+    ok = read_png(session, image, samples, rows, channels, options, name);
   } catch (...) {
     png_destroy_read_struct(&session.png, &session.info, nullptr);
     throw;

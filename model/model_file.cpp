@@ -77,6 +77,16 @@ ModelConfig config_from_metadata(const std::map<std::string, std::string>& m, co
   c.mlp_ratio = get_int("odp.mlp_ratio");
   c.fsq_levels = split_ints(get("odp.fsq_levels"), "odp.fsq_levels");
   c.head_channels = split_ints(get("odp.head_channels"), "odp.head_channels");
+  // Bounds on what a file may ask the network to allocate (validate() checks only consistency): the
+  // widest transformer odp could run is far below these, and an absurd odp.width (1048576) would otherwise
+  // allocate gigabytes inside LibTorch before the weights are compared.
+  auto bounded = [&](const char* key, int value, int high) {
+    if (value < 1 || value > high)
+      throw ModelError(name + ": model file's hyper-parameter '" + key + "' is " + std::to_string(value) +
+                       ", outside 1.." + std::to_string(high));
+  };
+  bounded("odp.width", c.width, 4096);
+  bounded("odp.heads", c.heads, 256);
   c.validate();
   return c;
 }

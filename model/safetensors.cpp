@@ -1,8 +1,10 @@
 // safetensors container: parse with bounds checks, write deterministically.
 #include "model/safetensors.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "base/error.h"
 #include "model/tile_model.h"
 
 namespace odp::model {
@@ -17,8 +19,16 @@ size_t TensorBlob::element_size() const {
 }
 
 int64_t TensorBlob::numel() const {
-  uint64_t n = 1;  // unsigned: a hostile shape wraps (and then fails the size check) instead of overflowing
-  for (int64_t d : shape) n *= static_cast<uint64_t>(d);
+  // Checked: a hostile shape ([2^62, 4]) must not wrap to a small count that passes the size check.
+  constexpr uint64_t kMaxElements = uint64_t{1} << 56;
+  uint64_t n = 1;
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;  // no data, whatever the others
+  for (int64_t d : shape) {
+    if (d < 0) throw ModelError("a tensor shape has a negative dimension (" + std::to_string(d) + ")");
+    if (d != 0 && n > kMaxElements / static_cast<uint64_t>(d))
+      throw ModelError("a tensor shape has more than 2^56 elements");
+    n *= static_cast<uint64_t>(d);
+  }
   return static_cast<int64_t>(n);
 }
 
@@ -68,16 +78,37 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::
         for (const auto& [mk, mv] : value.items()) file.metadata[mk] = mv.get<std::string>();
         continue;
       }
+      const std::string tensor = "tensor '" + base::printable(key) + "'";
+      if (!value.is_object()) throw fail(tensor + " is not a JSON object");
+      // Every number must be a JSON integer of the right sign: converting a float (or a negative number to
+      // unsigned) inside the JSON library is undefined behaviour for values out of range.
+      const nlohmann::json& entry = value;  // (a structured binding cannot be captured in C++17)
+      auto integers = [&](const char* field, bool non_negative) {
+        const nlohmann::json& list = entry.at(field);
+        if (!list.is_array()) throw fail(tensor + " field " + field + " is not a list");
+        for (const auto& item : list)
+          if (!item.is_number_integer() || (non_negative && !item.is_number_unsigned()))
+            throw fail(tensor + " field " + field + " holds " + item.dump() + ", not a non-negative integer");
+      };
+      integers("shape", true);
+      integers("data_offsets", true);
       TensorBlob blob;
       blob.dtype = value.at("dtype").get<std::string>();
       blob.shape = value.at("shape").get<std::vector<int64_t>>();
       const auto offsets = value.at("data_offsets").get<std::vector<uint64_t>>();
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size)
-        throw fail("tensor '" + key + "' has data offsets outside the file");
+        throw fail(tensor + " field data_offsets is outside the file");
       for (int64_t d : blob.shape)
-        if (d < 0) throw fail("tensor '" + key + "' has a negative dimension");
-      if (static_cast<uint64_t>(blob.numel()) * blob.element_size() != offsets[1] - offsets[0])
-        throw fail("tensor '" + key + "' size does not match its dtype and shape");
+        if (d < 0) throw fail(tensor + " field shape has a negative dimension");
+      uint64_t elements = 0;
+      try {
+        elements = static_cast<uint64_t>(blob.numel());
+      } catch (const ModelError& error) {
+        throw fail(tensor + " field shape: " + error.what());
+      }
+      const size_t element_size = blob.element_size();
+      if (elements > data_size / element_size || elements * element_size != offsets[1] - offsets[0])
+        throw fail(tensor + " size does not match its dtype and shape");
       if (!only_data_of || only_data_of->count(key))
         blob.data.assign(bytes.begin() + static_cast<ptrdiff_t>(data_start + offsets[0]),
                          bytes.begin() + static_cast<ptrdiff_t>(data_start + offsets[1]));

@@ -6,17 +6,30 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seconds=${1:-30}
 build=build-fuzz
-fuzzers=(fuzz_read fuzz_roundtrip fuzz_alloc)
+fuzzers=(fuzz_read fuzz_roundtrip fuzz_alloc fuzz_image fuzz_image_alloc fuzz_arguments)
+# The model file's fuzzer needs nlohmann-json (scripts/setup.sh installs it); left out where it is missing.
+targets=("${fuzzers[@]}" odp_fuzz_seeds odp_image_fuzz_seeds)
 
 generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DODP_FUZZ=ON -DODP_WITH_TORCH=OFF -DODP_WITH_CUDA=OFF -DODP_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" -j "${ODP_JOBS:-$(nproc)}" --target "${fuzzers[@]}" odp_fuzz_seeds
+if grep -q "fuzz_model_file" <(cmake --build "$build" --target help 2>/dev/null); then
+  fuzzers+=(fuzz_model_file)
+  targets+=(fuzz_model_file)
+fi
+cmake --build "$build" -j "${ODP_JOBS:-$(nproc)}" --target "${targets[@]}"
 
 seeds="$build/seeds"
 rm -rf "$seeds"
 "$build/tests/libfuzzer/odp_fuzz_seeds" "$seeds"
+"$build/tests/libfuzzer/odp_image_fuzz_seeds" "$seeds/image"
+mkdir -p "$seeds/model" "$seeds/arguments"
+# A small safetensors file with a config and an entropy table, and a few command lines (NUL-separated).
+printf '\x69\x00\x00\x00\x00\x00\x00\x00{"__metadata__":{"odp.format":"odp-tokenizer-1"},"w":{"dtype":"U8","shape":[2,2],"data_offsets":[0,4]}}  abcd' \
+  >"$seeds/model/tiny.safetensors"
+printf 'a.png\0-o\0out.odp\0--tokens\0008' >"$seeds/arguments/one"
+printf 'a.png\0b.png\0-o\0.\0--size=20k\0--max-pixels\00050M\0-q' >"$seeds/arguments/two"
 
 per_fuzzer=$(( seconds / ${#fuzzers[@]} ))
 (( per_fuzzer >= 1 )) || per_fuzzer=1
@@ -24,7 +37,14 @@ mkdir -p "$build/artifacts"
 for fuzzer in "${fuzzers[@]}"; do
   corpus="$build/corpus/$fuzzer"   # grows across runs; the seeds are re-read every time
   mkdir -p "$corpus"
-  seed_dir="$seeds"; [ "$fuzzer" = fuzz_alloc ] && seed_dir="$seeds/alloc"
+  case "$fuzzer" in
+    fuzz_alloc) seed_dir="$seeds/alloc" ;;
+    fuzz_image) seed_dir="$seeds/image" ;;
+    fuzz_image_alloc) seed_dir="$seeds/image/alloc" ;;
+    fuzz_model_file) seed_dir="$seeds/model" ;;
+    fuzz_arguments) seed_dir="$seeds/arguments" ;;
+    *) seed_dir="$seeds" ;;
+  esac
   echo "fuzz: $fuzzer for ${per_fuzzer}s"
   log="$build/artifacts/$fuzzer.log"
   status=0
@@ -32,6 +52,7 @@ for fuzzer in "${fuzzers[@]}"; do
     -artifact_prefix="$build/artifacts/$fuzzer-" -print_final_stats=1 "$corpus" "$seed_dir" >"$log" 2>&1 ||
     status=$?
   grep -E "^stat::(number_of_executed_units|new_units_added)" "$log" | tr '\n' ' ' || true
+  grep -E "^#[0-9]+.*(DONE|pulse)" "$log" | tail -1 | grep -oE "cov: [0-9]+ ft: [0-9]+" || true
   echo
   if (( status != 0 )); then
     grep -E -A30 "^==[0-9]+==|check failed|SUMMARY|ERROR" "$log" | head -60 >&2 || tail -40 "$log" >&2

@@ -115,7 +115,7 @@ typedef struct odp_encode_options {
   double quality;        /* ODP_RATE_QUALITY: 0..100 (default 75) */
   uint64_t max_bytes;    /* ODP_RATE_SIZE: the file's budget in bytes */
   double target_psnr;    /* ODP_RATE_TARGET_PSNR: dB per tile (default 32) */
-  int tile_overlap;      /* pixels shared by neighbouring tiles, 0..tile/2, or ODP_AUTO_OVERLAP (default) */
+  int tile_overlap;      /* pixels shared by neighbouring tiles, 0..tile-1, or ODP_AUTO_OVERLAP (default) */
   int keep_metadata;     /* carry icc/exif of odp_image into the file (default 1) */
   uint32_t reserved[16];
 } odp_encode_options;
@@ -149,7 +149,10 @@ typedef struct odp_decode_options {
 ODP_API void odp_decode_options_init(odp_decode_options* options);
 
 /* Decodes a .odp file made with this model; *rgb receives width * height * 3 bytes (release with odp_free),
- * rows without padding. options may be NULL (defaults). A file made by another model is ODP_ERROR_MODEL. */
+ * rows without padding. options may be NULL (defaults). A file made by another model is ODP_ERROR_MODEL.
+ * Files beyond the format's resource limits (2^28 pixels, 65536 tiles, more than 64 + 8 tiles per payload
+ * byte, 64 MiB of metadata, 100 MiB in all; codec::DecodeLimits in codec/odp.h) are refused before any pixel
+ * memory is allocated; the C API does not let callers lower them yet. */
 ODP_API odp_status odp_decode(odp_model* model, const uint8_t* data, size_t size,
                               const odp_decode_options* options, uint8_t** rgb, int* width, int* height);
 

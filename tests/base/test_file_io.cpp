@@ -47,3 +47,50 @@ TEST_CASE("base file errors are kIo and name the path") {
     CHECK(std::string(e.what()).find("/nonexistent/x.odp") != std::string::npos);
   }
 }
+
+TEST_CASE("write_file_atomic takes an output name of 250 characters (the temporary's name stays short)",
+          "[hostile]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("odp_base_long_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string name = std::string(246, 'n') + ".odp";  // 250 bytes; NAME_MAX is 255
+  const std::string path = (dir / name).string();
+  odp::base::write_file_atomic(path, kBytes);
+  CHECK(odp::base::read_file(path) == kBytes);
+  odp::base::write_file_atomic(path, {9});  // replacing it too
+  CHECK(odp::base::read_file(path) == std::vector<uint8_t>{9});
+  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+  // A relative name in the current directory works the same.
+  const fs::path old_directory = fs::current_path();
+  fs::current_path(dir);
+  odp::base::write_file_atomic(std::string(251, 'r'), kBytes);
+  fs::current_path(old_directory);
+  CHECK(odp::base::read_file((dir / std::string(251, 'r')).string()) == kBytes);
+  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 2);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("read_file refuses inputs above its cap: files from their size, endless devices once over it",
+          "[hostile]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("odp_base_cap_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "six.odp").string();
+  odp::base::write_file_atomic(path, kBytes);
+  CHECK(odp::base::read_file(path, 6) == kBytes);
+  try {
+    odp::base::read_file(path, 5);
+    FAIL("a 6-byte file passed a 5-byte cap");
+  } catch (const odp::base::Error& error) {
+    CHECK(error.kind() == odp::base::ErrorKind::kBadInput);
+    CHECK_THAT(error.what(), Catch::Contains("six.odp") && Catch::Contains("limit of 5 bytes"));
+  }
+  // /dev/zero never ends: without a cap this read grew until memory ran out (odpinfo /dev/zero: 4 GB).
+  CHECK_THROWS_WITH(odp::base::read_file("/dev/zero", 1 << 20), Catch::Contains("limit of 1048576 bytes"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("printable escapes control characters in names echoed by messages", "[hostile]") {
+  CHECK(odp::base::printable("a\x1b[31mred\x7f\n.png") == "a\\x1B[31mred\\x7F\\x0A.png");
+  CHECK(odp::base::printable("plain name \xc3\xa9.png") == "plain name \xc3\xa9.png");  // UTF-8 is kept
+}

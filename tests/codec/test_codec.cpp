@@ -84,7 +84,10 @@ TEST_CASE("by default tiles overlap (choose_overlap) and the file records it", "
   const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
   CHECK(back.width == 100);
   CHECK(back.height == 64);
-  options.tile_overlap = 17;  // more than tile / 2
+  options.tile_overlap = 17;  // more than tile / 2: valid per spec (three tiles share pixels)
+  const std::vector<uint8_t> wide = encode(image, model, options).bytes;
+  CHECK(inspect(wide.data(), wide.size()).tile_overlap == 17);
+  options.tile_overlap = 32;  // the tile itself: no grid
   CHECK_THROWS_AS(encode(image, model, options), CodecError);
 }
 

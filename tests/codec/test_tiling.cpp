@@ -19,7 +19,8 @@ TEST_CASE("grid follows the documented count formula", "[tiling]") {
   CHECK(overlapped.tiles_y == 2);
   CHECK(overlapped.origin_x(2) == 448);
   CHECK_THROWS_AS(TileGrid::make(0, 5, 256, 0), CodecError);
-  CHECK_THROWS_AS(TileGrid::make(5, 5, 256, 129), CodecError);
+  CHECK_THROWS_AS(TileGrid::make(5, 5, 256, 256), CodecError);  // the spec allows 0..tile - 1
+  CHECK(TileGrid::make(600, 5, 256, 255).tiles_x == 345);
 }
 
 TEST_CASE("the default overlap is the widest that costs no tile over the minimum", "[tiling]") {

@@ -1,4 +1,5 @@
 // Image reading and writing: every input variant, metadata and orientation, and the refusals.
+#include <malloc.h>
 #include <png.h>
 #include <unistd.h>
 
@@ -207,4 +208,118 @@ TEST_CASE("files: missing input, missing output directory, full disk leave nothi
   write_image(path, image);
   CHECK(read_image(path).rgb == image.rgb);
   std::remove(path.c_str());
+}
+
+// ---- Hostile input (issue 17) ----
+
+namespace {
+
+// An RGB PNG written with libpng's full API, so that it can be Adam7-interlaced (the simplified API cannot).
+std::vector<uint8_t> interlaced_png(int width, int height) {
+  std::vector<uint8_t> out;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  REQUIRE((png && info));
+  png_set_write_fn(
+      png, &out,
+      [](png_structp p, png_bytep data, png_size_t length) {
+        auto* bytes = static_cast<std::vector<uint8_t>*>(png_get_io_ptr(p));
+        bytes->insert(bytes->end(), data, data + length);
+      },
+      nullptr);
+  png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_ADAM7,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  const Image image = odp::test::synthetic_image(width, height);
+  std::vector<png_bytep> rows(height);
+  for (int y = 0; y < height; ++y)
+    rows[y] = const_cast<png_bytep>(image.rgb.data() + static_cast<size_t>(y) * width * 3);
+  png_write_image(png, rows.data());
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a truncated JPEG is refused, not completed with grey", "[image][hostile]") {
+  const std::vector<uint8_t> whole = encode_image(odp::test::synthetic_image(96, 96), ImageFormat::kJpeg, 90);
+  REQUIRE(decode(whole).width == 96);
+  for (double kept : {0.5, 0.8, 0.95}) {
+    std::vector<uint8_t> cut(whole.begin(), whole.begin() + static_cast<ptrdiff_t>(whole.size() * kept));
+    try {
+      decode(cut);
+      FAIL("a JPEG cut to " << cut.size() << " of " << whole.size() << " bytes was accepted");
+    } catch (const Error& error) {
+      CHECK(error.kind() == ErrorKind::kBadInput);
+      CHECK_THAT(error.what(), Catch::Contains("test-input") && Catch::Contains("JPEG"));
+    }
+  }
+  // A JPEG that only lacks its closing EOI marker still has all its data: libjpeg does not warn.
+  std::vector<uint8_t> without_eoi(whole.begin(), whole.end() - 2);
+  CHECK(decode(without_eoi).width == 96);
+}
+
+TEST_CASE("a corrupt PNG leaks nothing across libpng's longjmp", "[image][hostile]") {
+  // Interlaced (the reader needs every row pointer at once) and plain, both cut inside the image data: the
+  // row-pointer vector used to be built after setjmp, and each failure leaked it (8 bytes x height).
+  for (const bool interlaced : {true, false}) {
+    std::vector<uint8_t> png = interlaced
+                                   ? interlaced_png(2, 40000)
+                                   : encode_image(odp::test::synthetic_image(2, 40000), ImageFormat::kPng);
+    png.resize(png.size() * 3 / 4);
+    CHECK_THROWS_AS(decode(png), Error);  // warm up libpng and the allocator
+    const size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < 50; ++i) CHECK_THROWS_AS(decode(png), Error);
+    const size_t after = mallinfo2().uordblks;
+    INFO("interlaced " << interlaced << ": heap in use grew by " << (after - before) << " bytes");
+    CHECK(after < before + 256 * 1024);  // one leaked vector is 320 kB, fifty are 16 MB
+  }
+}
+
+TEST_CASE("a JPEG's ICC profile beyond 255 APP2 markers is refused, at the limit it round-trips",
+          "[image][hostile]") {
+  Image image = odp::test::synthetic_image(16, 16);
+  const size_t limit = 255u * 65519u;
+  image.icc.assign(limit, 0);
+  for (size_t i = 0; i < image.icc.size(); ++i) image.icc[i] = static_cast<uint8_t>(i * 7 + i / 65519);
+  CHECK(decode(encode_image(image, ImageFormat::kJpeg, 90)).icc == image.icc);
+  image.icc.push_back(1);
+  try {
+    encode_image(image, ImageFormat::kJpeg, 90);
+    FAIL("a JPEG with a " << image.icc.size() << "-byte profile was written");
+  } catch (const Error& error) {
+    CHECK(error.kind() == ErrorKind::kUsage);
+    CHECK_THAT(error.what(), Catch::Contains("ICC profile") && Catch::Contains(std::to_string(limit)));
+  }
+}
+
+TEST_CASE("image headers are checked against max_side and max_pixels before pixels are decoded",
+          "[image][hostile]") {
+  ReadOptions options;
+  options.max_side = 65535;
+  // 1 x 65536: within max_pixels, but too tall for the .odp format (the issue's 1 x 2^28 PNG took 21 s).
+  const std::vector<uint8_t> tall = encode_image(odp::test::synthetic_image(1, 65536), ImageFormat::kPng);
+  CHECK(decode(tall).height == 65536);
+  CHECK_THROWS_WITH(decode(tall, options), Catch::Contains("taller than the limit of 65535"));
+  // A JPEG header declaring 16384 x 16384 followed by almost no data: refused at its end (truncated), with
+  // the sample buffer grown only as far as rows were decoded.
+  std::vector<uint8_t> big = encode_image(odp::test::synthetic_image(64, 64), ImageFormat::kJpeg, 90);
+  for (size_t i = 0; i + 8 < big.size(); ++i)
+    if (big[i] == 0xFF && big[i + 1] == 0xC0) {  // SOF0: length(2) precision(1) height(2) width(2)
+      big[i + 5] = 0x40, big[i + 6] = 0x00, big[i + 7] = 0x40, big[i + 8] = 0x00;
+      break;
+    }
+  bool patched = false;
+  try {
+    const Image decoded = decode(big);
+    FAIL("decoded " << decoded.width << "x" << decoded.height);
+  } catch (const Error& error) {
+    patched = true;
+    CHECK_THAT(error.what(), Catch::Contains("JPEG"));
+  }
+  REQUIRE(patched);
+  ReadOptions few;
+  few.max_pixels = 1 << 20;
+  CHECK_THROWS_WITH(decode(big, few), Catch::Contains("16384x16384") && Catch::Contains("above the limit"));
 }
