@@ -11,10 +11,13 @@ namespace {
 const std::string kUsage = R"(usage: odpenc IMAGE... [-o OUT] [rate] [options]
 Compresses each IMAGE (PNG, JPEG, WebP, PPM/PGM; "-" = stdin) into a .odp file. Without -o, a.png
 becomes a.odp beside it; with several inputs -o names an existing directory.
-Rate (at most one; default --quality 75):
+Rate (at most one; default --quality 75, fewer tokens for an image smaller than a 256x256 tile, in
+proportion to its area):
   --tokens N         tokens per 256x256 tile, 1..256 (more tokens: more detail, more bytes)
   --quality Q        0..100, tokens per tile = round(256^(Q/100)): Q=0 -> 1, 50 -> 16, 75 -> 64, 100 -> 256
-  --size BYTES       the best quality whose file fits BYTES (e.g. 1500, 20k); fails naming the smallest size
+  --size BYTES       the best quality whose file fits BYTES (e.g. 1500, 20k): tries the image downscaled
+                     (1, 1/2, 1/3, 1/4, 1/6, 1/8) and overlap 0 or auto, keeps the best PSNR; fails naming
+                     the smallest size
   --target-psnr DB   adaptive: per tile, the fewest tokens whose reconstruction reaches DB (e.g. 19); a tile
                      that cannot reach DB stops within )" +
                            odp::cli::decimal(odp::codec::kAdaptiveSlackDb) +
@@ -26,9 +29,11 @@ Options:
   --gpu-precision P  the encoder's arithmetic on CUDA: tf32 (default; the same tokens as the CPU on 99.85%
                      of positions in the benchmark), bf16 (3x faster on large batches, 96.6% the same)
                      or fp32 (100%, slowest). Decoding is unaffected
-  --overlap PX|auto  pixels shared by neighbouring tiles, 0..128. auto (default): at least 32, widened where
-                     that costs no extra tile; seams are blended away. 0: fewest tiles (smallest files),
-                     seams are smoothed at decode but stay faintly visible in busy regions
+  --scale S          code the image downscaled by S (0 < S <= 1, e.g. 0.5 or 1/2; bicubic) and record its
+                     size; the decoder upsamples to the original size. Default: --size chooses, others 1
+  --overlap PX|auto  pixels shared by neighbouring tiles, 0..128. auto (default): only where that costs no
+                     extra tile (padding becomes overlap, blended); elsewhere seams are smoothed at decode.
+                     32 hides seams in busy regions better but costs tiles (768x512: 12 instead of 6)
   --flatten-alpha    composite transparent images onto white (otherwise they are refused)
   --metadata LIST    what to copy into the file, as cwebp: all, none (default), or a comma list of icc, exif,
                      xmp (kept chunks are zstd-compressed). Pixels are converted to sRGB from an ICC profile
@@ -64,6 +69,32 @@ KeptMetadata parse_metadata(const odp::cli::Arguments& arguments) {
   return kept;
 }
 
+// For -v: " coded at CWxCH (+N candidates tried)" when the tokens code a downscaled copy or --size searched.
+std::string coded_size_note(const odp::codec::EncodeStats& stats, const odp::codec::Image& image) {
+  std::string note;
+  if (stats.coded_width != image.width || stats.coded_height != image.height)
+    note = " coded at " + std::to_string(stats.coded_width) + "x" + std::to_string(stats.coded_height);
+  if (stats.candidates > 1) note += " (best of " + std::to_string(stats.candidates) + " candidates)";
+  return note;
+}
+
+// --scale S: a number in (0, 1] or a fraction 1/N.
+double parse_scale(const odp::cli::Arguments& arguments) {
+  const std::string text = arguments.text("--scale");
+  if (text.rfind("1/", 0) == 0) {
+    try {
+      size_t used = 0;
+      const double divisor = std::stod(text.substr(2), &used);
+      if (used == text.size() - 2 && divisor >= 1 && divisor <= 1e6) return 1.0 / divisor;
+    } catch (const std::exception&) {
+    }
+    throw odp::cli::UsageError("--scale: '" + text + "' is not 1/N with N >= 1");
+  }
+  const double scale = arguments.number("--scale", 0, 1);
+  if (scale <= 0) throw odp::cli::UsageError("--scale must be more than 0");
+  return scale;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,12 +102,15 @@ int main(int argc, char** argv) {
   return cli::run_tool(
       argc, argv, kUsage,
       {"-o", "--tokens", "--quality", "--size", "--target-psnr", "--model", "--device", "--overlap",
-       "--gpu-precision", "--metadata"},
+       "--gpu-precision", "--metadata", "--scale"},
       {"--flatten-alpha", "--strip-metadata", "-v", "-q"}, [](const cli::Arguments& arguments) {
         if (arguments.count_of({"--tokens", "--quality", "--size", "--target-psnr"}) > 1)
           throw cli::UsageError("give at most one of --tokens, --quality, --size and --target-psnr");
         codec::EncodeOptions options;
         options.rate = codec::RateControl::kQuality;
+        options.tokens_by_area =
+            arguments.count_of({"--tokens", "--quality", "--size", "--target-psnr"}) == 0;
+        if (arguments.has("--scale")) options.scale = parse_scale(arguments);
         if (arguments.has("--tokens")) {
           options.rate = codec::RateControl::kTokens;
           options.tokens = arguments.integer("--tokens", 1, 256);
@@ -132,7 +166,8 @@ int main(int argc, char** argv) {
             base::write_file_atomic(outputs[i], encoded.bytes);
             if (verbose)
               std::cerr << "odpenc: " << input << " -> " << outputs[i] << ": " << image.width << "x"
-                        << image.height << ", " << encoded.stats.tiles << " tiles, "
+                        << image.height << coded_size_note(encoded.stats, image) << ", "
+                        << encoded.stats.tiles << " tiles (overlap " << encoded.stats.tile_overlap << "), "
                         << encoded.stats.mean_tokens << " tokens/tile on average, " << encoded.stats.bytes
                         << " bytes, " << 8.0 * encoded.stats.bytes / (double(image.width) * image.height)
                         << " bits/pixel\n";

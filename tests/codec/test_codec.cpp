@@ -72,18 +72,24 @@ TEST_CASE("any size round-trips to the same size; more tokens, better picture", 
   CHECK(decode(with_overlap.bytes.data(), with_overlap.bytes.size(), model).width == 100);
 }
 
-TEST_CASE("by default tiles overlap (choose_overlap) and the file records it", "[codec]") {
-  FakeTileModel model;  // 32-px tiles: the 32-px minimum is capped at tile / 2 = 16
-  const Image image = synthetic_image(100, 64);
+TEST_CASE("by default tiles overlap only where it costs no tile, and the file records it", "[codec]") {
+  FakeTileModel model;  // 32-px tiles
+  // 100x50 needs 4x2 tiles at overlap 0, with 28 and 14 pixels of padding: up to 9 of overlap keeps 4x2.
+  const Image image = synthetic_image(100, 50);
   EncodeOptions options;
   options.tokens = 16;
   const EncodeResult encoded = encode(image, model, options);
-  const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
-  CHECK(info.tile_overlap == 16);
-  CHECK(static_cast<int>(info.tiles_x * info.tiles_y) == TileGrid::make(100, 64, 32, 16).count());
+  FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
+  CHECK(info.tile_overlap == 9);
+  CHECK(info.tiles_x * info.tiles_y == 8);
   const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
   CHECK(back.width == 100);
-  CHECK(back.height == 64);
+  CHECK(back.height == 50);
+  // An image that fills its tiles exactly gets no overlap (the old default's 16 needed 6x4 tiles, not 4x2).
+  const EncodeResult exact = encode(synthetic_image(128, 64), model, options);
+  info = inspect(exact.bytes.data(), exact.bytes.size());
+  CHECK(info.tile_overlap == 0);
+  CHECK(info.tiles_x * info.tiles_y == 8);
   options.tile_overlap = 17;  // more than tile / 2
   CHECK_THROWS_AS(encode(image, model, options), CodecError);
 }

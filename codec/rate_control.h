@@ -1,0 +1,32 @@
+// Rate control over resolution and tile overlap: the best file within a byte budget (internal to codec/).
+#pragma once
+
+#include <array>
+
+#include "codec/odp.h"
+
+namespace odp::codec {
+
+// The downscale divisors kSize tries without a forced scale (coded size = round(size / divisor)), the
+// largest image first: the anchors' set (bench/anchors.h) down to 1/8. 1/1.5 was measured and dropped: on
+// Kodak it never beat both 1 and 1/2 (scripts/rate_candidates.sh; docs/performance.md).
+constexpr std::array<double, 6> kSizeDivisors = {1, 2, 3, 4, 6, 8};
+// A coded side shorter than this is not tried (unless the image itself is that small): the model's tiles
+// hold far more, so it only loses detail.
+constexpr int kMinCodedSide = 16;
+
+namespace detail {
+
+// encode() for a coded size the caller chose (1..width x 1..height; the image's own size: no scaling).
+EncodeResult encode_at(const Image& image, int coded_width, int coded_height, model::TileModel& model,
+                       const EncodeOptions& options);
+
+// kSize without a forced scale: every candidate of kSizeDivisors x the overlap rules (with kAutoOverlap: 0
+// and the default free overlap, when they differ) encoded at the full token count and fitted to
+// max_bytes, decoded, upsampled, and measured against `image`; the candidate of the highest PSNR wins. Stops
+// early once two scales in a row measured worse than the best. Fails as kSize does (naming the smallest
+// possible file) when no candidate fits.
+EncodeResult encode_within_size(const Image& image, model::TileModel& model, const EncodeOptions& options);
+
+}  // namespace detail
+}  // namespace odp::codec
