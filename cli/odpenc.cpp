@@ -18,10 +18,8 @@ proportion to its area):
   --size BYTES       the best quality whose file fits BYTES (e.g. 1500, 20k): tries the image downscaled
                      (1, 1/2, 1/3, 1/4, 1/6, 1/8) and overlap 0 or auto, keeps the best PSNR; fails naming
                      the smallest size
-  --target-psnr DB   adaptive: per tile, the fewest tokens whose reconstruction reaches DB (e.g. 19); a tile
-                     that cannot reach DB stops within )" +
-                           odp::cli::decimal(odp::codec::kAdaptiveSlackDb) +
-                           R"( dB of what all its tokens give
+  --target-psnr DB   adaptive: the image reaches DB (e.g. 19) with the fewest tokens, spent across tiles
+                     where they remove the most error (a flat sky gets fewer than a tree line)
 Options:
   -o OUT             output file (or directory for several inputs); "-" = stdout
   --model FILE       model weights (.safetensors); see the search order below

@@ -92,23 +92,10 @@ std::vector<uint8_t> write_or_throw(const format::Image& image, const format::Fr
   }
 }
 
-// decoded: one tile's bytes from TileModel::decode_bytes (what stitching without overlap writes).
 double tile_psnr(const Image& image, const TileGrid& grid, int tile_index, const uint8_t* decoded) {
-  const int t = grid.tile;
-  const size_t plane = static_cast<size_t>(t) * t;
-  const int origin_x = grid.origin_x(tile_index % grid.tiles_x),
-            origin_y = grid.origin_y(tile_index / grid.tiles_x);
-  const int visible_w = std::min(t, grid.width - origin_x), visible_h = std::min(t, grid.height - origin_y);
-  double squared = 0;
-  for (int y = 0; y < visible_h; ++y)
-    for (int x = 0; x < visible_w; ++x)
-      for (int c = 0; c < 3; ++c) {
-        const double difference =
-            double(decoded[c * plane + static_cast<size_t>(y) * t + x]) -
-            image.rgb[(static_cast<size_t>(origin_y + y) * grid.width + origin_x + x) * 3 + c];
-        squared += difference * difference;
-      }
-  return base::psnr_from_squared_error(squared, 3 * static_cast<size_t>(visible_w) * visible_h);
+  size_t values = 0;
+  const double squared = detail::tile_squared_error(image, grid, tile_index, decoded, &values);
+  return base::psnr_from_squared_error(squared, values);
 }
 
 // Adaptive rate (Duggal et al.): per tile, the shortest prefix whose decoded tile reaches target_db (or, out
@@ -262,8 +249,10 @@ EncodeResult encode_at(const Image& image, int coded_width, int coded_height, mo
   const int batch = std::max(1, model.preferred_batch());
   const size_t tile_values = 3ull * t * t;
   const bool adaptive = options.rate == RateControl::kTargetPsnr;
-  const int64_t search_rounds =
-      adaptive ? static_cast<int64_t>(std::ceil(std::log2(std::max(num_tokens, 2)))) : 0;
+  const int64_t search_rounds = !adaptive ? 0
+                                : options.allocation == EncodeOptions::Allocation::kEqualSlope
+                                    ? static_cast<int64_t>(detail::equal_slope_lengths(num_tokens).size()) - 1
+                                    : static_cast<int64_t>(std::ceil(std::log2(std::max(num_tokens, 2))));
   const int64_t total = grid.count() * (1 + search_rounds + (adaptive ? 1 : 0));  // + the all-token pass
   std::vector<uint16_t> tokens(static_cast<size_t>(grid.count()) * num_tokens);
   // Bytes: the model sees exactly the floats byte / 255 either way, and the GPU receives a quarter of the
@@ -284,8 +273,11 @@ EncodeResult encode_at(const Image& image, int coded_width, int coded_height, mo
   std::vector<int> keep(grid.count(), fixed_tokens);
   if (adaptive) {
     try {
-      keep = search_prefixes(coded, grid, tokens, model, options.target_psnr, options.progress, grid.count(),
-                             total);
+      keep = options.allocation == EncodeOptions::Allocation::kEqualSlope
+                 ? detail::allocate_equal_slope(coded, grid, tokens, model, options.target_psnr,
+                                                options.progress, grid.count(), total)
+                 : search_prefixes(coded, grid, tokens, model, options.target_psnr, options.progress,
+                                   grid.count(), total);
     } catch (...) {
       detail::rethrow_model_failure("the model failed to run", model.device());
     }

@@ -10,19 +10,21 @@
 // possible size); unless EncodeOptions::scale forces one, it does so for each of kSizeDivisors (the image
 // downscaled, bicubic, and the file recording the coded size) and, with kAutoOverlap, for overlap 0 and the
 // free overlap, decodes every fitted candidate and keeps the one of the best PSNR against the original
-// (rate_control.h). kTargetPsnr (adaptive, after Duggal et al.) keeps, per tile, the shortest prefix
-// whose decoded tile reaches the target PSNR (binary search over the prefix length, tiles batched); a tile
-// that cannot reach it stops within kAdaptiveSlackDb of its all-token PSNR instead of taking every token.
+// (rate_control.h). kTargetPsnr (adaptive) by default allocates tokens across tiles at equal slope of
+// squared error per token until the whole image reaches the target (rate_control.h); with
+// Allocation::kPerTileTarget (after Duggal et al.) it keeps, per tile, the shortest prefix whose decoded tile
+// reaches the target (binary search, tiles batched; a tile that cannot reach it stops within
+// kAdaptiveSlackDb of its all-token PSNR).
 //
 // Seams: by default (kAutoOverlap) tiles overlap only where that costs no tile: where the image does not fill
 // its tiles exactly, the pixels that would be padding become overlap (choose_overlap in tiling.h with
 // kDefaultMinOverlap = 0), and the decoder blends them linearly. A forced overlap of 32 (the old default,
-// which hid the seams at 256 tokens) costs tiles, i.e. bytes: a 768x512 image needs 12 tiles instead of 6,
-// and at equal bytes that lost 0.3-0.5 dB on Kodak at every budget from 24 to 1,000 bytes
-// (docs/performance.md). With tile_overlap = 0 the decoder hides the borders instead: a wide low-frequency
-// correction evens out the tiles' colour casts (DecodeOptions::seam_cast_radius), then a short
-// gradient-preserving cross-seam filter removes what is left of sharp steps
-// (DecodeOptions::seam_filter_radius); faint seams stay visible in busy regions.
+// which hid the seams better in busy regions) costs tiles, i.e. bytes: a 768x512 image needs 12 tiles
+// instead of 6, and at equal bytes that lost PSNR at every budget measured (docs/performance.md). With
+// tile_overlap = 0 the decoder hides the borders instead: a wide low-frequency correction evens out the
+// tiles' colour casts (DecodeOptions::seam_cast_radius), then a short gradient-preserving cross-seam filter
+// removes what is left of sharp steps (DecodeOptions::seam_filter_radius); faint seams stay visible in busy
+// regions.
 //
 // Every function here throws only CodecError (base::Error); its kind() says whether the input, I/O or the
 // model failed.
@@ -70,7 +72,11 @@ struct EncodeOptions {
   int tokens = 256;         // kTokens: tokens per tile, 1..256 (clamped to the model's count)
   double quality = 75;      // kQuality: 0..100
   uint64_t max_bytes = 0;   // kSize: file budget in bytes
-  double target_psnr = 32;  // kTargetPsnr: per-tile PSNR target in dB (over the tile's pixels in the image)
+  double target_psnr = 32;  // kTargetPsnr: PSNR target in dB (the image's, or each tile's: see allocation)
+  // kTargetPsnr: kEqualSlope (default) spends tokens where they remove the most error per token until the
+  // whole image reaches target_psnr; kPerTileTarget (the earlier adaptive mode) gives every tile the
+  // shortest prefix reaching target_psnr on its own pixels.
+  enum class Allocation { kEqualSlope, kPerTileTarget } allocation = Allocation::kEqualSlope;
   int tile_overlap = kAutoOverlap;  // pixels shared by neighbouring tiles, 0..tile/2; kAutoOverlap: see Seams
   // The coded image's size over the image's, 0 < scale <= 1: the tokens code a bicubic downscale of
   // max(1, round(width * scale)) x max(1, round(height * scale)) pixels, which the decoder upsamples back

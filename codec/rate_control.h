@@ -2,8 +2,11 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <vector>
 
 #include "codec/odp.h"
+#include "codec/tiling.h"
 
 namespace odp::codec {
 
@@ -27,6 +30,24 @@ EncodeResult encode_at(const Image& image, int coded_width, int coded_height, mo
 // early once two scales in a row measured worse than the best. Fails as kSize does (naming the smallest
 // possible file) when no candidate fits.
 EncodeResult encode_within_size(const Image& image, model::TileModel& model, const EncodeOptions& options);
+
+// kTargetPsnr with Allocation::kEqualSlope: per tile, the squared error at each of equal_slope_lengths()
+// (batched decodes), then one Lagrange multiplier for all tiles: each tile keeps the length that minimises
+// its squared error + lambda x length, and lambda is the largest whose total squared error reaches target_db
+// over the whole coded image (equal slope of error per token across tiles, so a flat sky stops early and a
+// tree line gets more). Out of reach, the target becomes kAdaptiveSlackDb below the least error's PSNR.
+// Returns tokens per tile.
+std::vector<int> allocate_equal_slope(const Image& image, const TileGrid& grid,
+                                      const std::vector<uint16_t>& tokens, model::TileModel& model,
+                                      double target_db, const ProgressFn& progress, int64_t done,
+                                      int64_t total);
+// The prefix lengths allocate_equal_slope measures: about two per octave, up to num_tokens.
+std::vector<int> equal_slope_lengths(int num_tokens);
+
+// Squared error of one decoded tile (TileModel::decode_bytes layout) over its pixels inside the image;
+// *values receives the number of samples compared.
+double tile_squared_error(const Image& image, const TileGrid& grid, int tile_index, const uint8_t* decoded,
+                          size_t* values);
 
 }  // namespace detail
 }  // namespace odp::codec

@@ -103,7 +103,7 @@ typedef enum odp_rate_control {
   ODP_RATE_TOKENS = 0,     /* the same number of tokens for every tile */
   ODP_RATE_QUALITY = 1,    /* quality 0..100: tokens per tile = round(256^(Q/100)) */
   ODP_RATE_SIZE = 2,       /* the longest prefix that fits max_bytes */
-  ODP_RATE_TARGET_PSNR = 3 /* per tile, the fewest tokens that reach target_psnr */
+  ODP_RATE_TARGET_PSNR = 3 /* the image reaches target_psnr, tokens spent where they remove the most error */
 } odp_rate_control;
 
 #define ODP_AUTO_OVERLAP (-1)
@@ -115,7 +115,7 @@ typedef struct odp_encode_options {
   int tokens;            /* ODP_RATE_TOKENS: 1..256 (default 256, clamped to the model's count) */
   double quality;        /* ODP_RATE_QUALITY: 0..100 (default 75) */
   uint64_t max_bytes;    /* ODP_RATE_SIZE: the file's budget in bytes */
-  double target_psnr;    /* ODP_RATE_TARGET_PSNR: dB per tile (default 32) */
+  double target_psnr;    /* ODP_RATE_TARGET_PSNR: the image's PSNR in dB (default 32) */
   int tile_overlap;      /* pixels shared by neighbouring tiles, 0..tile/2, or ODP_AUTO_OVERLAP (default) */
   int keep_metadata;     /* carry icc/exif of odp_image into the file (default 1) */
   /* The coded image's size over the image's, 0 < scale <= 1 (the decoder upsamples back), or ODP_AUTO_SCALE

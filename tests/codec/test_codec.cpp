@@ -137,6 +137,7 @@ TEST_CASE("target PSNR: per tile the shortest prefix reaching it; flat tiles spe
     for (int x = 0; x < 32; ++x)
       for (int c = 0; c < 3; ++c) image.rgb[(y * 64 + x) * 3 + c] = 120;
   EncodeOptions options = rate(RateControl::kTargetPsnr);
+  options.allocation = EncodeOptions::Allocation::kPerTileTarget;
   options.target_psnr = 30;
   const EncodeResult encoded = encode(image, model, options);
   const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
@@ -168,6 +169,7 @@ TEST_CASE("target PSNR out of reach: a tile stops where more tokens stop helping
       for (int c = 0; c < 3; ++c) image.rgb[(y * 32 + x) * 3 + c] = block < 4 ? first_blocks[block] : 135;
     }
   EncodeOptions options = rate(RateControl::kTargetPsnr);
+  options.allocation = EncodeOptions::Allocation::kPerTileTarget;
   options.target_psnr = 150;
   const EncodeResult encoded = encode(image, model, options);
   const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
@@ -255,6 +257,7 @@ TEST_CASE("a tiny random model runs end to end in batches", "[codec][model]") {
   auto model = odp::model::TileModel::random(config, 7, odp::model::Device::kCpu);
   const Image image = synthetic_image(70, 40);
   EncodeOptions options = rate(RateControl::kTargetPsnr);
+  options.allocation = EncodeOptions::Allocation::kPerTileTarget;
   options.target_psnr = 10;
   const EncodeResult encoded = encode(image, *model, options);
   const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), *model);

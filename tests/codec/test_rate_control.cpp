@@ -133,3 +133,48 @@ TEST_CASE("an image smaller than a tile gets tokens in proportion to its area", 
   options.tokens_by_area = false;
   CHECK(encode(synthetic_image(16, 16), model, options).stats.mean_tokens == 16);
 }
+
+TEST_CASE("target PSNR at equal slope: the image reaches it with fewer tokens than one count for all",
+          "[codec]") {
+  FakeTileModel model;  // 32-pixel tiles, 16 tokens
+  // Four tiles: two flat, two busy; the flat ones are described by one token.
+  Image image = synthetic_image(64, 64);
+  for (int y = 0; y < 64; ++y)
+    for (int x = 0; x < 64; ++x)
+      if ((x < 32) != (y < 32))
+        for (int c = 0; c < 3; ++c) image.rgb[(y * 64 + x) * 3 + c] = 120;
+  DecodeOptions exact;  // no seam filters: the image's PSNR is the tiles' squared errors added
+  exact.seam_cast_radius = 0;
+  exact.seam_filter_radius = 0;
+  EncodeOptions fixed;
+  fixed.rate = RateControl::kTokens;
+  fixed.tile_overlap = 0;
+  // The fake model spans 16.5 (1 token) to 17.27 dB (16): targets below that minus kAdaptiveSlackDb.
+  for (double target : {16.8, 16.9, 17.0}) {
+    EncodeOptions options;
+    options.rate = RateControl::kTargetPsnr;
+    options.target_psnr = target;
+    options.tile_overlap = 0;
+    const EncodeResult adaptive = encode(image, model, options);
+    const double reached = psnr(image, decode(adaptive.bytes.data(), adaptive.bytes.size(), model, exact));
+    const FileInfo info = inspect(adaptive.bytes.data(), adaptive.bytes.size());
+    int adaptive_tokens = 0;
+    for (uint16_t count : info.tokens_per_tile) adaptive_tokens += count;
+    // The fewest tokens one count for every tile needs for the same image PSNR.
+    int fixed_tokens = -1;
+    for (int count = 1; count <= 16 && fixed_tokens < 0; ++count) {
+      fixed.tokens = count;
+      const EncodeResult one = encode(image, model, fixed);
+      if (psnr(image, decode(one.bytes.data(), one.bytes.size(), model, exact)) >= target)
+        fixed_tokens = 4 * count;
+    }
+    INFO("target " << target << " dB: adaptive " << adaptive_tokens << " tokens at " << reached
+                   << " dB, fixed " << fixed_tokens);
+    if (fixed_tokens < 0) continue;  // out of reach for both
+    CHECK(reached >= target);
+    CHECK(adaptive_tokens < fixed_tokens);
+    CHECK(info.tokens_per_tile[1] == 1);  // the flat tiles need one token
+    CHECK(info.tokens_per_tile[2] == 1);
+    CHECK(info.tokens_per_tile[3] > 1);  // the striped one more
+  }
+}
