@@ -500,7 +500,7 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
      << mean_table.str() << "\n## At an equal share of images reaching the target\n\n"
      << "What a target-quality mode promises: the fixed count that brings as many images to the target PSNR "
         "as "
-        "the adaptive mode does (an image that cannot reach it with all its tokens stops within "
+        "the adaptive mode does (an image that cannot reach it stops within "
      << odp::codec::kAdaptiveSlackDb << " dB).\n\n"
      << "| target dB | images reaching it (adaptive) | adaptive mean bytes | fixed tokens for the same share "
         "| "
@@ -528,9 +528,8 @@ std::string describe_run(const Options& o, const odp::model::TileModel& model, s
   text << "`. Model: " << (o.random_model ? std::string("random (pipeline test only)") : model.info().path)
        << " (model id " << odp::model::model_id_text(model.info().model_id) << ") on "
        << (model.device() == odp::model::Device::kCuda ? "CUDA" : "CPU") << ". Images: " << images
-       << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode at "
-          "*X* dB "
-          "per tile, b*N* = odpenc --size *N* (its search over scale and overlap). Anchors search quality "
+       << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode (odpenc "
+          "--target-psnr *X*: the image reaches *X* dB, tokens at equal slope across tiles), b*N* = odpenc --size *N* (its search over scale and overlap). Anchors search quality "
           "and a downscale factor (";
   for (double d : odp::bench::default_divisors())
     text << (d == 1 ? "" : ", ") << odp::bench::divisor_label(d);

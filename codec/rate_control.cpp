@@ -165,7 +165,43 @@ std::vector<int> allocate_equal_slope(const Image& image, const TileGrid& grid,
     const double middle = 0.5 * (low + high);
     (choose(middle) <= allowed ? low : high) = middle;
   }
-  choose(low);
+  // The measured lengths are about two per octave, so the last step from high's choice to low's can overshoot
+  // the target by a fraction of a dB. Tiles whose choice differs come down towards high's length while the
+  // error, interpolated linearly between measured lengths (above the truth where the curve is convex), stays
+  // within the target.
+  choose(high);
+  const std::vector<int> fewer = choice;
+  double sum = choose(low);
+  const auto interpolated = [&](int tile, int length) {
+    size_t k = 0;
+    while (k + 1 < n_lengths && lengths[k + 1] < length) ++k;
+    if (lengths[k] >= length || k + 1 == n_lengths) return error[tile * n_lengths + k];
+    const double f = double(length - lengths[k]) / double(lengths[k + 1] - lengths[k]);
+    return (1 - f) * error[tile * n_lengths + k] + f * error[tile * n_lengths + k + 1];
+  };
+  for (int i = 0; i < grid.count(); ++i) {
+    while (choice[i] > fewer[i]) {
+      const double next = sum - interpolated(i, choice[i]) + interpolated(i, choice[i] - 1);
+      if (next > allowed) break;
+      sum = next;
+      --choice[i];
+    }
+  }
+  // Unequal counts cost one byte per tile instead of one (spec 4): where one count for all tiles reaching the
+  // target needs fewer tokens than that saves, it wins.
+  int uniform = 1;
+  for (; uniform < num_tokens; ++uniform) {
+    double total_error = 0;
+    for (int i = 0; i < grid.count(); ++i) total_error += interpolated(i, uniform);
+    if (total_error <= allowed) break;
+  }
+  int64_t chosen_tokens = 0;
+  for (int count : choice) chosen_tokens += count;
+  const bool unequal = std::any_of(choice.begin(), choice.end(), [&](int c) { return c != choice[0]; });
+  const double count_bytes_in_tokens =
+      unequal ? 8.0 * (grid.count() - 1) / std::max(1, model.info().config.codebook_bits()) : 0.0;
+  if (double(uniform) * grid.count() <= double(chosen_tokens) + count_bytes_in_tokens)
+    std::fill(choice.begin(), choice.end(), uniform);
   return choice;
 }
 
