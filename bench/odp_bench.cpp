@@ -528,8 +528,10 @@ std::string describe_run(const Options& o, const odp::model::TileModel& model, s
   text << "`. Model: " << (o.random_model ? std::string("random (pipeline test only)") : model.info().path)
        << " (model id " << odp::model::model_id_text(model.info().model_id) << ") on "
        << (model.device() == odp::model::Device::kCuda ? "CUDA" : "CPU") << ". Images: " << images
-       << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode (odpenc "
-          "--target-psnr *X*: the image reaches *X* dB, tokens at equal slope across tiles), b*N* = odpenc --size *N* (its search over scale and overlap). Anchors search quality "
+       << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode "
+          "(odpenc "
+          "--target-psnr *X*: the image reaches *X* dB, tokens at equal slope across tiles), b*N* = odpenc "
+          "--size *N* (its search over scale and overlap). Anchors search quality "
           "and a downscale factor (";
   for (double d : odp::bench::default_divisors())
     text << (d == 1 ? "" : ", ") << odp::bench::divisor_label(d);

@@ -16,8 +16,8 @@ proportion to its area):
   --tokens N         tokens per 256x256 tile, 1..256 (more tokens: more detail, more bytes)
   --quality Q        0..100, tokens per tile = round(256^(Q/100)): Q=0 -> 1, 50 -> 16, 75 -> 64, 100 -> 256
   --size BYTES       the best quality whose file fits BYTES (e.g. 1500, 20k): tries the image downscaled
-                     (1, 1/2, 1/3, 1/4, 1/6, 1/8) and overlap 0 or auto, keeps the best PSNR; fails naming
-                     the smallest size
+                     (1, 1/2, 1/3, 1/4, 1/6, 1/8; overlap 0, auto, or 32 over a copy shrunk to keep the
+                     tiles), keeps the best PSNR; fails naming the smallest size
   --target-psnr DB   adaptive: the image reaches DB (e.g. 19) with the fewest tokens, spent across tiles
                      where they remove the most error (a flat sky gets fewer than a tree line)
 Options:

@@ -8,12 +8,12 @@
 // Rate control: kTokens/kQuality keep one token count for every tile. kSize encodes at the full token count
 // and keeps the longest token-major prefix that fits the budget (always fits, or fails naming the smallest
 // possible size); unless EncodeOptions::scale forces one, it does so for each of kSizeDivisors (the image
-// downscaled, bicubic, and the file recording the coded size) and, with kAutoOverlap, for overlap 0 and the
-// free overlap, decodes every fitted candidate and keeps the one of the best PSNR against the original
-// (rate_control.h). kTargetPsnr (adaptive) by default allocates tokens across tiles at equal slope of
-// squared error per token until the whole image reaches the target (rate_control.h); with
-// Allocation::kPerTileTarget (after Duggal et al.) it keeps, per tile, the shortest prefix whose decoded tile
-// reaches the target (binary search, tiles batched; a tile that cannot reach it stops within
+// downscaled, bicubic, and the file recording the coded size) and, with kAutoOverlap, for overlap 0, the
+// free overlap and a blended grid (rate_control.h), decodes every fitted candidate and keeps the one of the
+// best PSNR against the original (rate_control.h). kTargetPsnr (adaptive) by default allocates tokens across
+// tiles at equal slope of squared error per token until the whole image reaches the target (rate_control.h);
+// with Allocation::kPerTileTarget (after Duggal et al.) it keeps, per tile, the shortest prefix whose decoded
+// tile reaches the target (binary search, tiles batched; a tile that cannot reach it stops within
 // kAdaptiveSlackDb of its all-token PSNR).
 //
 // Seams: by default (kAutoOverlap) tiles overlap only where that costs no tile: where the image does not fill

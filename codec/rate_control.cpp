@@ -34,6 +34,15 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
       const int free = choose_overlap(width, height, tile, std::min(kDefaultMinOverlap, tile / 2));
       rules.push_back({width, height, 0});
       if (free != 0) rules.push_back({width, height, free});
+      // Blended seams without extra tiles: the same grid over a copy shrunk per axis so that neighbours
+      // share kBlendOverlap pixels (768x512: 704x480 in 3x2 tiles).
+      const int blend = std::min(kBlendOverlap, tile / 2);
+      const auto shrunk = [&](int length) {
+        const int tiles = static_cast<int>(format::tiles_along(length, tile, 0));
+        return tiles > 1 ? std::min(length, tiles * tile - (tiles - 1) * blend) : length;
+      };
+      if (free < blend && (shrunk(width) < width || shrunk(height) < height))
+        rules.push_back({shrunk(width), shrunk(height), blend});
     }
     by_scale.push_back(rules);
   }

@@ -18,14 +18,19 @@ constexpr std::array<double, 6> kSizeDivisors = {1, 2, 3, 4, 6, 8};
 // hold far more, so it only loses detail.
 constexpr int kMinCodedSide = 16;
 
+// The overlap of kSize's blended candidate: the narrowest blend that hid the seams at 256 tokens (the earlier
+// default overlap), obtained by shrinking the coded copy per axis rather than by adding tiles.
+constexpr int kBlendOverlap = 32;
+
 namespace detail {
 
 // encode() for a coded size the caller chose (1..width x 1..height; the image's own size: no scaling).
 EncodeResult encode_at(const Image& image, int coded_width, int coded_height, model::TileModel& model,
                        const EncodeOptions& options);
 
-// kSize without a forced scale: every candidate of kSizeDivisors x the overlap rules (with kAutoOverlap: 0
-// and the default free overlap, when they differ) encoded at the full token count and fitted to
+// kSize without a forced scale: every candidate of kSizeDivisors x the overlap rules (with kAutoOverlap: 0,
+// the default free overlap when it differs, and kBlendOverlap over a copy shrunk per axis to keep the tile
+// count) encoded at the full token count and fitted to
 // max_bytes, decoded, upsampled, and measured against `image`; the candidate of the highest PSNR wins. Stops
 // early once two scales in a row measured worse than the best. Fails as kSize does (naming the smallest
 // possible file) when no candidate fits.
