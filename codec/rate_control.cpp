@@ -81,6 +81,8 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
     }
     worse_in_a_row = best && scale_psnr < best_psnr ? worse_in_a_row + 1 : 0;
     if (worse_in_a_row >= 2) break;
+    // Every token of every tile fits: a smaller copy can only lose detail.
+    if (best && best->stats.mean_tokens >= model.info().config.num_tokens) break;
   }
   if (!best) throw *smallest_failure;
   best->stats.candidates = tried;

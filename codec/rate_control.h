@@ -32,8 +32,8 @@ EncodeResult encode_at(const Image& image, int coded_width, int coded_height, mo
 // the default free overlap when it differs, and kBlendOverlap over a copy shrunk per axis to keep the tile
 // count) encoded at the full token count and fitted to
 // max_bytes, decoded, upsampled, and measured against `image`; the candidate of the highest PSNR wins. Stops
-// early once two scales in a row measured worse than the best. Fails as kSize does (naming the smallest
-// possible file) when no candidate fits.
+// early once two scales in a row measured worse than the best, or once the best keeps every token. Fails as
+// kSize does (naming the smallest possible file) when no candidate fits.
 EncodeResult encode_within_size(const Image& image, model::TileModel& model, const EncodeOptions& options);
 
 // kTargetPsnr with Allocation::kEqualSlope: per tile, the squared error at each of equal_slope_lengths()

@@ -92,6 +92,13 @@ TEST_CASE("--size searches the scale: a budget too small for the full size fits 
   // With a forced scale of 1 the same budget is impossible, and the message names the smallest size.
   options.scale = 1;
   CHECK_THROWS_WITH(encode(image, model, options), Catch::Contains("smallest file"));
+  // A budget that every token fits: the full size, and no smaller copy is tried.
+  options.scale = kAutoScale;
+  options.max_bytes = 1 << 20;
+  const EncodeResult roomy = encode(image, model, options);
+  CHECK(roomy.stats.coded_width == 150);
+  CHECK(roomy.stats.mean_tokens == 16);
+  CHECK(roomy.stats.candidates == 1);
 }
 
 TEST_CASE("--size keeps the candidate of the best PSNR among scales and overlaps", "[codec]") {
