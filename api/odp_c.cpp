@@ -211,6 +211,7 @@ void odp_encode_options_init(odp_encode_options* options) {
   options->target_psnr = defaults.target_psnr;
   options->tile_overlap = defaults.tile_overlap;
   options->keep_metadata = defaults.keep_metadata;
+  options->scale = defaults.scale;
 }
 
 odp_status odp_encode(odp_model* model, const odp_image* image, const odp_encode_options* given,
@@ -246,6 +247,7 @@ odp_status odp_encode(odp_model* model, const odp_image* image, const odp_encode
     encode_options.target_psnr = options.target_psnr;
     encode_options.tile_overlap = options.tile_overlap;
     encode_options.keep_metadata = options.keep_metadata != 0;
+    encode_options.scale = options.scale;
 
     odp::base::Image pixels;
     pixels.width = image->width;
@@ -328,6 +330,8 @@ odp_status odp_inspect(const uint8_t* data, size_t size, odp_file_info* info) {
     out.model_id = from.model_id;
     out.model_id_bits = static_cast<uint32_t>(from.model_id_bits);
     out.format_version = static_cast<uint32_t>(from.format_version);
+    out.coded_width = from.coded_width;
+    out.coded_height = from.coded_height;
     out.codebook_bits = from.codebook_bits;
     out.position_tables = from.position_tables;
     out.payload_cut = from.payload_cut;

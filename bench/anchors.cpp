@@ -13,10 +13,13 @@
 #include <webp/encode.h>
 #endif
 
+#include "base/resample.h"
 #include "bench/metrics.h"
-#include "bench/resample.h"
 
 namespace odp::bench {
+
+using base::resize_bicubic;
+using base::scaled_size;
 namespace {
 
 double elapsed_ms(std::chrono::steady_clock::time_point since) {

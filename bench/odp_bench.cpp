@@ -45,7 +45,9 @@ options:
   --random-model       a tiny random model instead (to try the pipeline; the numbers mean nothing)
   --device NAME        cpu, cuda or auto (default auto)
   --out DIR            output folder (default bench-out)
-  --tokens LIST        odp token counts per tile (default 1,2,4,8,16,32,64,128,256)
+  --tokens LIST        odp token counts per tile (default 1,2,4,8,16,32,64,128,256), or none
+  --budgets LIST       odp at these file sizes in bytes (points bN): odpenc --size N's search over scale
+                       and overlap (default none), e.g. 20,40,100,300,1000
   --target-psnr LIST   adaptive operating points in dB (default none), e.g. 24,28; also measures the bytes
                        the adaptive mode saves against one fixed token count at equal mean PSNR (adaptive.md)
   --anchors LIST       any of jpeg,webp,avif,jxl, or none (default: all this build has)
@@ -53,6 +55,8 @@ options:
   --no-match           skip the search for the bytes each anchor needs to match odp's PSNR (faster)
   --limit N            only the first N images (sorted by name)
   --grid-tokens N      operating point shown in grid.png (default 64, or the nearest in --tokens)
+  --grid-budget N      with --budgets: show the budget point nearest N instead (default without --tokens:
+                       150)
   --grid-images N      rows of grid.png (default 4)
   --crop N             crop edge in grid.png, pixels (default 192)
   --cache DIR          where npm installs thumbhash (default: bench-cache beside this program)
@@ -68,6 +72,8 @@ struct Options {
   bool help = false, random_model = false, thumbhash = true, match = true;
   std::vector<int> tokens = {1, 2, 4, 8, 16, 32, 64, 128, 256};
   std::vector<double> target_psnr;
+  std::vector<int> budgets;
+  int grid_budget = 0;
   std::vector<std::string> anchors = odp::bench::available_anchors();
   int limit = 0, grid_tokens = 64, grid_images = 4, crop = 192;
   std::vector<std::string> inputs;
@@ -102,11 +108,12 @@ int parse_int(const std::string& text, const std::string& flag, int lo, int hi) 
 // The tools' one argument parser (cli::Arguments: "--name value", "--name=value", "--" ends the options);
 // lists (--tokens 1,16,256) are split here.
 Options parse_options(int argc, char** argv) {
-  const odp::cli::Arguments arguments(argc, argv,
-                                      {"--model", "--device", "--out", "--cache", "--lpips", "--fid",
-                                       "--limit", "--grid-tokens", "--grid-images", "--crop", "--tokens",
-                                       "--target-psnr", "--anchors", "--lpips-weights", "--fid-weights"},
-                                      {"-h", "--help", "--random-model", "--no-thumbhash", "--no-match"});
+  const odp::cli::Arguments arguments(
+      argc, argv,
+      {"--model", "--device", "--out", "--cache", "--lpips", "--fid", "--limit", "--grid-tokens",
+       "--grid-images", "--crop", "--tokens", "--target-psnr", "--anchors", "--lpips-weights",
+       "--fid-weights", "--budgets", "--grid-budget"},
+      {"-h", "--help", "--random-model", "--no-thumbhash", "--no-match"});
   Options o;
   if (arguments.has("-h") || arguments.has("--help")) {
     o.help = true;
@@ -134,10 +141,16 @@ Options parse_options(int argc, char** argv) {
   if (arguments.has("--crop")) o.crop = arguments.integer("--crop", 8, 4096);
   if (arguments.has("--tokens")) {
     o.tokens.clear();
-    for (const auto& t : split(arguments.text("--tokens")))
-      o.tokens.push_back(parse_int(t, "--tokens", 1, 256));
-    if (o.tokens.empty()) throw BenchError("--tokens: give at least one token count, e.g. 1,16,256");
+    if (arguments.text("--tokens") != "none")
+      for (const auto& t : split(arguments.text("--tokens")))
+        o.tokens.push_back(parse_int(t, "--tokens", 1, 256));
+    if (o.tokens.empty() && arguments.text("--tokens") != "none")
+      throw BenchError("--tokens: give at least one token count, e.g. 1,16,256, or none");
   }
+  for (const auto& b : split(arguments.text("--budgets")))
+    o.budgets.push_back(parse_int(b, "--budgets", 1, 1 << 30));
+  if (o.tokens.empty() && o.budgets.empty()) throw BenchError("--tokens none needs --budgets");
+  if (arguments.has("--grid-budget")) o.grid_budget = arguments.integer("--grid-budget", 1, 1 << 30);
   for (const auto& t : split(arguments.text("--target-psnr")))
     o.target_psnr.push_back(parse_number(t, "--target-psnr"));
   if (arguments.has("--anchors")) {
@@ -198,6 +211,7 @@ double elapsed_ms(std::chrono::steady_clock::time_point since) {
 }
 
 std::string token_point(int tokens) { return "t" + std::to_string(tokens); }
+std::string budget_point(int bytes) { return "b" + std::to_string(bytes); }
 std::string psnr_point(double target) {
   return "psnr" + odp::bench::format_number(target, target == std::floor(target) ? 0 : 1);
 }
@@ -270,9 +284,12 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
   full_options.tokens = info.config.num_tokens;
   full_options.keep_metadata = false;  // budgets count image data only; the anchors carry no ICC/EXIF either
   auto start = std::chrono::steady_clock::now();
-  const odp::codec::EncodeResult full = odp::codec::encode(original, model_, full_options);
+  // Only the token points and the adaptive-saving step need the full-token file.
+  const bool need_full = !o_.tokens.empty() || !o_.target_psnr.empty();
+  const odp::codec::EncodeResult full =
+      need_full ? odp::codec::encode(original, model_, full_options) : odp::codec::EncodeResult{};
   const double full_encode_ms = elapsed_ms(start);
-  full_files_[path] = full.bytes;
+  if (need_full) full_files_[path] = full.bytes;
   for (int tokens : o_.tokens) {
     OdpPoint p;
     p.point = token_point(tokens);
@@ -281,6 +298,25 @@ void ImageBench::run(const std::string& path, const Image& original, std::vector
     cut.tokens = tokens;
     p.file = odp::codec::truncate(full.bytes.data(), full.bytes.size(), cut, &info);
     p.encode_ms = full_encode_ms + elapsed_ms(start);
+    points.push_back(std::move(p));
+  }
+  for (int budget : o_.budgets) {
+    OdpPoint p;
+    p.point = budget_point(budget);
+    odp::codec::EncodeOptions sized;
+    sized.rate = odp::codec::RateControl::kSize;
+    sized.max_bytes = static_cast<uint64_t>(budget);
+    sized.keep_metadata = false;
+    start = std::chrono::steady_clock::now();
+    try {
+      p.file = odp::codec::encode(original, model_, sized).bytes;
+    } catch (const odp::base::Error& error) {
+      if (error.kind() != odp::base::ErrorKind::kUsage) throw;
+      std::cerr << "odp-bench: " << name << ": no odp file fits " << budget << " bytes: " << error.what()
+                << "\n";
+      continue;
+    }
+    p.encode_ms = elapsed_ms(start);
     points.push_back(std::move(p));
   }
   for (double target : o_.target_psnr) {
@@ -464,7 +500,7 @@ std::string adaptive_saving_markdown(const Options& o, odp::model::TileModel& mo
      << mean_table.str() << "\n## At an equal share of images reaching the target\n\n"
      << "What a target-quality mode promises: the fixed count that brings as many images to the target PSNR "
         "as "
-        "the adaptive mode does (an image that cannot reach it with all its tokens stops within "
+        "the adaptive mode does (an image that cannot reach it stops within "
      << odp::codec::kAdaptiveSlackDb << " dB).\n\n"
      << "| target dB | images reaching it (adaptive) | adaptive mean bytes | fixed tokens for the same share "
         "| "
@@ -492,9 +528,11 @@ std::string describe_run(const Options& o, const odp::model::TileModel& model, s
   text << "`. Model: " << (o.random_model ? std::string("random (pipeline test only)") : model.info().path)
        << " (model id " << odp::model::model_id_text(model.info().model_id) << ") on "
        << (model.device() == odp::model::Device::kCuda ? "CUDA" : "CPU") << ". Images: " << images
-       << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode at "
-          "*X* dB "
-          "per tile. Anchors search quality and a downscale factor (";
+       << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode "
+          "(odpenc "
+          "--target-psnr *X*: the image reaches *X* dB, tokens at equal slope across tiles), b*N* = odpenc "
+          "--size *N* (its search over scale and overlap). Anchors search quality "
+          "and a downscale factor (";
   for (double d : odp::bench::default_divisors())
     text << (d == 1 ? "" : ", ") << odp::bench::divisor_label(d);
   text << "; bicubic) for the best PSNR within odp's bytes.";
@@ -532,7 +570,10 @@ int run(int argc, char** argv) {
   }
   fs::create_directories(o.out_dir);
 
-  const std::string grid_point = token_point(nearest_token_count(o.tokens, o.grid_tokens));
+  const bool grid_on_budget = !o.budgets.empty() && (o.grid_budget > 0 || o.tokens.empty());
+  const std::string grid_point =
+      grid_on_budget ? budget_point(nearest_token_count(o.budgets, o.grid_budget > 0 ? o.grid_budget : 150))
+                     : token_point(nearest_token_count(o.tokens, o.grid_tokens));
   std::vector<std::string> grid_titles = {"original", "odp"};
   for (const auto& a : anchors) grid_titles.push_back(a.name);
   if (thumbhash) grid_titles.push_back("thumbhash");
@@ -581,9 +622,10 @@ int run(int argc, char** argv) {
     write_text(fs::path(o.out_dir) / "rate_lpips.svg",
                odp::bench::rate_plot_svg(rows, odp::bench::PlotMeasure::kLpips));
   if (!grid_rows.empty()) {
-    const Image grid = odp::bench::crop_grid(
-        grid_titles, grid_rows, o.crop,
-        "all at the odp file size of " + grid_point + " (" + grid_point.substr(1) + " tokens)");
+    const Image grid =
+        odp::bench::crop_grid(grid_titles, grid_rows, o.crop,
+                              "all at the odp file size of " + grid_point + " (" + grid_point.substr(1) +
+                                  (grid_on_budget ? " bytes at most)" : " tokens)"));
     odp::imageio::write_image((fs::path(o.out_dir) / "grid.png").string(), grid);
   }
   if (!o.target_psnr.empty()) {

@@ -12,10 +12,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/resample.h"
 #include "bench/metrics.h"
-#include "bench/resample.h"
 
 namespace odp::bench {
+
+using base::resize_bicubic;
+using base::scaled_size;
 namespace {
 
 namespace fs = std::filesystem;

@@ -16,16 +16,17 @@ Compresses each IMAGE (PNG, JPEG, WebP, TIFF, GIF, PPM/PGM; "-" = stdin) into a 
 a.png becomes a.odp beside it; with several inputs -o names an existing directory. An existing output is
 replaced, but never an input, and two inputs may not share an output. An animated PNG, WebP or GIF is
 encoded as its first frame, with a warning.
-Rate (at most one; default -q 75):
+Rate (at most one; default -q 75, fewer tokens for an image smaller than a 256x256 tile, in proportion to
+its area):
   --tokens N         tokens per 256x256 tile, 1..256 (more tokens: more detail, more bytes)
   -q, --quality Q    0..100, tokens per tile = round(256^(Q/100)): Q=0 -> 1, 50 -> 16, 75 -> 64, 100 -> 256
   -size, --size BYTES
-                     the best quality whose file fits BYTES (e.g. 1500, 20k); fails naming the smallest size
+                     the best quality whose file fits BYTES (e.g. 1500, 20k): tries the image downscaled
+                     (1, 1/2, 1/3, 1/4, 1/6, 1/8; overlap 0, auto, or 32 over a copy shrunk to keep the
+                     tiles), keeps the best PSNR; fails naming the smallest size
   -psnr, --target-psnr DB
-                     adaptive: per tile, the fewest tokens whose reconstruction reaches DB (e.g. 19); a tile
-                     that cannot reach DB stops within )" +
-                           odp::cli::decimal(odp::codec::kAdaptiveSlackDb) +
-                           R"( dB of what all its tokens give
+                     adaptive: the image reaches DB (e.g. 19) with the fewest tokens, spent across tiles
+                     where they remove the most error (a flat sky gets fewer than a tree line)
 Options:
   -o OUT             output file (or directory for several inputs); "-" = stdout
   --max-pixels N     refuse images above N pixels (e.g. 50M) from their header (default 64M = 64000000)
@@ -34,9 +35,11 @@ Options:
   --gpu-precision P  the encoder's arithmetic on CUDA: tf32 (default; the same tokens as the CPU on 99.85%
                      of positions in the benchmark), bf16 (3x faster on large batches, 96.6% the same)
                      or fp32 (100%, slowest). Decoding is unaffected
-  --overlap PX|auto  pixels shared by neighbouring tiles, 0..128. auto (default): at least 32, widened where
-                     that costs no extra tile; seams are blended away. 0: fewest tiles (smallest files),
-                     seams are smoothed at decode but stay faintly visible in busy regions
+  --scale S          code the image downscaled by S (0 < S <= 1, e.g. 0.5 or 1/2; bicubic) and record its
+                     size; the decoder upsamples to the original size. Default: --size chooses, others 1
+  --overlap PX|auto  pixels shared by neighbouring tiles, 0..255. auto (default): only where that costs no
+                     extra tile (padding becomes overlap, blended); elsewhere seams are smoothed at decode.
+                     32 hides seams in busy regions better but costs tiles (768x512: 12 instead of 6)
   --flatten-alpha    composite transparent images onto white (otherwise they are refused)
   -metadata, --metadata LIST
                      what to copy into the file, as cwebp: all, none (default), or a comma list of icc, exif,
@@ -88,6 +91,32 @@ std::string fixed(double value, int digits) {
   return text;
 }
 
+// For -v: " coded at CWxCH (+N candidates tried)" when the tokens code a downscaled copy or --size searched.
+std::string coded_size_note(const odp::codec::EncodeStats& stats, const odp::codec::Image& image) {
+  std::string note;
+  if (stats.coded_width != image.width || stats.coded_height != image.height)
+    note = " coded at " + std::to_string(stats.coded_width) + "x" + std::to_string(stats.coded_height);
+  if (stats.candidates > 1) note += " (best of " + std::to_string(stats.candidates) + " candidates)";
+  return note;
+}
+
+// --scale S: a number in (0, 1] or a fraction 1/N.
+double parse_scale(const odp::cli::Arguments& arguments) {
+  const std::string text = arguments.text("--scale");
+  if (text.rfind("1/", 0) == 0) {
+    try {
+      size_t used = 0;
+      const double divisor = std::stod(text.substr(2), &used);
+      if (used == text.size() - 2 && divisor >= 1 && divisor <= 1e6) return 1.0 / divisor;
+    } catch (const std::exception&) {
+    }
+    throw odp::cli::UsageError("--scale: '" + text + "' is not 1/N with N >= 1");
+  }
+  const double scale = arguments.number("--scale", 0, 1);
+  if (scale <= 0) throw odp::cli::UsageError("--scale must be more than 0");
+  return scale;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -96,13 +125,16 @@ int main(int argc, char** argv) {
   return cli::run_tool(
       argc, argv, kUsage,
       {"-o", "--tokens", "--quality", "--size", "--target-psnr", "--model", "--device", "--overlap",
-       "--gpu-precision", "--metadata", "--max-pixels"},
+       "--gpu-precision", "--metadata", "--max-pixels", "--scale"},
       {"--flatten-alpha", "--strip-metadata", "-v", "--print-psnr", "--short", "--mt"},
       [](const cli::Arguments& arguments) {
         if (arguments.count_of({"--tokens", "--quality", "--size", "--target-psnr"}) > 1)
           throw cli::UsageError("give at most one of --tokens, -q/--quality, --size and --target-psnr");
         codec::EncodeOptions options;
         options.rate = codec::RateControl::kQuality;
+        options.tokens_by_area =
+            arguments.count_of({"--tokens", "--quality", "--size", "--target-psnr"}) == 0;
+        if (arguments.has("--scale")) options.scale = parse_scale(arguments);
         if (arguments.has("--tokens")) {
           options.rate = codec::RateControl::kTokens;
           options.tokens = arguments.integer("--tokens", 1, 256);
@@ -116,7 +148,7 @@ int main(int argc, char** argv) {
           options.target_psnr = arguments.number("--target-psnr", 1, 150);
         }
         if (arguments.has("--overlap") && arguments.text("--overlap") != "auto")
-          options.tile_overlap = arguments.integer("--overlap", 0, 128);
+          options.tile_overlap = arguments.integer("--overlap", 0, 255);
         if (arguments.has("--strip-metadata") && arguments.has("--metadata"))
           throw cli::UsageError("give --metadata or --strip-metadata, not both");
         const KeptMetadata kept = parse_metadata(arguments);
@@ -189,8 +221,10 @@ int main(int argc, char** argv) {
               std::cerr << encoded.stats.bytes << (psnr ? " " + fixed(*psnr, 2) : "") << "\n";
             } else if (verbose) {
               std::cerr << "odpenc: " << input << " -> " << outputs[i] << ": " << image.width << "x"
-                        << image.height << ", " << cli::count_of_things(encoded.stats.tiles, "tile") << ", "
-                        << fixed(encoded.stats.mean_tokens, 1) << " tokens/tile on average, "
+                        << image.height << coded_size_note(encoded.stats, image) << ", "
+                        << cli::count_of_things(encoded.stats.tiles, "tile") << ", overlap "
+                        << encoded.stats.tile_overlap << ", " << fixed(encoded.stats.mean_tokens, 1)
+                        << " tokens/tile on average, "
                         << cli::count_of_things(static_cast<long long>(encoded.stats.bytes), "byte") << ", "
                         << fixed(bits_per_pixel, 4) << " bits/pixel"
                         << (psnr ? ", PSNR " + fixed(*psnr, 2) + " dB" : "") << "; read "

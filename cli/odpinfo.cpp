@@ -19,7 +19,12 @@ void print_info(const std::string& name, const odp::codec::FileInfo& info, bool 
   for (uint16_t count : tokens) sum += count;
   const auto [fewest, most] = std::minmax_element(tokens.begin(), tokens.end());
   std::cout << odp::base::printable(name) << ":\n"
-            << "  dimensions:  " << info.width << "x" << info.height << "\n"
+            << "  dimensions:  " << info.width << "x" << info.height
+            << (info.coded_width != info.width || info.coded_height != info.height
+                    ? " (coded at " + std::to_string(info.coded_width) + "x" +
+                          std::to_string(info.coded_height) + ", upsampled on decoding)"
+                    : std::string())
+            << "\n"
             << "  tiles:       " << info.tiles_x << "x" << info.tiles_y << " of " << info.tile_size
             << " px, overlap " << info.tile_overlap << "\n"
             << "  tokens/tile: min " << (tokens.empty() ? 0 : *fewest) << ", mean "

@@ -17,6 +17,8 @@ FileInfo inspect(const uint8_t* data, size_t size) {
   info.height = header.height;
   info.tile_size = header.tile_size;
   info.tile_overlap = header.tile_overlap;
+  info.coded_width = header.grid_width();
+  info.coded_height = header.grid_height();
   info.tiles_x = header.tiles_x();
   info.tiles_y = header.tiles_y();
   info.model_id = header.model_id;

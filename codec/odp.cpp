@@ -5,7 +5,9 @@
 #include <cmath>
 
 #include "base/psnr.h"
+#include "base/resample.h"
 #include "codec/model_failure.h"
+#include "codec/rate_control.h"
 #include "codec/tiling.h"
 #include "format/odp_format.h"
 #include "model/model_file.h"
@@ -91,23 +93,10 @@ std::vector<uint8_t> write_or_throw(const format::Image& image, const format::Fr
   }
 }
 
-// decoded: one tile's bytes from TileModel::decode_bytes (what stitching without overlap writes).
 double tile_psnr(const Image& image, const TileGrid& grid, int tile_index, const uint8_t* decoded) {
-  const int t = grid.tile;
-  const size_t plane = static_cast<size_t>(t) * t;
-  const int origin_x = grid.origin_x(tile_index % grid.tiles_x),
-            origin_y = grid.origin_y(tile_index / grid.tiles_x);
-  const int visible_w = std::min(t, grid.width - origin_x), visible_h = std::min(t, grid.height - origin_y);
-  double squared = 0;
-  for (int y = 0; y < visible_h; ++y)
-    for (int x = 0; x < visible_w; ++x)
-      for (int c = 0; c < 3; ++c) {
-        const double difference =
-            double(decoded[c * plane + static_cast<size_t>(y) * t + x]) -
-            image.rgb[(static_cast<size_t>(origin_y + y) * grid.width + origin_x + x) * 3 + c];
-        squared += difference * difference;
-      }
-  return base::psnr_from_squared_error(squared, 3 * static_cast<size_t>(visible_w) * visible_h);
+  size_t values = 0;
+  const double squared = detail::tile_squared_error(image, grid, tile_index, decoded, &values);
+  return base::psnr_from_squared_error(squared, values);
 }
 
 // Adaptive rate (Duggal et al.): per tile, the shortest prefix whose decoded tile reaches target_db (or, out
@@ -245,6 +234,13 @@ void repaint_flat_tiles(const std::vector<format::FlatTile>& flat, const TileGri
   }
 }
 
+// A file that codes a downscaled copy (spec 5.2): the decoded coded image, upsampled to the image's size with
+// the encoder's bicubic filter (in sRGB values; docs/performance.md has the measurement behind the choice).
+void restore_coded_size(Image& image, const format::Header& header) {
+  if (header.grid_width() == header.width && header.grid_height() == header.height) return;
+  image = base::resize_bicubic(image, static_cast<int>(header.width), static_cast<int>(header.height));
+}
+
 int clamp_tokens(int tokens, int num_tokens) {
   if (tokens < 1 || tokens > kMaxTokens)
     throw CodecError("tokens per tile must be 1..256, not " + std::to_string(tokens), ErrorKind::kUsage);
@@ -259,10 +255,31 @@ int tokens_for_quality(double quality) {
   return std::clamp(static_cast<int>(std::lround(std::pow(256.0, quality / 100.0))), 1, kMaxTokens);
 }
 
+int tokens_for_area(int tokens, int width, int height, int tile) {
+  if (width <= 0 || height <= 0 || width > tile || height > tile) return tokens;
+  const int64_t area = int64_t(width) * height, tile_area = int64_t(tile) * tile;
+  return static_cast<int>(std::clamp<int64_t>((tokens * area + tile_area - 1) / tile_area, 1, tokens));
+}
+
 EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOptions& options) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
     throw CodecError("cannot encode an empty image or one whose pixel buffer does not match its size");
+  if (!(options.scale == kAutoScale || (options.scale > 0 && options.scale <= 1)))
+    throw CodecError("the scale must be more than 0 and at most 1, not " + std::to_string(options.scale),
+                     ErrorKind::kUsage);
+  if (options.rate == RateControl::kSize && options.scale == kAutoScale)
+    return detail::encode_within_size(image, model, options);
+  int coded_width = image.width, coded_height = image.height;
+  if (options.scale != kAutoScale)
+    base::scaled_size(image.width, image.height, 1.0 / options.scale, &coded_width, &coded_height);
+  return detail::encode_at(image, coded_width, coded_height, model, options);
+}
+
+namespace detail {
+
+EncodeResult encode_at(const Image& image, int coded_width, int coded_height, model::TileModel& model,
+                       const EncodeOptions& options) {
   const model::ModelInfo& info = model.info();
   const int num_tokens = info.config.num_tokens, t = info.config.tile_size;
   // Check the request before the slow part.
@@ -270,14 +287,24 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   if (options.rate == RateControl::kTokens) fixed_tokens = clamp_tokens(options.tokens, num_tokens);
   if (options.rate == RateControl::kQuality)
     fixed_tokens = std::min(tokens_for_quality(options.quality), num_tokens);
+  if (options.tokens_by_area) fixed_tokens = tokens_for_area(fixed_tokens, coded_width, coded_height, t);
   if (options.rate == RateControl::kSize && options.max_bytes == 0)
     throw CodecError("the size budget must be at least 1 byte", ErrorKind::kUsage);
   if (options.rate == RateControl::kTargetPsnr && !(options.target_psnr > 0 && options.target_psnr < 200))
     throw CodecError("the target PSNR must be between 0 and 200 dB", ErrorKind::kUsage);
+  // The tokens code this image; the file records the original size and the decoder upsamples (spec 5.2).
+  if (coded_width < 1 || coded_height < 1 || coded_width > image.width || coded_height > image.height)
+    throw CodecError("the coded size " + std::to_string(coded_width) + "x" + std::to_string(coded_height) +
+                         " must be 1x1 to the image's " + std::to_string(image.width) + "x" +
+                         std::to_string(image.height),
+                     ErrorKind::kUsage);
+  const bool scaled = coded_width != image.width || coded_height != image.height;
+  const Image downscaled = scaled ? base::resize_bicubic(image, coded_width, coded_height) : Image{};
+  const Image& coded = scaled ? downscaled : image;
   const int overlap = options.tile_overlap == kAutoOverlap
-                          ? choose_overlap(image.width, image.height, t, std::min(kDefaultMinOverlap, t / 2))
+                          ? choose_overlap(coded.width, coded.height, t, std::min(kDefaultMinOverlap, t / 2))
                           : options.tile_overlap;
-  const TileGrid grid = TileGrid::make(image.width, image.height, t, overlap);
+  const TileGrid grid = TileGrid::make(coded.width, coded.height, t, overlap);
   if (static_cast<uint32_t>(grid.count()) > kMaxTiles)
     throw CodecError("the image needs " + std::to_string(grid.count()) + " tiles, more than the format's " +
                      std::to_string(kMaxTiles));
@@ -285,8 +312,10 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   const int batch = std::max(1, model.preferred_batch());
   const size_t tile_values = 3ull * t * t;
   const bool adaptive = options.rate == RateControl::kTargetPsnr;
-  const int64_t search_rounds =
-      adaptive ? static_cast<int64_t>(std::ceil(std::log2(std::max(num_tokens, 2)))) : 0;
+  const int64_t search_rounds = !adaptive ? 0
+                                : options.allocation == EncodeOptions::Allocation::kEqualSlope
+                                    ? static_cast<int64_t>(detail::equal_slope_lengths(num_tokens).size()) - 1
+                                    : static_cast<int64_t>(std::ceil(std::log2(std::max(num_tokens, 2))));
   const int64_t total = grid.count() * (1 + search_rounds + (adaptive ? 1 : 0));  // + the all-token pass
   std::vector<uint16_t> tokens(static_cast<size_t>(grid.count()) * num_tokens);
   // Bytes: the model sees exactly the floats byte / 255 either way, and the GPU receives a quarter of the
@@ -295,7 +324,7 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   try {
     for (int first = 0; first < grid.count(); first += batch) {
       const int n = std::min(batch, grid.count() - first);
-      extract_tiles(image.rgb.data(), grid, first, n, tiles.data());
+      extract_tiles(coded.rgb.data(), grid, first, n, tiles.data());
       std::vector<uint16_t> encoded = model.encode_bytes(tiles.data(), n);
       std::copy(encoded.begin(), encoded.end(), tokens.begin() + static_cast<size_t>(first) * num_tokens);
       report(options.progress, first + n, total);
@@ -307,8 +336,11 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   std::vector<int> keep(grid.count(), fixed_tokens);
   if (adaptive) {
     try {
-      keep = search_prefixes(image, grid, tokens, model, options.target_psnr, options.progress, grid.count(),
-                             total);
+      keep = options.allocation == EncodeOptions::Allocation::kEqualSlope
+                 ? detail::allocate_equal_slope(coded, grid, tokens, model, options.target_psnr,
+                                                options.progress, grid.count(), total)
+                 : search_prefixes(coded, grid, tokens, model, options.target_psnr, options.progress,
+                                   grid.count(), total);
     } catch (...) {
       detail::rethrow_model_failure("the model failed to run", model.device());
     }
@@ -318,6 +350,10 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   format::Header& header = file.header;
   header.width = static_cast<uint32_t>(image.width);
   header.height = static_cast<uint32_t>(image.height);
+  if (scaled) {
+    header.coded_width = static_cast<uint32_t>(coded.width);
+    header.coded_height = static_cast<uint32_t>(coded.height);
+  }
   header.tile_size = static_cast<uint32_t>(t);
   header.tile_overlap = static_cast<uint32_t>(grid.overlap);
   header.model_id = info.model_id;
@@ -333,7 +369,7 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   header.colour = srgb ? format::ColourSpace::kSrgb : format::ColourSpace::kUnspecified;
   header.grey = is_grey(image);
   // Flat tiles decode from their stored colour; their tokens are not needed, so each keeps one.
-  header.flat_tiles = find_flat_tiles(image, grid);
+  header.flat_tiles = find_flat_tiles(coded, grid);  // the grid covers the coded image
   for (const format::FlatTile& flat : header.flat_tiles) keep[flat.tile] = 1;
   if (options.keep_metadata) {
     if (!image.icc.empty()) file.metadata.push_back({"ICCP", image.icc});
@@ -349,6 +385,9 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
                                                     : write_or_throw(file, tables);
   report(options.progress, total, total);
   result.stats.tiles = grid.count();
+  result.stats.coded_width = coded.width;
+  result.stats.coded_height = coded.height;
+  result.stats.tile_overlap = grid.overlap;
   result.stats.bytes = result.bytes.size();
   const format::Summary written = summarize_or_throw(result.bytes.data(), result.bytes.size());
   double kept = 0;
@@ -356,6 +395,8 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   result.stats.mean_tokens = kept / std::max<size_t>(1, written.tokens_per_tile.size());
   return result;
 }
+
+}  // namespace detail
 
 namespace {
 format::ReadLimits read_limits_for(const DecodeLimits& limits) {
@@ -400,15 +441,10 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
       summary.header.codebook_bits != info.config.codebook_bits())
     throw CodecError("the file's tile size or codebook does not match the model's", ErrorKind::kModel);
   const format::Image file = read_tokens(data, size, tables_for(info), read_limits);
-  if (file.header.grid_width() != file.header.width || file.header.grid_height() != file.header.height)
-    throw CodecError("the file codes a downscaled " + std::to_string(file.header.grid_width()) + "x" +
-                         std::to_string(file.header.grid_height()) + " copy of a " +
-                         std::to_string(file.header.width) + "x" + std::to_string(file.header.height) +
-                         " image, which this decoder cannot upsample yet",
-                     ErrorKind::kBadInput);
+  // The grid covers the coded image (spec 5.2); restore_coded_size brings it to the image's size at the end.
   const TileGrid grid =
-      TileGrid::make(static_cast<int>(file.header.width), static_cast<int>(file.header.height), t,
-                     static_cast<int>(file.header.tile_overlap));
+      TileGrid::make(static_cast<int>(file.header.grid_width()), static_cast<int>(file.header.grid_height()),
+                     t, static_cast<int>(file.header.tile_overlap));
   if (static_cast<size_t>(grid.count()) != file.tile_tokens.size())
     throw CodecError("not a valid .odp file: it holds " + std::to_string(file.tile_tokens.size()) +
                      " tiles where its size needs " + std::to_string(grid.count()));
@@ -457,6 +493,7 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
   // The seam filters (overlap 0 only) move pixels near a seam, flat tiles' too: those get their colour back,
   // the neighbour keeps its share of the correction.
   if (grid.overlap == 0) repaint_flat_tiles(file.header.flat_tiles, grid, image);
+  restore_coded_size(image, file.header);
   if (file.header.grey) make_grey(image);
   for (const format::MetadataChunk& chunk : file.metadata) {
     // A profile describes the decoded pixels only when they were not converted to sRGB (spec 5.3).

@@ -6,16 +6,22 @@
 // Q=100 -> 256. Each step of 12.5 doubles the tokens (and roughly the bytes).
 //
 // Rate control: kTokens/kQuality keep one token count for every tile. kSize encodes at the full token count
-// once and keeps the longest token-major prefix that fits the budget (always fits, or fails naming the
-// smallest possible size). kTargetPsnr (adaptive, after Duggal et al.) keeps, per tile, the shortest prefix
-// whose decoded tile reaches the target PSNR (binary search over the prefix length, tiles batched); a tile
-// that cannot reach it stops within kAdaptiveSlackDb of its all-token PSNR instead of taking every token.
+// and keeps the longest token-major prefix that fits the budget (always fits, or fails naming the smallest
+// possible size); unless EncodeOptions::scale forces one, it does so for each of kSizeDivisors (the image
+// downscaled, bicubic, and the file recording the coded size) and, with kAutoOverlap, for overlap 0, the
+// free overlap and a blended grid (rate_control.h), decodes every fitted candidate and keeps the one of the
+// best PSNR against the original (rate_control.h). kTargetPsnr (adaptive) by default allocates tokens across
+// tiles at equal slope of squared error per token until the whole image reaches the target (rate_control.h);
+// with Allocation::kPerTileTarget (after Duggal et al.) it keeps, per tile, the shortest prefix whose decoded
+// tile reaches the target (binary search, tiles batched; a tile that cannot reach it stops within
+// kAdaptiveSlackDb of its all-token PSNR).
 //
-// Seams: by default neighbouring tiles overlap by at least kDefaultMinOverlap pixels (widened for free where
-// the image leaves padding in its tiles, see choose_overlap in tiling.h) and the decoder blends them linearly
-// (docs/performance.md: what was seen with and without). Overlap costs tiles, i.e. bytes: a large image needs
-// about (256 / 224)^2 = 1.31x the tiles of overlap 0, a 768x512 one 12 tiles instead of 6. With tile_overlap
-// = 0 (smallest files) the decoder hides the borders instead: a wide low-frequency correction evens out the
+// Seams: by default (kAutoOverlap) tiles overlap only where that costs no tile: where the image does not fill
+// its tiles exactly, the pixels that would be padding become overlap (choose_overlap in tiling.h with
+// kDefaultMinOverlap = 0), and the decoder blends them linearly. A forced overlap of 32 (the old default,
+// which hid the seams better in busy regions) costs tiles, i.e. bytes: a 768x512 image needs 12 tiles
+// instead of 6, and at equal bytes that lost PSNR at every budget measured (docs/performance.md). With
+// tile_overlap = 0 the decoder hides the borders instead: a wide low-frequency correction evens out the
 // tiles' colour casts (DecodeOptions::seam_cast_radius), then a short gradient-preserving cross-seam filter
 // removes what is left of sharp steps (DecodeOptions::seam_filter_radius); faint seams stay visible in busy
 // regions.
@@ -44,6 +50,10 @@ using base::ErrorKind;
 // Tokens per tile for a quality Q in 0..100 (see the mapping above); Q outside 0..100 throws kUsage.
 int tokens_for_quality(double quality);
 
+// EncodeOptions::tokens_by_area: `tokens` scaled by the share of one tile x tile the image covers (at least
+// 1, rounded up); images of a tile or more keep `tokens`.
+int tokens_for_area(int tokens, int width, int height, int tile);
+
 // Called as work progresses: done out of total units (tiles times passes). May be empty.
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 
@@ -56,17 +66,30 @@ enum class RateControl { kTokens, kQuality, kSize, kTargetPsnr };
 // curve is nearly flat and more tokens buy almost nothing.
 constexpr double kAdaptiveSlackDb = 0.25;
 
-constexpr int kAutoOverlap = -1;  // EncodeOptions::tile_overlap: choose_overlap(..., kDefaultMinOverlap)
-constexpr int kDefaultMinOverlap = 32;  // the narrowest blend tried that hid the seams at 256 tokens
+constexpr int kAutoOverlap = -1;       // EncodeOptions::tile_overlap: choose_overlap(..., kDefaultMinOverlap)
+constexpr int kDefaultMinOverlap = 0;  // overlap only where it is free (see Seams)
+constexpr double kAutoScale = 0;       // EncodeOptions::scale: chosen by rate control
 
 struct EncodeOptions {
   RateControl rate = RateControl::kTokens;
   int tokens = 256;         // kTokens: tokens per tile, 1..256 (clamped to the model's count)
   double quality = 75;      // kQuality: 0..100
   uint64_t max_bytes = 0;   // kSize: file budget in bytes
-  double target_psnr = 32;  // kTargetPsnr: per-tile PSNR target in dB (over the tile's pixels in the image)
+  double target_psnr = 32;  // kTargetPsnr: PSNR target in dB (the image's, or each tile's: see allocation)
+  // kTargetPsnr: kEqualSlope (default) spends tokens where they remove the most error per token until the
+  // whole image reaches target_psnr; kPerTileTarget (the earlier adaptive mode) gives every tile the
+  // shortest prefix reaching target_psnr on its own pixels.
+  enum class Allocation { kEqualSlope, kPerTileTarget } allocation = Allocation::kEqualSlope;
   int tile_overlap = kAutoOverlap;  // pixels shared by neighbouring tiles, 0..tile-1; kAutoOverlap: see Seams
-  bool keep_metadata = true;        // carry ICC profile and EXIF into the file
+  // The coded image's size over the image's, 0 < scale <= 1: the tokens code a bicubic downscale of
+  // max(1, round(width * scale)) x max(1, round(height * scale)) pixels, which the decoder upsamples back
+  // (spec 5.2). 0 (kAutoScale): kSize searches the scale (and, with kAutoOverlap, the overlap); the other
+  // modes code the image at its size.
+  double scale = kAutoScale;
+  // kTokens/kQuality: an image smaller than one tile gets its token count times its share of the tile's
+  // area, at least 1 (a 64x64 image at 64 tokens gets 4); what odpenc does when no rate is given.
+  bool tokens_by_area = false;
+  bool keep_metadata = true;  // carry ICC profile and EXIF into the file
   // The pixels' colour space, recorded in the file: kAuto says sRGB unless the image carries an ICC profile
   // (then unspecified: encode() codes pixels as they are). odpenc converts to sRGB first (convert_to_srgb).
   enum class Colour { kAuto, kSrgb, kUnspecified } colour = Colour::kAuto;
@@ -76,6 +99,9 @@ struct EncodeOptions {
 // What an encode did, for -v and for benchmarks.
 struct EncodeStats {
   int tiles = 0;
+  int coded_width = 0, coded_height = 0;  // the size the tokens code (the image's unless downscaled)
+  int tile_overlap = 0;
+  int candidates = 1;      // encodes tried (kSize's search over scale and overlap)
   double mean_tokens = 0;  // tokens per tile actually kept, averaged over tiles
   uint64_t bytes = 0;      // size of the .odp file
 };
@@ -132,6 +158,8 @@ std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOp
 // A summary of a .odp file read without the model (no entropy decoding).
 struct FileInfo {
   uint32_t width = 0, height = 0, tile_size = 0, tile_overlap = 0;
+  uint32_t coded_width = 0,
+           coded_height = 0;  // what the tokens code (spec 5.2): width x height unless scaled
   uint32_t tiles_x = 0, tiles_y = 0;
   uint32_t model_id = 0;
   int model_id_bits = 32;  // bits of model_id the file holds: 32 (format version 1) or 16 (version 2)

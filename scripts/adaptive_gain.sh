@@ -2,6 +2,7 @@
 # Measures the bytes odpenc's adaptive mode (--target-psnr) saves against one fixed token count for every
 # tile at equal mean PSNR, over a folder of PNGs. Usage: scripts/adaptive_gain.sh [EVAL_DIR] [TARGET_DB...]
 # Uses the tools in ${ODP_BUILD_DIR:-build}/cli and the model they find (ODP_MODEL, --model via ODP_FLAGS).
+# ODP_FIXED_TABLE=FILE reuses the fixed-count table of an earlier run's output (same images and flags).
 set -euo pipefail
 eval_dir=${1:-../shared/data/eval}
 shift || true
@@ -15,18 +16,22 @@ trap 'rm -rf "$work"' EXIT
 point() {
   rm -rf "$work/odp" "$work/png" && mkdir -p "$work/odp" "$work/png"
   # shellcheck disable=SC2086
-  "$bin/odpenc" "$eval_dir"/*.png -o "$work/odp" -q $flags "$@"
+  "$bin/odpenc" "$eval_dir"/*.png -o "$work/odp" --quiet $flags "$@"
   # shellcheck disable=SC2086
-  "$bin/odpdec" "$work"/odp/*.odp -o "$work/png" -q $flags --compare "$eval_dir" |
+  "$bin/odpdec" "$work"/odp/*.odp -o "$work/png" --quiet $flags --compare "$eval_dir" |
     awk '{ psnr += $3; bytes += $5; n++ } END { printf "%.4f %d\n", psnr / n, bytes }'
 }
 
 echo "fixed token counts (tokens mean_psnr total_bytes):"
 : > "$work/fixed"
-for tokens in 1 2 3 4 6 8 12 16 24 32 48 64 96 128 192 256; do
-  line=$(point --tokens "$tokens")
-  echo "$tokens $line" | tee -a "$work/fixed"
-done
+if [ -n "${ODP_FIXED_TABLE:-}" ]; then  # the table a previous run printed, to measure other targets only
+  grep -E '^[0-9]+ [0-9.]+ [0-9]+$' "$ODP_FIXED_TABLE" | tee "$work/fixed"
+else
+  for tokens in 1 2 3 4 6 8 12 16 24 32 48 64 96 128 192 256; do
+    line=$(point --tokens "$tokens")
+    echo "$tokens $line" | tee -a "$work/fixed"
+  done
+fi
 echo "adaptive (target mean_psnr bytes | fixed bytes at that psnr | saving):"
 for target in $targets; do
   read -r psnr bytes < <(point --target-psnr "$target")

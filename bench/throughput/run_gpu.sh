@@ -54,8 +54,8 @@ open("/tmp/odp-kodak-size.ppm", "wb").write(b"P6 %d %d 255\n" % (w, h) + bytes(r
 PY
   for device in cuda cpu; do
     start=$(date +%s.%N)
-    "$build/cli/odpenc" /tmp/odp-kodak-size.ppm -o "/tmp/odp-$device.odp" --model "$model" --device "$device" -q -v &&
-      "$build/cli/odpdec" "/tmp/odp-$device.odp" -o "/tmp/odp-$device.png" --model "$model" --device "$device" -q &&
+    "$build/cli/odpenc" /tmp/odp-kodak-size.ppm -o "/tmp/odp-$device.odp" --model "$model" --device "$device" --quiet -v &&
+      "$build/cli/odpdec" "/tmp/odp-$device.odp" -o "/tmp/odp-$device.png" --model "$model" --device "$device" --quiet &&
       echo "end to end 768x512 on $device: $(stat -c %s "/tmp/odp-$device.odp") bytes, $(awk "BEGIN{print $(date +%s.%N) - $start}") s" |
         tee -a "$result"
   done

@@ -103,10 +103,11 @@ typedef enum odp_rate_control {
   ODP_RATE_TOKENS = 0,     /* the same number of tokens for every tile */
   ODP_RATE_QUALITY = 1,    /* quality 0..100: tokens per tile = round(256^(Q/100)) */
   ODP_RATE_SIZE = 2,       /* the longest prefix that fits max_bytes */
-  ODP_RATE_TARGET_PSNR = 3 /* per tile, the fewest tokens that reach target_psnr */
+  ODP_RATE_TARGET_PSNR = 3 /* the image reaches target_psnr, tokens spent where they remove the most error */
 } odp_rate_control;
 
 #define ODP_AUTO_OVERLAP (-1)
+#define ODP_AUTO_SCALE (0.0)
 
 typedef struct odp_encode_options {
   uint32_t struct_size;  /* sizeof(odp_encode_options), set by odp_encode_options_init */
@@ -114,10 +115,14 @@ typedef struct odp_encode_options {
   int tokens;            /* ODP_RATE_TOKENS: 1..256 (default 256, clamped to the model's count) */
   double quality;        /* ODP_RATE_QUALITY: 0..100 (default 75) */
   uint64_t max_bytes;    /* ODP_RATE_SIZE: the file's budget in bytes */
-  double target_psnr;    /* ODP_RATE_TARGET_PSNR: dB per tile (default 32) */
+  double target_psnr;    /* ODP_RATE_TARGET_PSNR: the image's PSNR in dB (default 32) */
   int tile_overlap;      /* pixels shared by neighbouring tiles, 0..tile-1, or ODP_AUTO_OVERLAP (default) */
   int keep_metadata;     /* carry icc/exif of odp_image into the file (default 1) */
-  uint32_t reserved[16];
+  /* The coded image's size over the image's, 0 < scale <= 1 (the decoder upsamples back), or ODP_AUTO_SCALE
+   * (0, default): ODP_RATE_SIZE searches the scale and overlap for the best PSNR, other rates code at 1.
+   * Taken from reserved (zero in older callers: the default), so the struct's size is unchanged. */
+  double scale;
+  uint32_t reserved[14];
 } odp_encode_options;
 ODP_API void odp_encode_options_init(odp_encode_options* options);
 
@@ -186,7 +191,9 @@ typedef struct odp_file_info {
    */
   uint32_t model_id_bits;
   uint32_t format_version;
-  uint32_t reserved[14];
+  /* the size the tokens code (width x height unless the encoder coded a downscaled copy) */
+  uint32_t coded_width, coded_height;
+  uint32_t reserved[12];
 } odp_file_info;
 /* Reads a .odp file's header and sizes without the model and without entropy decoding. */
 ODP_API odp_status odp_inspect(const uint8_t* data, size_t size, odp_file_info* info);

@@ -5,12 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "base/resample.h"
 #include "bench/anchors.h"
 #include "bench/metrics.h"
-#include "bench/resample.h"
 #include "bench_test_images.h"
 
 using namespace odp::bench;
+using odp::base::resize_bicubic;
+using odp::base::scaled_size;
 using odp::bench::test::make_photo_like;
 
 namespace {

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "bench/resample.h"
+#include "base/resample.h"
 #include "bench_test_images.h"
 
 using namespace odp::bench;

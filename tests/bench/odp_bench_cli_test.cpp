@@ -224,6 +224,34 @@ TEST_CASE("odp-bench --anchors none measures odp alone") {
   odp::testing::remove_tree(data);
 }
 
+TEST_CASE("odp-bench --budgets measures odpenc --size points, with or without token points") {
+  const fs::path data = make_dataset(), out = data / "out";
+  Run run = run_bench(
+      "--random-model --device cpu --anchors none --no-thumbhash --tokens none --budgets 400,2000 "
+      "--grid-images 1 --out '" +
+      out.string() + "' '" + data.string() + "'");
+  INFO(run.output);
+  REQUIRE(run.status == 0);
+  const auto csv = read_csv(out / "results.csv");
+  const size_t point = static_cast<size_t>(std::find(csv[0].begin(), csv[0].end(), "point") - csv[0].begin());
+  const size_t bytes = static_cast<size_t>(std::find(csv[0].begin(), csv[0].end(), "bytes") - csv[0].begin());
+  int b400 = 0, b2000 = 0;
+  for (size_t i = 1; i < csv.size(); ++i) {
+    CHECK((csv[i][point] == "b400" || csv[i][point] == "b2000"));
+    if (csv[i][point] == "b400") {
+      ++b400;
+      CHECK(std::stoi(csv[i][bytes]) <= 400);
+    }
+    if (csv[i][point] == "b2000") ++b2000;
+  }
+  CHECK(b400 == 2);  // two readable images
+  CHECK(b2000 == 2);
+  CHECK(fs::exists(out / "grid.png"));
+  CHECK(read_text(out / "summary.md").find("odp --size") != std::string::npos);
+  CHECK(run_bench("--random-model --tokens none '" + data.string() + "'").status == 2);  // nothing to measure
+  odp::testing::remove_tree(data);
+}
+
 TEST_CASE("odp-bench --fid appends an FID table per point and codec to the summary") {
   const fs::path data = make_dataset(), out = data / "out", network = data / "stats.pt";
   odp::bench::test::write_feature_network(network.string());

@@ -1,5 +1,5 @@
 // Bicubic resampling: flat stays flat, sizes are right, smooth content survives a round trip.
-#include "bench/resample.h"
+#include "base/resample.h"
 
 #include <catch2/catch.hpp>
 
@@ -7,6 +7,8 @@
 #include "bench_test_images.h"
 
 using namespace odp::bench;
+using odp::base::resize_bicubic;
+using odp::base::scaled_size;
 using odp::bench::test::make_image;
 using odp::bench::test::make_photo_like;
 
@@ -35,8 +37,8 @@ TEST_CASE("a smooth image survives halving and doubling") {
 
 TEST_CASE("bad sizes are refused") {
   const Image a = make_photo_like(8, 8);
-  CHECK_THROWS_AS(resize_bicubic(a, 0, 8), BenchError);
-  CHECK_THROWS_AS(resize_bicubic(Image{}, 4, 4), BenchError);
+  CHECK_THROWS_AS(resize_bicubic(a, 0, 8), odp::base::Error);
+  CHECK_THROWS_AS(resize_bicubic(Image{}, 4, 4), odp::base::Error);
 }
 
 TEST_CASE("scaled_size rounds and never reaches zero") {

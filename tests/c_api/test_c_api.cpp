@@ -194,3 +194,40 @@ TEST_CASE("failures are statuses with a message, LibTorch's own errors included"
   CHECK(bytes == nullptr);
   odp_model_free(model);
 }
+
+TEST_CASE("scale codes a downscaled copy that decodes to the original size; the struct did not grow",
+          "[c_api]") {
+  // scale took room from reserved: callers built against the older header pass the same struct size, and
+  // their zeroed reserved words read as ODP_AUTO_SCALE.
+  CHECK(offsetof(odp_encode_options, scale) % alignof(double) == 0);
+  CHECK(offsetof(odp_encode_options, reserved) + sizeof(uint32_t) * 14 == sizeof(odp_encode_options));
+  odp_encode_options defaults;
+  odp_encode_options_init(&defaults);
+  CHECK(defaults.scale == ODP_AUTO_SCALE);
+  odp_model* model = load("tiny.safetensors");
+  const std::vector<uint8_t> rgb = gradient(70, 40);
+  const odp_image image = {70, 40, 210, rgb.data(), nullptr, 0, nullptr, 0};
+  odp_encode_options options = defaults;
+  options.tokens = 8;
+  options.scale = 0.5;
+  uint8_t* bytes = nullptr;
+  size_t size = 0;
+  REQUIRE(odp_encode(model, &image, &options, &bytes, &size) == ODP_OK);
+  odp_file_info info{};
+  info.struct_size = sizeof info;
+  REQUIRE(odp_inspect(bytes, size, &info) == ODP_OK);
+  CHECK(info.width == 70);
+  CHECK(info.coded_width == 35);
+  CHECK(info.coded_height == 20);
+  uint8_t* decoded = nullptr;
+  int width = 0, height = 0;
+  REQUIRE(odp_decode(model, bytes, size, nullptr, &decoded, &width, &height) == ODP_OK);
+  CHECK(width == 70);
+  CHECK(height == 40);
+  odp_free(decoded);
+  odp_free(bytes);
+  options.scale = 2;
+  CHECK(odp_encode(model, &image, &options, &bytes, &size) == ODP_ERROR_USAGE);
+  CHECK(std::string(odp_error_message()).find("scale") != std::string::npos);
+  odp_model_free(model);
+}

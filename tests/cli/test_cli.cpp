@@ -104,15 +104,15 @@ TEST_CASE("every tool has --help with the exit codes", "[cli]") {
 TEST_CASE("odpenc rate flags, odpinfo and odpdec", "[cli]") {
   const Workspace& w = workspace();
   REQUIRE(run(odpenc_tool + " photo.png -o tokens.odp --tokens 4 --quiet --device cpu").code == 0);
-  CHECK(inspect_file(w.path("tokens.odp")).tokens_per_tile == std::vector<uint16_t>(8, 4));
+  CHECK(inspect_file(w.path("tokens.odp")).tokens_per_tile == std::vector<uint16_t>(6, 4));
   REQUIRE(run(odpenc_tool + " photo.png -o quality.odp --quality 25").code == 0);
-  CHECK(inspect_file(w.path("quality.odp")).tokens_per_tile == std::vector<uint16_t>(8, 4));
+  CHECK(inspect_file(w.path("quality.odp")).tokens_per_tile == std::vector<uint16_t>(6, 4));
   REQUIRE(run(odpenc_tool + " photo.png -o full.odp --tokens 256 --overlap 4").code == 0);
   CHECK(inspect_file(w.path("full.odp")).tile_overlap == 4);
   REQUIRE(run(odpenc_tool + " photo.png -o flat.odp --tokens 4 --overlap 0").code == 0);
   CHECK(inspect_file(w.path("flat.odp")).tokens_per_tile == std::vector<uint16_t>(6, 4));  // 3x2 tiles
   REQUIRE(run(odpenc_tool + " photo.png -o auto.odp --tokens 4 --overlap auto").code == 0);
-  CHECK(inspect_file(w.path("auto.odp")).tile_overlap == 16);
+  CHECK(inspect_file(w.path("auto.odp")).tile_overlap == 13);  // the padding of 3x2 tiles, no extra tile
   CHECK(run(odpenc_tool + " photo.png -o bad.odp --overlap wide").code == 1);
   // The GPU precision only matters on CUDA; on the CPU a valid value changes nothing, a bad one is a usage
   // error.
@@ -129,6 +129,16 @@ TEST_CASE("odpenc rate flags, odpinfo and odpdec", "[cli]") {
   CHECK(too_small.code == 1);
   CHECK_THAT(too_small.err, Catch::Contains("smallest file"));
   CHECK_FALSE(exists(w.path("tiny.odp")));
+  // --scale codes a downscaled copy; the decoder returns the original size.
+  REQUIRE(run(odpenc_tool + " photo.png -o half.odp --tokens 8 --scale 1/2").code == 0);
+  CHECK(inspect_file(w.path("half.odp")).coded_width == 35);
+  REQUIRE(run(odpdec_tool + " half.odp -o half.png").code == 0);
+  CHECK(odp::imageio::read_image(w.path("half.png")).width == 70);
+  for (const char* bad : {"0", "1.5", "1/0.5", "x"}) {
+    const Result refused = run(odpenc_tool + " photo.png -o bad.odp --scale " + bad);
+    CHECK(refused.code == 1);
+    CHECK_THAT(refused.err, Catch::Contains("--scale"));
+  }
   const Result adaptive = run(odpenc_tool + " photo.png -o adaptive.odp --target-psnr 12 -v");
   REQUIRE(adaptive.code == 0);
   CHECK_THAT(adaptive.err, Catch::Contains("tokens/tile") && Catch::Contains("bytes"));
@@ -136,10 +146,9 @@ TEST_CASE("odpenc rate flags, odpinfo and odpdec", "[cli]") {
 
   const Result described = run(odpinfo_tool + " tokens.odp -v");
   REQUIRE(described.code == 0);
-  // 70x45 in 32-px tiles with the default overlap (auto: 16, the most a 32-px tile allows): 4x2 tiles.
-  CHECK_THAT(described.out, Catch::Contains("70x45") && Catch::Contains("4x2 of 32 px, overlap 16") &&
-                                Catch::Contains("model id") &&
-                                Catch::Contains("per tile:    4 4 4 4 4 4 4 4\n"));
+  // 70x45 in 32-px tiles with the default overlap (auto: 13, what the padding of 3x2 tiles leaves).
+  CHECK_THAT(described.out, Catch::Contains("70x45") && Catch::Contains("3x2 of 32 px, overlap 13") &&
+                                Catch::Contains("model id") && Catch::Contains("per tile:    4 4 4 4 4 4\n"));
 
   REQUIRE(run(odpdec_tool + " full.odp -o full.png").code == 0);
   const odp::base::Image decoded = odp::imageio::read_image(w.path("full.png"));
@@ -174,14 +183,14 @@ TEST_CASE("odptrunc: tokens, quality, size, in place, without the model", "[cli]
   const uint64_t size = file_size(w.path("t.odp"));
   // ODP_MODEL names nothing: truncation of a uniformly coded file must not need the model.
   REQUIRE(run("ODP_MODEL=/nonexistent " + odptrunc_tool + " t.odp -o t8.odp --tokens 8").code == 0);
-  CHECK(inspect_file(w.path("t8.odp")).tokens_per_tile == std::vector<uint16_t>(8, 8));
+  CHECK(inspect_file(w.path("t8.odp")).tokens_per_tile == std::vector<uint16_t>(6, 8));
   REQUIRE(run(odptrunc_tool + " t.odp -o tq.odp --quality 25").code == 0);
-  CHECK(inspect_file(w.path("tq.odp")).tokens_per_tile == std::vector<uint16_t>(8, 4));
+  CHECK(inspect_file(w.path("tq.odp")).tokens_per_tile == std::vector<uint16_t>(6, 4));
   REQUIRE(run(odptrunc_tool + " t.odp -o ts.odp --size " + std::to_string(size / 3)).code == 0);
   CHECK(file_size(w.path("ts.odp")) <= size / 3);
   REQUIRE(run("cp t.odp inplace.odp && " + odptrunc_tool + " inplace.odp -o inplace.odp --tokens 2").code ==
           0);
-  CHECK(inspect_file(w.path("inplace.odp")).tokens_per_tile == std::vector<uint16_t>(8, 2));
+  CHECK(inspect_file(w.path("inplace.odp")).tokens_per_tile == std::vector<uint16_t>(6, 2));
   CHECK(run(odptrunc_tool + " t.odp --tokens 2").code == 1);                      // -o is required
   CHECK(run(odptrunc_tool + " t.odp -o x.odp --tokens 2 --size 100").code == 1);  // exactly one
   // Files coded with the model's tables need them (the model file is read, the network never run).
@@ -428,7 +437,7 @@ TEST_CASE("-q is the quality; cwebp's single-dash spellings; an unknown option g
   const Workspace& w = workspace();
   const Result quality = run(odpenc_tool + " photo.png -o q.odp -q 25");
   REQUIRE(quality.code == 0);
-  CHECK(inspect_file(w.path("q.odp")).tokens_per_tile == std::vector<uint16_t>(8, 4));
+  CHECK(inspect_file(w.path("q.odp")).tokens_per_tile == std::vector<uint16_t>(6, 4));
   CHECK(run(odpenc_tool + " photo.png -o q.odp -q 25 --quality 30").code == 1);  // one option, given twice
   for (const std::string quiet : {"-quiet", "--quiet"}) {
     const Result silent = run(odpenc_tool + " photo.png -o quiet.odp --tokens 2 -mt " + quiet);
@@ -444,7 +453,7 @@ TEST_CASE("-q is the quality; cwebp's single-dash spellings; an unknown option g
                               short_line.err.substr(short_line.err.find(' ') + 1));
   CHECK_THAT(short_line.err, Catch::Matches("[0-9]+ [0-9.inf]+\n"));
   CHECK(run(odptrunc_tool + " q.odp -o q2.odp -q 0").code == 0);
-  CHECK(inspect_file(w.path("q2.odp")).tokens_per_tile == std::vector<uint16_t>(8, 1));
+  CHECK(inspect_file(w.path("q2.odp")).tokens_per_tile == std::vector<uint16_t>(6, 1));
   const Result typo = run(odpenc_tool + " photo.png -o typo.odp -tokns 3");
   CHECK(typo.code == 1);
   CHECK_THAT(typo.err, Catch::Contains("unknown option -tokns; did you mean --tokens?"));
@@ -575,7 +584,7 @@ TEST_CASE("-v says what a user wants to know; -print_psnr decodes", "[cli]") {
                           Catch::Contains("encode ") && Catch::Contains("write "));
   CHECK_THAT(one.err, Catch::Matches("(.|\n)*PSNR [0-9.]+ dB(.|\n)*"));
   CHECK_THAT(one.err, Catch::Contains(std::to_string(file_size(workspace().path("small.odp"))) + " bytes"));
-  CHECK_THAT(run(odpenc_tool + " photo.png -o v.odp -v").err, Catch::Contains("8 tiles,"));
+  CHECK_THAT(run(odpenc_tool + " photo.png -o v.odp -v").err, Catch::Contains("6 tiles,"));
   const Result psnr_only = run(odpenc_tool + " small.png -o small.odp -print_psnr");
   CHECK_THAT(psnr_only.err,
              Catch::Matches("odpenc: small.png: PSNR [0-9.]+ dB, [0-9]+ bytes, [0-9.]+ bits/pixel\n"));

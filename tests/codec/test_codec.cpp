@@ -72,18 +72,24 @@ TEST_CASE("any size round-trips to the same size; more tokens, better picture", 
   CHECK(decode(with_overlap.bytes.data(), with_overlap.bytes.size(), model).width == 100);
 }
 
-TEST_CASE("by default tiles overlap (choose_overlap) and the file records it", "[codec]") {
-  FakeTileModel model;  // 32-px tiles: the 32-px minimum is capped at tile / 2 = 16
-  const Image image = synthetic_image(100, 64);
+TEST_CASE("by default tiles overlap only where it costs no tile, and the file records it", "[codec]") {
+  FakeTileModel model;  // 32-px tiles
+  // 100x50 needs 4x2 tiles at overlap 0, with 28 and 14 pixels of padding: up to 9 of overlap keeps 4x2.
+  const Image image = synthetic_image(100, 50);
   EncodeOptions options;
   options.tokens = 16;
   const EncodeResult encoded = encode(image, model, options);
-  const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
-  CHECK(info.tile_overlap == 16);
-  CHECK(static_cast<int>(info.tiles_x * info.tiles_y) == TileGrid::make(100, 64, 32, 16).count());
+  FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
+  CHECK(info.tile_overlap == 9);
+  CHECK(info.tiles_x * info.tiles_y == 8);
   const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
   CHECK(back.width == 100);
-  CHECK(back.height == 64);
+  CHECK(back.height == 50);
+  // An image that fills its tiles exactly gets no overlap (the old default's 16 needed 6x4 tiles, not 4x2).
+  const EncodeResult exact = encode(synthetic_image(128, 64), model, options);
+  info = inspect(exact.bytes.data(), exact.bytes.size());
+  CHECK(info.tile_overlap == 0);
+  CHECK(info.tiles_x * info.tiles_y == 8);
   options.tile_overlap = 17;  // more than tile / 2: valid per spec (three tiles share pixels)
   const std::vector<uint8_t> wide = encode(image, model, options).bytes;
   CHECK(inspect(wide.data(), wide.size()).tile_overlap == 17);
@@ -134,6 +140,7 @@ TEST_CASE("target PSNR: per tile the shortest prefix reaching it; flat tiles spe
     for (int x = 0; x < 32; ++x)
       for (int c = 0; c < 3; ++c) image.rgb[(y * 64 + x) * 3 + c] = 120;
   EncodeOptions options = rate(RateControl::kTargetPsnr);
+  options.allocation = EncodeOptions::Allocation::kPerTileTarget;
   options.target_psnr = 30;
   const EncodeResult encoded = encode(image, model, options);
   const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
@@ -165,6 +172,7 @@ TEST_CASE("target PSNR out of reach: a tile stops where more tokens stop helping
       for (int c = 0; c < 3; ++c) image.rgb[(y * 32 + x) * 3 + c] = block < 4 ? first_blocks[block] : 135;
     }
   EncodeOptions options = rate(RateControl::kTargetPsnr);
+  options.allocation = EncodeOptions::Allocation::kPerTileTarget;
   options.target_psnr = 150;
   const EncodeResult encoded = encode(image, model, options);
   const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
@@ -252,6 +260,7 @@ TEST_CASE("a tiny random model runs end to end in batches", "[codec][model]") {
   auto model = odp::model::TileModel::random(config, 7, odp::model::Device::kCpu);
   const Image image = synthetic_image(70, 40);
   EncodeOptions options = rate(RateControl::kTargetPsnr);
+  options.allocation = EncodeOptions::Allocation::kPerTileTarget;
   options.target_psnr = 10;
   const EncodeResult encoded = encode(image, *model, options);
   const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), *model);

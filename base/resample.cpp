@@ -1,14 +1,12 @@
 // Bicubic resizing: one horizontal then one vertical pass of precomputed, normalised kernel weights.
-#include "bench/resample.h"
+#include "base/resample.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "bench/metrics.h"
-
-namespace odp::bench {
+namespace odp::base {
 namespace {
 
 double cubic(double x) {
@@ -60,11 +58,14 @@ uint8_t to_byte(float v) { return static_cast<uint8_t>(std::clamp(v, 0.f, 255.f)
 
 }  // namespace
 
-odp::base::Image resize_bicubic(const odp::base::Image& source, int width, int height) {
+Image resize_bicubic(const Image& source, int width, int height) {
   if (width <= 0 || height <= 0)
-    throw BenchError("resize: target size " + std::to_string(width) + "x" + std::to_string(height) +
-                     " must be positive");
-  require_same_size(source, source, "resize");
+    throw Error(
+        "resize: target size " + std::to_string(width) + "x" + std::to_string(height) + " must be positive",
+        ErrorKind::kUsage);
+  if (source.width <= 0 || source.height <= 0 ||
+      source.rgb.size() != static_cast<size_t>(source.width) * source.height * 3)
+    throw Error("resize: the source image is empty or its pixels do not match its size", ErrorKind::kUsage);
   if (width == source.width && height == source.height) return source;
   const Taps tx = make_taps(source.width, width), ty = make_taps(source.height, height);
   // Horizontal pass into floats, vertical pass into bytes: one rounding only.
@@ -78,7 +79,7 @@ odp::base::Image resize_bicubic(const odp::base::Image& source, int width, int h
         for (int c = 0; c < 3; ++c) acc[c] += w[k] * src[k * 3 + c];
       for (int c = 0; c < 3; ++c) rows[(static_cast<size_t>(y) * width + x) * 3 + c] = acc[c];
     }
-  odp::base::Image out;
+  Image out;
   out.width = width;
   out.height = height;
   out.rgb.resize(static_cast<size_t>(width) * height * 3);
@@ -100,4 +101,4 @@ void scaled_size(int width, int height, double divisor, int* out_width, int* out
   *out_height = std::max(1, static_cast<int>(std::lround(height / divisor)));
 }
 
-}  // namespace odp::bench
+}  // namespace odp::base

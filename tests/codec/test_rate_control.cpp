@@ -1,0 +1,191 @@
+// Rate control over resolution: coded sizes (--scale), kSize's search over scale and overlap, tokens by area.
+#include <catch2/catch.hpp>
+
+#include "codec/odp.h"
+#include "codec/rate_control.h"
+#include "format/odp_format.h"
+#include "test_support.h"
+
+using namespace odp::codec;
+using odp::test::FakeTileModel;
+using odp::test::synthetic_image;
+
+TEST_CASE("a file coded at scale 1/2 records the coded size and decodes to the original size", "[codec]") {
+  FakeTileModel model;  // 32-pixel tiles
+  const Image image = synthetic_image(100, 64);
+  EncodeOptions options;
+  options.rate = RateControl::kTokens;
+  options.tokens = 16;
+  options.tile_overlap = 0;
+  options.scale = 0.5;
+  const EncodeResult encoded = encode(image, model, options);
+  CHECK(encoded.stats.coded_width == 50);
+  CHECK(encoded.stats.coded_height == 32);
+  CHECK(encoded.stats.tiles == 2);  // the grid lies over 50x32, not 100x64 (8 tiles)
+  const FileInfo info = inspect(encoded.bytes.data(), encoded.bytes.size());
+  CHECK(info.width == 100);
+  CHECK(info.height == 64);
+  CHECK(info.coded_width == 50);
+  CHECK(info.coded_height == 32);
+  CHECK(info.tiles_x * info.tiles_y == 2);
+  const Image back = decode(encoded.bytes.data(), encoded.bytes.size(), model);
+  REQUIRE(back.width == 100);
+  REQUIRE(back.height == 64);
+  // Fewer tiles, fewer bytes; the upsampled picture is still the picture (the fake model's blocks are
+  // coarse, so compare with what the same model gives at full size).
+  options.scale = 1;
+  const EncodeResult full = encode(image, model, options);
+  CHECK(encoded.bytes.size() < full.bytes.size());
+  const double full_psnr = psnr(image, decode(full.bytes.data(), full.bytes.size(), model));
+  CHECK(psnr(image, back) > full_psnr - 6);
+  // Truncation keeps the coded size: it cuts tokens, never the scale.
+  TruncateOptions cut;
+  cut.tokens = 2;
+  const std::vector<uint8_t> shorter = truncate(encoded.bytes.data(), encoded.bytes.size(), cut);
+  CHECK(inspect(shorter.data(), shorter.size()).coded_width == 50);
+  CHECK(decode(shorter.data(), shorter.size(), model).width == 100);
+}
+
+TEST_CASE("scale 1 records no coded size; a scale outside (0, 1] is refused", "[codec]") {
+  FakeTileModel model;
+  const Image image = synthetic_image(40, 40);
+  EncodeOptions options;
+  options.rate = RateControl::kTokens;
+  options.scale = 1;
+  const EncodeResult encoded = encode(image, model, options);
+  const odp::format::Summary summary = odp::format::summarize(encoded.bytes.data(), encoded.bytes.size());
+  CHECK(summary.header.coded_width == 0);
+  for (double bad : {-0.5, 1.5, 2.0}) {
+    options.scale = bad;
+    try {
+      encode(image, model, options);
+      FAIL("scale " << bad << " was accepted");
+    } catch (const CodecError& error) {
+      CHECK(error.kind() == ErrorKind::kUsage);
+      CHECK(std::string(error.what()).find("scale") != std::string::npos);
+    }
+  }
+  options.scale = 0.001;  // rounds to 1x1: still a valid file
+  const EncodeResult tiny = encode(image, model, options);
+  CHECK(inspect(tiny.bytes.data(), tiny.bytes.size()).coded_width == 1);
+  CHECK(decode(tiny.bytes.data(), tiny.bytes.size(), model).width == 40);
+}
+
+TEST_CASE("--size searches the scale: a budget too small for the full size fits downscaled", "[codec]") {
+  FakeTileModel model;
+  const Image image = synthetic_image(150, 90);  // 5x3 tiles at overlap 0 and scale 1
+  EncodeOptions forced;
+  forced.rate = RateControl::kTokens;
+  forced.tokens = 1;
+  forced.tile_overlap = 0;
+  forced.scale = 1;
+  const uint64_t smallest_full = encode(image, model, forced).bytes.size();
+  EncodeOptions options;
+  options.rate = RateControl::kSize;
+  options.max_bytes = smallest_full - 1;
+  options.tile_overlap = 0;
+  const EncodeResult fitted = encode(image, model, options);
+  CHECK(fitted.bytes.size() <= options.max_bytes);
+  CHECK(fitted.stats.coded_width < 150);
+  CHECK(fitted.stats.candidates > 1);
+  CHECK(decode(fitted.bytes.data(), fitted.bytes.size(), model).width == 150);
+  // With a forced scale of 1 the same budget is impossible, and the message names the smallest size.
+  options.scale = 1;
+  CHECK_THROWS_WITH(encode(image, model, options), Catch::Contains("smallest file"));
+  // A budget that every token fits: the full size, and no smaller copy is tried.
+  options.scale = kAutoScale;
+  options.max_bytes = 1 << 20;
+  const EncodeResult roomy = encode(image, model, options);
+  CHECK(roomy.stats.coded_width == 150);
+  CHECK(roomy.stats.mean_tokens == 16);
+  CHECK(roomy.stats.candidates == 1);
+}
+
+TEST_CASE("--size keeps the candidate of the best PSNR among scales and overlaps", "[codec]") {
+  FakeTileModel model;
+  const Image image = synthetic_image(150, 90);
+  for (uint64_t budget : {40u, 80u, 160u, 400u}) {
+    EncodeOptions options;
+    options.rate = RateControl::kSize;
+    options.max_bytes = budget;
+    const EncodeResult searched = encode(image, model, options);
+    REQUIRE(searched.bytes.size() <= budget);
+    const double searched_psnr = psnr(image, decode(searched.bytes.data(), searched.bytes.size(), model));
+    // No forced scale (with the default overlap) that fits does better.
+    for (double scale : {1.0, 0.5, 1 / 3.0}) {
+      options.scale = scale;
+      try {
+        const EncodeResult one = encode(image, model, options);
+        CHECK(psnr(image, decode(one.bytes.data(), one.bytes.size(), model)) <= searched_psnr + 1e-9);
+      } catch (const CodecError& error) {
+        CHECK(error.kind() == ErrorKind::kUsage);  // does not fit at that scale
+      }
+    }
+  }
+}
+
+TEST_CASE("an image smaller than a tile gets tokens in proportion to its area", "[codec]") {
+  CHECK(tokens_for_area(64, 256, 256, 256) == 64);
+  CHECK(tokens_for_area(64, 128, 128, 256) == 16);
+  CHECK(tokens_for_area(64, 64, 64, 256) == 4);
+  CHECK(tokens_for_area(64, 1, 1, 256) == 1);
+  CHECK(tokens_for_area(64, 300, 10, 256) == 64);  // more than one tile wide: a tile's worth per tile
+  FakeTileModel model;                             // 32-pixel tiles, 16 tokens
+  EncodeOptions options;
+  options.rate = RateControl::kTokens;
+  options.tokens = 16;
+  options.tokens_by_area = true;
+  const EncodeResult small = encode(synthetic_image(16, 16), model, options);
+  CHECK(small.stats.mean_tokens == 4);
+  options.tokens_by_area = false;
+  CHECK(encode(synthetic_image(16, 16), model, options).stats.mean_tokens == 16);
+}
+
+TEST_CASE("target PSNR at equal slope: the image reaches it in no more bytes than one count for all",
+          "[codec]") {
+  FakeTileModel model;  // 32-pixel tiles, 16 tokens of 4 bits
+  // Four tiles: two flat, two busy; the flat ones are described by one token.
+  Image image = synthetic_image(64, 64);
+  for (int y = 0; y < 64; ++y)
+    for (int x = 0; x < 64; ++x)
+      if ((x < 32) != (y < 32))
+        for (int c = 0; c < 3; ++c) image.rgb[(y * 64 + x) * 3 + c] = 120;
+  DecodeOptions exact;  // no seam filters: the image's PSNR is the tiles' squared errors added
+  exact.seam_cast_radius = 0;
+  exact.seam_filter_radius = 0;
+  EncodeOptions fixed;
+  fixed.rate = RateControl::kTokens;
+  fixed.tile_overlap = 0;
+  bool unequal_and_smaller = false;
+  // The fake model spans 16.5 (1 token) to 17.27 dB (16): targets below that minus kAdaptiveSlackDb.
+  for (double target : {16.8, 16.9, 17.0}) {
+    EncodeOptions options;
+    options.rate = RateControl::kTargetPsnr;
+    options.target_psnr = target;
+    options.tile_overlap = 0;
+    const EncodeResult adaptive = encode(image, model, options);
+    const double reached = psnr(image, decode(adaptive.bytes.data(), adaptive.bytes.size(), model, exact));
+    const FileInfo info = inspect(adaptive.bytes.data(), adaptive.bytes.size());
+    // The smallest file one count for every tile needs for the same image PSNR.
+    size_t fixed_bytes = 0;
+    for (int count = 1; count <= 16 && fixed_bytes == 0; ++count) {
+      fixed.tokens = count;
+      const EncodeResult one = encode(image, model, fixed);
+      if (psnr(image, decode(one.bytes.data(), one.bytes.size(), model, exact)) >= target)
+        fixed_bytes = one.bytes.size();
+    }
+    INFO("target " << target << " dB: adaptive " << adaptive.bytes.size() << " bytes at " << reached
+                   << " dB, fixed " << fixed_bytes);
+    REQUIRE(fixed_bytes > 0);
+    CHECK(reached >= target);
+    CHECK(adaptive.bytes.size() <= fixed_bytes);
+    // Where counts differ, the flat tiles got one token and the file is smaller than any fixed count's.
+    if (info.tokens_per_tile[0] != info.tokens_per_tile[1]) {
+      CHECK(info.tokens_per_tile[1] == 1);
+      CHECK(info.tokens_per_tile[2] == 1);
+      CHECK(info.tokens_per_tile[3] > 1);
+      unequal_and_smaller = unequal_and_smaller || adaptive.bytes.size() < fixed_bytes;
+    }
+  }
+  CHECK(unequal_and_smaller);
+}
