@@ -2,6 +2,7 @@
 // reporting.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -105,6 +106,12 @@ int for_input(const Arguments& arguments, const std::string& input, const std::f
 
 // A number as help texts print it: the shortest decimal that reads back the same ("0.25", "32").
 std::string decimal(double value);
+
+// value with `digits` digits after the point ("1.25"), as -v prints times and rates.
+std::string fixed(double value, int digits);
+
+// Seconds since `start` on the steady clock, for -v's times.
+double seconds_since(std::chrono::steady_clock::time_point start);
 
 // Exit codes and the model search order, appended to every --help.
 extern const char* const kCommonHelp;

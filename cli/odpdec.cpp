@@ -34,20 +34,12 @@ Options:
 A file that records a greyscale source is written as a greyscale PNG.
 )";
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string fixed(double value, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace odp;
+  using cli::fixed;
+  using cli::seconds_since;
   using Clock = std::chrono::steady_clock;
   return cli::run_tool(
       argc, argv, kUsage,

@@ -81,16 +81,6 @@ KeptMetadata parse_metadata(const odp::cli::Arguments& arguments) {
   return kept;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string fixed(double value, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
 // For -v: " coded at CWxCH (+N candidates tried)" when the tokens code a downscaled copy or --size searched.
 std::string coded_size_note(const odp::codec::EncodeStats& stats, const odp::codec::Image& image) {
   std::string note;
@@ -121,6 +111,8 @@ double parse_scale(const odp::cli::Arguments& arguments) {
 
 int main(int argc, char** argv) {
   using namespace odp;
+  using cli::fixed;
+  using cli::seconds_since;
   using Clock = std::chrono::steady_clock;
   return cli::run_tool(
       argc, argv, kUsage,

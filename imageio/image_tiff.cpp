@@ -16,11 +16,13 @@ namespace odp::imageio::detail {
 #ifdef ODP_HAVE_TIFF
 namespace {
 
-// The bytes libtiff reads through its client callbacks, and its first error message.
+// The bytes libtiff reads through its client callbacks, and its first error message. The callbacks run
+// inside libtiff's C frames: they must not throw (an exception would skip libtiff's own clean-up and leak
+// what it holds), so the message is a fixed buffer, not a std::string that may fail to allocate.
 struct TiffSource {
   const uint8_t* data = nullptr;
   uint64_t size = 0, offset = 0;
-  std::string message;
+  char message[256] = {};
 };
 
 tmsize_t read_bytes(thandle_t handle, void* out, tmsize_t length) {
@@ -48,10 +50,10 @@ toff_t size_of(thandle_t handle) { return static_cast<TiffSource*>(handle)->size
 
 int on_error(TIFF*, void* user_data, const char* module, const char* format, va_list arguments) {
   auto* source = static_cast<TiffSource*>(user_data);
-  if (source->message.empty()) {
-    char text[256];
+  if (source->message[0] == 0) {
+    char text[200];
     std::vsnprintf(text, sizeof text, format, arguments);
-    source->message = std::string(module ? module : "libtiff") + ": " + text;
+    std::snprintf(source->message, sizeof source->message, "%s: %s", module ? module : "libtiff", text);
   }
   return 1;
 }
@@ -74,8 +76,8 @@ Image decode_tiff(const uint8_t* data, size_t size, const std::string& name, con
                         size_of, nullptr, nullptr, open_options.get()),
       TIFFClose);
   auto failure = [&](const std::string& what) {
-    return Error(name + ": corrupt or unsupported TIFF (" + (source.message.empty() ? what : source.message) +
-                 ")");
+    return Error(name + ": corrupt or unsupported TIFF (" +
+                 (source.message[0] == 0 ? what : std::string(source.message)) + ")");
   };
   if (!tiff) throw failure("cannot read its header");
   uint32_t width = 0, height = 0;

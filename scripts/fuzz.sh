@@ -6,8 +6,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seconds=${1:-30}
 build=build-fuzz
-fuzzers=(fuzz_read fuzz_roundtrip fuzz_alloc fuzz_image fuzz_image_alloc fuzz_arguments)
-# The model file's fuzzer needs nlohmann-json (scripts/setup.sh installs it); left out where it is missing.
+fuzzers=(fuzz_read fuzz_roundtrip fuzz_alloc fuzz_image fuzz_image_alloc)
+# The model file's and the argument parser's fuzzers need nlohmann-json (scripts/setup.sh installs it); left
+# out where it is missing.
 targets=("${fuzzers[@]}" odp_fuzz_seeds odp_image_fuzz_seeds)
 
 generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
@@ -15,8 +16,8 @@ cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DODP_FUZZ=ON -DODP_WITH_TORCH=OFF -DODP_WITH_CUDA=OFF -DODP_BUILD_TESTS=OFF >/dev/null
 if grep -q "fuzz_model_file" <(cmake --build "$build" --target help 2>/dev/null); then
-  fuzzers+=(fuzz_model_file)
-  targets+=(fuzz_model_file)
+  fuzzers+=(fuzz_model_file fuzz_arguments)
+  targets+=(fuzz_model_file fuzz_arguments)
 fi
 cmake --build "$build" -j "${ODP_JOBS:-$(nproc)}" --target "${targets[@]}"
 
@@ -45,11 +46,13 @@ for fuzzer in "${fuzzers[@]}"; do
     fuzz_arguments) seed_dir="$seeds/arguments" ;;
     *) seed_dir="$seeds" ;;
   esac
+  regressions=()  # inputs that once failed (tests/libfuzzer/regressions/README.md): run again every time
+  [ -d "tests/libfuzzer/regressions/$fuzzer" ] && regressions=("tests/libfuzzer/regressions/$fuzzer")
   echo "fuzz: $fuzzer for ${per_fuzzer}s"
   log="$build/artifacts/$fuzzer.log"
   status=0
   "$build/tests/libfuzzer/$fuzzer" -max_total_time="$per_fuzzer" -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="$build/artifacts/$fuzzer-" -print_final_stats=1 "$corpus" "$seed_dir" >"$log" 2>&1 ||
+    -artifact_prefix="$build/artifacts/$fuzzer-" -print_final_stats=1 "$corpus" "$seed_dir" "${regressions[@]}" >"$log" 2>&1 ||
     status=$?
   grep -E "^stat::(number_of_executed_units|new_units_added)" "$log" | tr '\n' ' ' || true
   grep -E "^#[0-9]+.*(DONE|pulse)" "$log" | tail -1 | grep -oE "cov: [0-9]+ ft: [0-9]+" || true

@@ -24,26 +24,14 @@
 #include "cli/cli_common.h"
 #include "codec/odp.h"
 #include "imageio/image.h"
+#include "tests/cli/tool_runner.h"
 #include "tests/codec/test_support.h"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-bool exists(const std::string& path) {
-  struct stat odpinfo_tool {};
-  return ::stat(path.c_str(), &odpinfo_tool) == 0;
-}
+using odp::test::exists;
+using odp::test::Result;
+using odp::test::slurp;
 
 // A scratch folder with the test models and images, made once for the whole run.
 struct Workspace {
@@ -69,16 +57,7 @@ const Workspace& workspace() {
 
 // Runs a shell command line with ODP_MODEL pointing at the tiny model (unless the line sets it itself).
 Result run(const std::string& command) {
-  const Workspace& w = workspace();
-  const std::string out = w.path("stdout.txt"), err = w.path("stderr.txt");
-  const std::string line = "cd " + w.dir + " && export ODP_MODEL=" + w.path("tiny.safetensors") + " && (" +
-                           command + ") >" + out + " 2>" + err;
-  const int status = std::system(line.c_str());
-  Result result;
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = slurp(out);
-  result.err = slurp(err);
-  return result;
+  return odp::test::run_in(workspace().dir, workspace().path("tiny.safetensors"), command);
 }
 
 const std::string odpenc_tool = ODPENC, odpdec_tool = ODPDEC, odptrunc_tool = ODPTRUNC,

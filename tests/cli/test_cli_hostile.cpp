@@ -23,26 +23,14 @@
 #include "imageio/image.h"
 #include "model/model_file.h"
 #include "model/safetensors.h"
+#include "tests/cli/tool_runner.h"
 #include "tests/codec/test_support.h"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-bool exists(const std::string& path) {
-  struct stat info {};
-  return ::stat(path.c_str(), &info) == 0;
-}
+using odp::test::exists;
+using odp::test::Result;
+using odp::test::slurp;
 
 // A scratch folder with the tiny model, a photo and its .odp, made once for the whole run.
 struct Workspace {
@@ -64,16 +52,7 @@ const Workspace& workspace() {
 
 // Runs a shell command line in the workspace with ODP_MODEL pointing at the tiny model.
 Result run(const std::string& command) {
-  const Workspace& w = workspace();
-  const std::string out = w.path("stdout.txt"), err = w.path("stderr.txt");
-  const std::string line = "cd " + w.dir + " && export ODP_MODEL=" + w.path("tiny.safetensors") + " && (" +
-                           command + ") >" + out + " 2>" + err;
-  const int status = std::system(line.c_str());
-  Result result;
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = slurp(out);
-  result.err = slurp(err);
-  return result;
+  return odp::test::run_in(workspace().dir, workspace().path("tiny.safetensors"), command);
 }
 
 const std::string odpenc_tool = ODPENC, odpdec_tool = ODPDEC, odptrunc_tool = ODPTRUNC,
