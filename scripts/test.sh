@@ -24,7 +24,7 @@ cc -std=c99 -Wall -Wextra -Werror examples/odp_roundtrip.c $(PKG_CONFIG_PATH=$pc
 if [ -f model/weights/odp.safetensors ]; then
   { printf 'P6\n8 8\n255\n'; head -c 192 /dev/zero; } > "$prefix/black.ppm"
   used=$(env -u ODP_MODEL "$prefix/bin/odpenc" -v --device cpu -o "$prefix/black.odp" "$prefix/black.ppm" 2>&1 |
-         sed -n 's/^odpenc: model //p')
+         sed -n 's/^odpenc: model //p' | head -n 1)  # the path line; the next says the id, device and time
   if [ "$used" != "$prefix/bin/../share/odp/odp.safetensors" ]; then
     echo "test.sh: the installed odpenc used the model '$used', not the installed one" >&2
     exit 1
