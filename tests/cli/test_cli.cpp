@@ -34,11 +34,8 @@ using odp::test::Result;
 using odp::test::slurp;
 
 // A scratch folder with the test models and images, made once for the whole run.
-struct Workspace {
-  std::string dir;
-  Workspace() {
-    char pattern[] = "/tmp/odp-cli-test-XXXXXX";
-    dir = ::mkdtemp(pattern);
+struct Workspace : odp::test::ScratchFolder {
+  Workspace() : ScratchFolder("odp-cli-test") {
     for (const char* arguments :
          {"tiny.safetensors 1", "other.safetensors 2", "tables.safetensors 3 --tables",
           "libtorch-fails.safetensors 4 --libtorch-fails"})
@@ -46,8 +43,6 @@ struct Workspace {
     odp::imageio::write_image(dir + "/photo.png", odp::test::synthetic_image(70, 45));
     odp::imageio::write_image(dir + "/second.png", odp::test::synthetic_image(33, 40));
   }
-  ~Workspace() { std::system(("rm -rf " + dir).c_str()); }
-  std::string path(const std::string& name) const { return dir + "/" + name; }
 };
 
 const Workspace& workspace() {

@@ -33,16 +33,11 @@ using odp::test::Result;
 using odp::test::slurp;
 
 // A scratch folder with the tiny model, a photo and its .odp, made once for the whole run.
-struct Workspace {
-  std::string dir;
-  Workspace() {
-    char pattern[] = "/tmp/odp-cli-hostile-XXXXXX";
-    dir = ::mkdtemp(pattern);
+struct Workspace : odp::test::ScratchFolder {
+  Workspace() : ScratchFolder("odp-cli-hostile") {
     REQUIRE(std::system((std::string(MAKE_TEST_MODEL) + " " + dir + "/tiny.safetensors 1").c_str()) == 0);
     odp::imageio::write_image(dir + "/photo.png", odp::test::synthetic_image(70, 45));
   }
-  ~Workspace() { std::system(("rm -rf " + dir).c_str()); }
-  std::string path(const std::string& name) const { return dir + "/" + name; }
 };
 
 const Workspace& workspace() {

@@ -2,10 +2,12 @@
 #pragma once
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 namespace odp::test {
@@ -26,6 +28,20 @@ inline bool exists(const std::string& path) {
   struct stat info {};
   return ::stat(path.c_str(), &info) == 0;
 }
+
+// A new folder /tmp/<prefix>-XXXXXX, removed with all it holds when the object goes.
+struct ScratchFolder {
+  std::string dir;
+  explicit ScratchFolder(const std::string& prefix) {
+    std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("cannot make a folder " + pattern);
+    dir = pattern;
+  }
+  ~ScratchFolder() { std::system(("rm -rf " + dir).c_str()); }
+  ScratchFolder(const ScratchFolder&) = delete;
+  ScratchFolder& operator=(const ScratchFolder&) = delete;
+  std::string path(const std::string& name) const { return dir + "/" + name; }
+};
 
 // Runs `command` with sh in `dir`, with ODP_MODEL set to `model` (a line may set it again itself); its
 // stdout and stderr go through files in `dir`.

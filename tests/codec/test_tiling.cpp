@@ -58,7 +58,9 @@ TEST_CASE("reflection does not repeat the edge", "[tiling]") {
 
 TEST_CASE("extract then stitch gives the image back, with and without overlap", "[tiling]") {
   const Image image = odp::test::synthetic_image(70, 45);
-  for (int overlap : {0, 4, 16}) {
+  // 17..31: above tile / 2, up to tile - 1 as the spec allows (three tiles share pixels).
+  for (int overlap : {0, 4, 16, 17, 24, 31}) {
+    INFO("overlap " << overlap);
     const TileGrid grid = TileGrid::make(70, 45, 32, overlap);
     std::vector<float> tiles(static_cast<size_t>(grid.count()) * 3 * 32 * 32);
     extract_tiles(image.rgb.data(), grid, tiles.data());
@@ -73,6 +75,7 @@ TEST_CASE("extract then stitch gives the image back, with and without overlap", 
     stitcher.finish();
     CHECK(batched == image.rgb);
   }
+  CHECK_THROWS_AS(TileGrid::make(70, 45, 32, 32), CodecError);  // the tile itself: no grid
   // Padding mirrors: pixel (width) of the first tile row of a narrow image equals pixel (width - 2).
   const TileGrid narrow = TileGrid::make(5, 3, 8, 0);
   std::vector<float> tile(3 * 8 * 8);

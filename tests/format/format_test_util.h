@@ -30,6 +30,21 @@ inline Image make_image(uint32_t width, uint32_t height, uint32_t tile, uint32_t
   return image;
 }
 
+// The image of the spec's worked examples 13.1 (version 1) and 13.2 (version 2).
+inline Image worked_example_image(int version = 1) {
+  Image image;
+  image.header.version = version;
+  image.header.width = 20;
+  image.header.height = 12;
+  image.header.tile_size = 16;
+  image.header.tile_overlap = 4;
+  image.header.model_id = 0x12345678;
+  image.header.codebook_bits = 4;
+  image.metadata.push_back({"EXIF", {0x2A, 0x00}});
+  image.tile_tokens = {{1, 15, 7}, {4, 9}};
+  return image;
+}
+
 // Number of tokens each tile keeps in the first `prefix` tokens of payload (token-major) order.
 inline std::vector<size_t> token_major_counts(const std::vector<size_t>& counts, size_t prefix) {
   std::vector<size_t> kept(counts.size(), 0);

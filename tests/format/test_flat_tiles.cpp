@@ -14,15 +14,10 @@ const std::vector<uint8_t> kFlatExample = {0x4F, 0x82, 0x3D, 0x78, 0x56, 0x04, 0
                                            0x01, 0x01, 0xC8, 0x1E, 0x28, 0x02, 0x00, 0x6E, 0x34, 0x14, 0xF7};
 
 Image flat_example_image() {
-  Image image;
-  image.header.width = 20;
-  image.header.height = 12;
-  image.header.tile_size = 16;
-  image.header.tile_overlap = 4;
-  image.header.model_id = 0x12345678;
-  image.header.codebook_bits = 4;
+  Image image = worked_example_image(2);
+  image.metadata.clear();
   image.header.flat_tiles = {{1, {200, 30, 40}}};
-  image.tile_tokens = {{1, 15, 7}, {4}};
+  image.tile_tokens[1] = {4};
   return image;
 }
 

@@ -37,20 +37,6 @@ Image one_tile_image() {
   return image;
 }
 
-Image worked_example_image(int version = 1) {
-  Image image;
-  image.header.version = version;
-  image.header.width = 20;
-  image.header.height = 12;
-  image.header.tile_size = 16;
-  image.header.tile_overlap = 4;
-  image.header.model_id = 0x12345678;
-  image.header.codebook_bits = 4;
-  image.metadata.push_back({"EXIF", {0x2A, 0x00}});
-  image.tile_tokens = {{1, 15, 7}, {4, 9}};
-  return image;
-}
-
 // a: as read back, b: as written (the model id as many bits as the file holds).
 void require_same(const Image& a, const Image& b) {
   CHECK(a.header.version == b.header.version);

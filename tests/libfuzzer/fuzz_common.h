@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "../format/format_test_util.h"
+#include "fuzz_check.h"
 #include "odp_format.h"
 
 namespace odp::format::fuzz {
@@ -29,14 +30,5 @@ inline FrequencyTables tables_for_input(const uint8_t* data, size_t size) {
   }
   return {};
 }
-
-// A broken invariant: report and abort so libFuzzer records the input.
-#define ODP_FUZZ_CHECK(condition)                                                        \
-  do {                                                                                   \
-    if (!(condition)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                      \
-    }                                                                                    \
-  } while (0)
 
 }  // namespace odp::format::fuzz

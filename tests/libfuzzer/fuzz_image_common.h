@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "fuzz_check.h"
 #include "imageio/image.h"
 #include "imageio/image_formats.h"
 
@@ -19,14 +20,6 @@ inline ReadOptions fuzz_read_options(bool flatten) {
   return options;
 }
 
-#define ODP_IMAGE_FUZZ_CHECK(condition)                                                  \
-  do {                                                                                   \
-    if (!(condition)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                      \
-    }                                                                                    \
-  } while (0)
-
 // The first byte picks the mode: bit 0 flattens alpha; 0xEE takes the rest as an EXIF block applied to a
 // small image (the orientation parser on its own, as JPEG and WebP files carry it).
 inline void decode_one(const uint8_t* data, size_t size) {
@@ -39,15 +32,15 @@ inline void decode_one(const uint8_t* data, size_t size) {
     image.rgb.assign(3 * 2 * 3, 7);
     image.exif.assign(data, data + size);
     detail::apply_exif_orientation(image);
-    ODP_IMAGE_FUZZ_CHECK(image.rgb.size() == static_cast<size_t>(image.width) * image.height * 3);
+    ODP_FUZZ_CHECK(image.rgb.size() == static_cast<size_t>(image.width) * image.height * 3);
     return;
   }
   const ReadOptions options = fuzz_read_options(mode & 1);
   try {
     const Image image = decode_image(data, size, "fuzz-input", options);
-    ODP_IMAGE_FUZZ_CHECK(image.width > 0 && image.height > 0);
-    ODP_IMAGE_FUZZ_CHECK(static_cast<uint64_t>(image.width) * image.height <= options.max_pixels);
-    ODP_IMAGE_FUZZ_CHECK(image.rgb.size() == static_cast<size_t>(image.width) * image.height * 3);
+    ODP_FUZZ_CHECK(image.width > 0 && image.height > 0);
+    ODP_FUZZ_CHECK(static_cast<uint64_t>(image.width) * image.height <= options.max_pixels);
+    ODP_FUZZ_CHECK(image.rgb.size() == static_cast<size_t>(image.width) * image.height * 3);
   } catch (const Error&) {
   }
 }
