@@ -12,6 +12,8 @@
 #   gpu_train.sh wait-build          returns when the background build has finished
 #   gpu_train.sh wait                returns when the trainer has exited (then export)
 #   gpu_train.sh export [CHECKPOINT] fit entropy tables, split the fp16 model into <= 15 MiB parts in $OUT
+#   gpu_train.sh finish RUN_DIR...   the lease's last call in one: wait for every run, pick the best, export
+#                                    it, and bring every run's log out (train-<name>.log)
 #   gpu_train.sh state I             part group I (0, 1, 2, ...) of the train state (--resume): at most 4 parts
 #                                    of 15.9 MB a call, within the 64 MiB a call brings back; prints how many
 # RUN=DIR selects the run directory (default /root/run), so that two runs can train side by side.
@@ -106,5 +108,13 @@ case "${1:-}" in
     split -b 15M -d "$run/odp.safetensors" "${OUT:?}/odp.safetensors.part"
     [ ! -f "$run/train.log" ] || cp "$run/train.log" "$OUT/"
     md5sum "$run/odp.safetensors" ;;
-  *) sed -n '2,10p' "$0"; exit 1 ;;
+  finish)
+    # One call instead of three: every 30 s between calls is a chance to lose the machine (run 7 lost its end so).
+    shift
+    while pgrep -x odp-train > /dev/null; do sleep 5; done
+    best=$(bash "$0" pick "$@")
+    echo "picked $best"
+    for dir in "$@"; do [ ! -f "$dir/train.log" ] || cp "$dir/train.log" "${OUT:?}/train-$(basename "$dir").log"; done
+    RUN=$best bash "$0" export ;;
+  *) sed -n '2,12p' "$0"; exit 1 ;;
 esac
