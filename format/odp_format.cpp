@@ -37,7 +37,9 @@ constexpr uint8_t kExtColour = 0x01;
 constexpr uint8_t kExtCodedSize = 0x02;
 constexpr uint8_t kExtMetadata = 0x04;
 constexpr uint8_t kExtFlatTiles = 0x08;
-constexpr uint8_t kExtReserved = 0xF0;
+constexpr uint8_t kExtCodedScale = 0x10;  // coded_size in its one-byte scale form (only with kExtCodedSize)
+constexpr uint8_t kExtReserved = 0xE0;
+constexpr uint32_t kMinCodedScale = 17, kMaxCodedScale = 255;  // q: the size divided by q / 16
 constexpr uint8_t kColourGrey = 0x80;
 constexpr uint8_t kChunkStored = 0;
 constexpr uint8_t kChunkZstd = 1;
@@ -80,6 +82,21 @@ int size_form_for(uint32_t width, uint32_t height, uint32_t tile) {
 
 bool has_coded_size(const Header& header) {
   return header.grid_width() != header.width || header.grid_height() != header.height;
+}
+
+// spec 5.2, scale form: a side of `length` pixels divided by q / 16, rounded half up, at least 1.
+uint32_t coded_scale_side(uint32_t length, uint32_t q) {
+  return std::max<uint32_t>(1, (16 * length + q / 2) / q);
+}
+
+// The smallest q whose scale form gives the header's coded size, or 0 when none does (two leb128 then).
+uint32_t coded_scale_for(const Header& header) {
+  for (uint32_t q = kMinCodedScale; q <= kMaxCodedScale; ++q) {
+    if (coded_scale_side(header.width, q) == header.grid_width() &&
+        coded_scale_side(header.height, q) == header.grid_height())
+      return q;
+  }
+  return 0;
 }
 
 // Header checks shared by the writer (on what it is asked to write) and the reader (on what it parsed).
@@ -436,7 +453,11 @@ Container parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
     extensions = in.u8("ext_flags");
     if (extensions == 0 || (extensions & kExtReserved)) {
       throw FormatError("field 'ext_flags' = 0x" + hex_byte(extensions) +
-                        ": must be non-zero with reserved bits 4-7 clear");
+                        ": must be non-zero with reserved bits 5-7 clear");
+    }
+    if ((extensions & kExtCodedScale) && !(extensions & kExtCodedSize)) {
+      throw FormatError("field 'ext_flags' = 0x" + hex_byte(extensions) +
+                        ": bit 4 (coded_size's scale form) is set without bit 1 (coded_size)");
     }
   }
   if (extensions & kExtColour) {
@@ -450,7 +471,24 @@ Container parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
     header.colour = static_cast<ColourSpace>(colour & 0x7F);
     header.grey = (colour & kColourGrey) != 0;
   }
-  if (extensions & kExtCodedSize) {
+  if (extensions & kExtCodedScale) {
+    const uint32_t q = in.u8("coded_scale");
+    if (q < kMinCodedScale) {
+      throw FormatError("field 'coded_scale' = " + std::to_string(q) + " out of range (17..255)");
+    }
+    header.coded_width = coded_scale_side(header.width, q);
+    header.coded_height = coded_scale_side(header.height, q);
+    if (!has_coded_size(header)) {
+      throw FormatError("field 'coded_scale' = " + std::to_string(q) + " gives the image size " +
+                        std::to_string(header.width) + "x" + std::to_string(header.height) +
+                        ": ext_flags bits 1 and 4 must then be clear");
+    }
+    if (const uint32_t smallest = coded_scale_for(header); smallest != q) {
+      throw FormatError("field 'coded_scale' = " + std::to_string(q) +
+                        " is not canonical: " + std::to_string(smallest) + " gives the same coded size " +
+                        std::to_string(header.coded_width) + "x" + std::to_string(header.coded_height));
+    }
+  } else if (extensions & kExtCodedSize) {
     header.coded_width = side_leb128(in, "coded_width");
     header.coded_height = side_leb128(in, "coded_height");
     if (header.coded_width > header.width || header.coded_height > header.height) {
@@ -621,9 +659,11 @@ std::vector<uint8_t> write_v2(const Image& image, const std::vector<uint16_t>& c
   const int size_form = size_form_for(header.width, header.height, header.tile_size);
   const uint8_t colour =
       static_cast<uint8_t>(static_cast<uint8_t>(header.colour) | (header.grey ? kColourGrey : 0));
-  const uint8_t extensions = static_cast<uint8_t>(
-      (colour != 0 ? kExtColour : 0) | (has_coded_size(header) ? kExtCodedSize : 0) |
-      (metadata.empty() ? 0 : kExtMetadata) | (header.flat_tiles.empty() ? 0 : kExtFlatTiles));
+  const uint32_t coded_scale = has_coded_size(header) ? coded_scale_for(header) : 0;
+  const uint8_t extensions =
+      static_cast<uint8_t>((colour != 0 ? kExtColour : 0) | (has_coded_size(header) ? kExtCodedSize : 0) |
+                           (coded_scale ? kExtCodedScale : 0) | (metadata.empty() ? 0 : kExtMetadata) |
+                           (header.flat_tiles.empty() ? 0 : kExtFlatTiles));
   std::vector<uint8_t> out{kSignature0, static_cast<uint8_t>(kVersionBit | 2)};
   out.push_back(static_cast<uint8_t>(
       size_form | (explicit_coding ? kFlagCoding : 0) | (header.tile_overlap ? kFlagOverlap : 0) |
@@ -643,7 +683,9 @@ std::vector<uint8_t> write_v2(const Image& image, const std::vector<uint16_t>& c
   if (header.tile_overlap) wire::put_leb128(out, header.tile_overlap);
   if (extensions) out.push_back(extensions);
   if (extensions & kExtColour) out.push_back(colour);
-  if (extensions & kExtCodedSize) {
+  if (extensions & kExtCodedScale) {
+    out.push_back(static_cast<uint8_t>(coded_scale));
+  } else if (extensions & kExtCodedSize) {
     wire::put_leb128(out, header.grid_width() - 1);
     wire::put_leb128(out, header.grid_height() - 1);
   }

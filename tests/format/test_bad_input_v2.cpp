@@ -149,6 +149,25 @@ TEST_CASE("version 2: reserved and non-canonical values name their field") {
                      f.flags |= 0x10, f.extensions = {2, 16, 3};
                    }),
                    "exceeds the image size");
+  // coded_size's scale form (5.2), over a 64x32 image (size form 1).
+  const auto scaled = [](std::vector<uint8_t> extensions) {
+    return [extensions](RawV2& f) { f.flags |= 0x11, f.size = {63, 31}, f.extensions = extensions; };
+  };
+  require_rejected(with(scaled({0x12, 16})), "field 'coded_scale' = 16 out of range");
+  require_rejected(with(scaled({0x12, 0})), "field 'coded_scale' = 0 out of range");
+  require_rejected(with([](RawV2& f) {
+                     f.flags |= 0x11, f.size = {7, 7}, f.extensions = {0x12, 19};
+                   }),
+                   "field 'coded_scale' = 19 is not canonical: 18 gives the same coded size 7x7");
+  require_rejected(with(scaled({0x12})), "'coded_scale'");  // the file ends where q should be
+  require_rejected(with([](RawV2& f) {
+                     f.flags |= 0x11, f.size = {7, 7}, f.extensions = {0x12, 17};
+                   }),
+                   "field 'coded_scale' = 17 gives the image size 8x8");
+  const std::vector<uint8_t> halved = with(scaled({0x12, 32}));
+  const Header header = read(halved.data(), halved.size()).header;
+  CHECK(header.coded_width == 32);
+  CHECK(header.coded_height == 16);
   // metadata.
   require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {4, 0}; }), "'metadata_chunk_count'");
   require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {4, 1, 'E', 'X', 1, 'F', 0, 0}; }),

@@ -21,6 +21,9 @@ const std::vector<uint8_t> kOneTileV2 = {0x4F, 0x82, 0x04, 0xF8, 0x14, 0x08, 0x0
 const std::vector<uint8_t> kWorkedExampleV2 = {0x4F, 0x82, 0x3D, 0x78, 0x56, 0x04, 0x03, 0x13, 0x0B,
                                                0x04, 0x04, 0x01, 0x45, 0x58, 0x49, 0x46, 0x00, 0x02,
                                                0x2A, 0x00, 0x02, 0x01, 0x88, 0xB6, 0x14, 0xF9, 0x70};
+// 13.5: a 768x512 image coded at 256x171, the coded size in scale form.
+const std::vector<uint8_t> kDownscaledV2 = {0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0x05, 0xFF,
+                                            0x03, 0x12, 0x30, 0x01, 0xF8, 0x06, 0x12, 0x3A, 0xBC};
 // 13.3: version 1.
 const std::vector<uint8_t> kWorkedExample = {0x4F, 0x44, 0x50, 0x01, 0x03, 0x14, 0x0C, 0x04, 0x04,
                                              0x78, 0x56, 0x34, 0x12, 0x03, 0x02, 0x01, 0x01, 0x45,
@@ -78,6 +81,59 @@ TEST_CASE("tile counts follow codec/tiling.h's formula") {
   }
   header.tile_overlap = 256;  // invalid geometry: no tiles rather than a division by zero
   CHECK(header.tiles_x() == 0);
+}
+
+Image downscaled_image() {
+  Image image = one_tile_image();
+  image.header.width = 768, image.header.height = 512;
+  image.header.coded_width = 256, image.header.coded_height = 171;
+  return image;
+}
+
+TEST_CASE("the spec's downscaled example (13.5) is produced and read byte for byte") {
+  REQUIRE(write(downscaled_image()) == kDownscaledV2);
+  const Image back = read(kDownscaledV2.data(), kDownscaledV2.size());
+  require_same(back, downscaled_image());
+  CHECK(back.header.coded_width == 256);
+  CHECK(back.header.coded_height == 171);
+  CHECK(summarize(kDownscaledV2.data(), kDownscaledV2.size()).header_bytes == 16);
+
+  // The explicit form of the same coded size, as earlier writers wrote it (13.5's last paragraph), still
+  // reads.
+  test::RawV2 explicit_form;
+  explicit_form.flags = 0x16;
+  explicit_form.model_id = {0xF8, 0x14};
+  explicit_form.coding = {0x08, 0x0B};
+  explicit_form.size = {0xFF, 0x05, 0xFF, 0x03};
+  explicit_form.extensions = {0x02, 0xFF, 0x01, 0xAA, 0x01};
+  explicit_form.counts = {0x01};
+  explicit_form.payload = {0x12, 0x3A, 0xBC};
+  const std::vector<uint8_t> legacy = explicit_form.bytes();
+  REQUIRE(legacy.size() == 22);
+  const Image legacy_back = read(legacy.data(), legacy.size());
+  require_same(legacy_back, downscaled_image());
+  CHECK(write(legacy_back) == kDownscaledV2);  // rewritten in the scale form
+}
+
+TEST_CASE("a coded size takes the one-byte scale form exactly when some q gives it") {
+  Image image = downscaled_image();
+  image.tile_tokens.clear();
+  // The encoder's divisors over 768x512 (base::scaled_size rounds half away from zero, the spec half up: the
+  // same for these positive sizes) and the copy shrunk per axis, which no q gives.
+  const std::vector<std::tuple<uint32_t, uint32_t, bool>> cases = {{384, 256, true}, {256, 171, true},
+                                                                   {192, 128, true}, {128, 85, true},
+                                                                   {96, 64, true},   {704, 480, false}};
+  for (const auto& [width, height, scale_form] : cases) {
+    image.header.coded_width = width, image.header.coded_height = height;
+    image.tile_tokens.assign(image.header.tile_count(), {1});
+    const std::vector<uint8_t> file = write(image);
+    const Image back = read(file.data(), file.size());
+    CHECK(back.header.coded_width == width);
+    CHECK(back.header.coded_height == height);
+    const size_t header = summarize(file.data(), file.size()).header_bytes;
+    INFO(width << "x" << height);
+    CHECK(header == (scale_form ? 16u : 19u));  // 13.5's header; two leb128 of 2 bytes each instead of q
+  }
 }
 
 TEST_CASE("the spec's version 2 one-tile example (13.1) is produced and read byte for byte") {
