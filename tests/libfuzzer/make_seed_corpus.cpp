@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
   every_field.header.flat_tiles = {{1, {200, 30, 40}}, {3, {9, 9, 9}}};
   seeds.emplace_back(every_field, "every_field");
   seeds.emplace_back(tabled(test::make_image(256, 256, 256, 0, 12, {16})), "one_tile_default");
+  Image downscaled = tabled(test::make_image(768, 512, 256, 0, 12, {6}));  // coded_size in scale form (q 48)
+  downscaled.header.coded_width = 256;
+  downscaled.header.coded_height = 171;
+  seeds.emplace_back(downscaled, "downscaled");
   for (size_t i = 0, n = seeds.size(); i < n; ++i) {  // the same shapes in version 1
     if (seeds[i].first.header.coded_width) continue;  // (and flat tiles: version 2 only)
     Image v1 = seeds[i].first;
