@@ -18,19 +18,23 @@
 #                                    of 15.9 MB a call, within the 64 MiB a call brings back; prints how many
 # RUN=DIR selects the run directory (default /root/run), so that two runs can train side by side.
 set -euo pipefail
-data=/root/data run=${RUN:-/root/run} build=/root/build-train
+data=/root/data run=${RUN:-/root/run} build=/root/build-train source=/root/src
 case "${1:-}" in
   unpack)
     mkdir -p "$data" && tar -xf "$2" -C "$data" && echo "$(find "$data" -type f | wc -l) files in $data" ;;
   build)
     prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+    # The background build outlives this call, and every later call replaces the working tree it runs in
+    # (run 8's build failed on headers that had vanished under it): build from a copy that stays put.
+    rm -rf "$source" && mkdir -p "$source" && tar --exclude=./.carry -cf - . | tar -xf - -C "$source"
     # Little CMS comes in .deps (Debian's liblcms2-dev and liblcms2-2 unpacked): its pkg-config file names /usr.
-    pc=.deps/usr/lib/x86_64-linux-gnu/pkgconfig
+    pc=$source/.deps/usr/lib/x86_64-linux-gnu/pkgconfig
     if [ -f "$pc/lcms2.pc" ]; then
-      sed -i "s|^prefix=.*|prefix=$PWD/.deps/usr|" "$pc/lcms2.pc" && export PKG_CONFIG_PATH="$PWD/$pc"
+      sed -i "s|^prefix=.*|prefix=$source/.deps/usr|" "$pc/lcms2.pc" && export PKG_CONFIG_PATH="$pc"
     fi
-    # The same configuration as bench/throughput/run_gpu.sh, so that ODP_BUILD_DIR=$build reuses this build.
-    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DODP_WITH_WEBP=OFF \
+    # The same configuration as bench/throughput/run_gpu.sh, so that ODP_BUILD_DIR=$build ODP_SOURCE_DIR=$source
+    # reuses this build.
+    cmake -S "$source" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DODP_WITH_WEBP=OFF \
       -DODP_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc > /root/configure.log 2>&1 ||
       { tail -20 /root/configure.log; exit 1; }
     # odp-train first, so that training can start as soon as its tool exists; then the GPU benchmark's targets,

@@ -10,6 +10,7 @@
 #include "imageio/image.h"
 #include "model/model_file.h"
 #include "model/weights.h"
+#include "train/blend.h"
 #include "train/metrics.h"
 #include "train/trainer.h"
 
@@ -33,6 +34,9 @@ const char* kUsage = R"(usage:
       model file it belongs to; resume it with --init MODEL --resume SLIM
   odp-train tables --model MODEL --data DIR[,DIR...] --out MODEL [--samples N] [--device D]
       fits per-position token frequencies on training crops and writes MODEL (fp16) with them
+  odp-train blend --model A --with B --alpha X --out MODEL
+      writes (1 - X) * A + X * B, every weight and buffer, for two models of one architecture (fp16, A's
+      metadata and entropy tables: refit them with odp-train tables before shipping)
 --init starts from a model file's weights with a fresh optimizer (a warm-up restarts the schedule). --resume
 continues from the train-state file (train-state.safetensors in an earlier --out, written with every checkpoint):
 weights, EMA, AdamW moments, step, schedule and random state; the saved schedule goes on exactly, or with
@@ -104,6 +108,8 @@ torch::Tensor load_eval(const std::string& folder, int tile) {
 
 // Every command's options, read by the tools' one parser (cli::Arguments); a command ignores the others'.
 const std::set<std::string> kValueOptions = {"--data",
+                                             "--with",
+                                             "--alpha",
                                              "--out",
                                              "--eval",
                                              "--init",
@@ -285,6 +291,25 @@ int run_tables(const Args& a) {
   return 0;
 }
 
+int run_blend(const Args& a) {
+  if (!a.has("model") || !a.has("with") || !a.has("alpha") || !a.has("out"))
+    throw std::invalid_argument("blend needs --model, --with, --alpha and --out");
+  const double alpha = std::stod(a.get("alpha"));
+  auto base = load_network(a.get("model"));
+  auto other = load_network(a.get("with"));
+  if (config_to_metadata(base.info.config) != config_to_metadata(other.info.config))
+    throw std::invalid_argument("blend: " + a.get("model") + " and " + a.get("with") +
+                                " have different hyper-parameters");
+  blend_networks(base.net, other.net, alpha);
+  auto metadata = base.metadata;
+  metadata["train.blend"] = a.get("model") + " * " + std::to_string(1 - alpha) + " + " + a.get("with") +
+                            " * " + std::to_string(alpha);
+  const uint32_t id =
+      save_network(a.get("out"), base.net, torch::kFloat16, metadata, base.info.token_frequencies);
+  std::printf("wrote %s (model id %08x): %s\n", a.get("out").c_str(), id, metadata["train.blend"].c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -300,6 +325,7 @@ int main(int argc, char** argv) {
     if (cmd == "eval") return run_eval(a);
     if (cmd == "tables") return run_tables(a);
     if (cmd == "slim-state") return run_slim_state(a);
+    if (cmd == "blend") return run_blend(a);
     std::fprintf(stderr, "odp-train: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 1;
   } catch (const odp::cli::UsageError& e) {

@@ -7,9 +7,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 build=${ODP_BUILD_DIR:-build-gpu}
+# A build made by train/gpu_train.sh build is configured from its copy of the tree: ODP_SOURCE_DIR=/root/src.
+source_dir=${ODP_SOURCE_DIR:-.}
 export PATH=/usr/local/cuda/bin:$PATH
 prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DODP_WITH_CUDA=ON -DODP_WITH_WEBP=OFF \
+cmake -S "$source_dir" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DODP_WITH_CUDA=ON -DODP_WITH_WEBP=OFF \
   -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" -DCMAKE_PREFIX_PATH="$prefix" >/tmp/odp-configure.log 2>&1 ||
   { tail -40 /tmp/odp-configure.log; exit 1; }
 targets=(test_cuda odp-throughput)
