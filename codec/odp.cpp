@@ -61,8 +61,8 @@ void check_model_matches(const format::Header& header, const model::ModelInfo& i
                      ErrorKind::kModel);
 }
 
-format::Image read_tokens(const uint8_t* data, size_t size, const format::FrequencyTables& tables,
-                          const format::ReadLimits& limits = {}) {
+format::TokenFile read_tokens(const uint8_t* data, size_t size, const format::FrequencyTables& tables,
+                              const format::ReadLimits& limits = {}) {
   try {
     return format::read(data, size, tables, limits);
   } catch (const format::FormatError& error) {
@@ -71,7 +71,7 @@ format::Image read_tokens(const uint8_t* data, size_t size, const format::Freque
 }
 
 // The longest token-major prefix that fits max_bytes, or an error naming the smallest possible size.
-std::vector<uint8_t> fit_to_bytes(const format::Image& image, uint64_t max_bytes,
+std::vector<uint8_t> fit_to_bytes(const format::TokenFile& image, uint64_t max_bytes,
                                   const format::FrequencyTables& tables) {
   try {
     return format::truncate_to_bytes(image, max_bytes, tables);
@@ -85,7 +85,7 @@ std::vector<uint8_t> fit_to_bytes(const format::Image& image, uint64_t max_bytes
   }
 }
 
-std::vector<uint8_t> write_or_throw(const format::Image& image, const format::FrequencyTables& tables) {
+std::vector<uint8_t> write_or_throw(const format::TokenFile& image, const format::FrequencyTables& tables) {
   try {
     return format::write(image, tables);
   } catch (const format::FormatError& error) {
@@ -346,7 +346,7 @@ EncodeResult encode_at(const Image& image, int coded_width, int coded_height, mo
     }
   }
 
-  format::Image file;
+  format::TokenFile file;
   format::Header& header = file.header;
   header.width = static_cast<uint32_t>(image.width);
   header.height = static_cast<uint32_t>(image.height);
@@ -440,7 +440,7 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
   if (summary.header.tile_size != static_cast<uint32_t>(t) ||
       summary.header.codebook_bits != info.config.codebook_bits())
     throw CodecError("the file's tile size or codebook does not match the model's", ErrorKind::kModel);
-  const format::Image file = read_tokens(data, size, tables_for(info), read_limits);
+  const format::TokenFile file = read_tokens(data, size, tables_for(info), read_limits);
   // The grid covers the coded image (spec 5.2); restore_coded_size brings it to the image's size at the end.
   const TileGrid grid =
       TileGrid::make(static_cast<int>(file.header.grid_width()), static_cast<int>(file.header.grid_height()),
@@ -517,7 +517,7 @@ std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOp
     check_model_matches(summary.header, *model_info);
     tables = tables_for(*model_info);
   }
-  const format::Image file = read_tokens(data, size, tables);
+  const format::TokenFile file = read_tokens(data, size, tables);
   // A file cut so deep that a tile lost every token cannot be written again (each tile keeps 1..256).
   const auto empty = std::find_if(file.tile_tokens.begin(), file.tile_tokens.end(),
                                   [](const std::vector<uint16_t>& tile) { return tile.empty(); });

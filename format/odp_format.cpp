@@ -542,14 +542,14 @@ std::vector<uint16_t> prefix_counts(const std::vector<uint16_t>& counts, uint64_
   return kept;
 }
 
-std::vector<uint16_t> counts_of(const Image& image) {
+std::vector<uint16_t> counts_of(const TokenFile& image) {
   std::vector<uint16_t> counts;
   counts.reserve(image.tile_tokens.size());
   for (const auto& tokens : image.tile_tokens) counts.push_back(static_cast<uint16_t>(tokens.size()));
   return counts;
 }
 
-void check_image(const Image& image) {
+void check_image(const TokenFile& image) {
   const Header& header = image.header;
   check_header_values(header);
   const uint64_t tile_count = uint64_t{header.tiles_x()} * header.tiles_y();
@@ -584,7 +584,7 @@ void check_image(const Image& image) {
 
 // The metadata section as the image's version stores it (chunk count, then the chunks), or nothing.
 // Computed once per write or truncation: compressing a chunk is the costly part of a small file.
-std::vector<uint8_t> metadata_section(const Image& image) {
+std::vector<uint8_t> metadata_section(const TokenFile& image) {
   std::vector<uint8_t> out;
   if (image.metadata.empty()) return out;
   wire::put_leb128(out, static_cast<uint32_t>(image.metadata.size()));
@@ -627,8 +627,9 @@ void put_counts(std::vector<uint8_t>& out, const std::vector<uint16_t>& counts, 
   }
 }
 
-std::vector<uint8_t> write_v1(const Image& image, const std::vector<uint16_t>& counts, bool per_tile_counts,
-                              const std::vector<uint8_t>& metadata, const std::vector<uint8_t>& payload) {
+std::vector<uint8_t> write_v1(const TokenFile& image, const std::vector<uint16_t>& counts,
+                              bool per_tile_counts, const std::vector<uint8_t>& metadata,
+                              const std::vector<uint8_t>& payload) {
   const Header& header = image.header;
   std::vector<uint8_t> out(kMagicV1, kMagicV1 + 3);
   out.push_back(1);
@@ -650,8 +651,9 @@ std::vector<uint8_t> write_v1(const Image& image, const std::vector<uint16_t>& c
   return out;
 }
 
-std::vector<uint8_t> write_v2(const Image& image, const std::vector<uint16_t>& counts, bool per_tile_counts,
-                              const std::vector<uint8_t>& metadata, const std::vector<uint8_t>& payload) {
+std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t>& counts,
+                              bool per_tile_counts, const std::vector<uint8_t>& metadata,
+                              const std::vector<uint8_t>& payload) {
   const Header& header = image.header;
   const int tile_log2 = tile_log2_of(header.tile_size);
   const uint8_t coding = coding_byte(header);
@@ -701,7 +703,7 @@ std::vector<uint8_t> write_v2(const Image& image, const std::vector<uint16_t>& c
 
 // Serialises header + payload for the tiles' first counts[t] tokens. The image must have passed check_image;
 // metadata is metadata_section(image).
-std::vector<uint8_t> write_with_counts(const Image& image, const std::vector<uint16_t>& counts,
+std::vector<uint8_t> write_with_counts(const TokenFile& image, const std::vector<uint16_t>& counts,
                                        const coding::TokenModel& model, const std::vector<uint8_t>& metadata,
                                        bool force_per_tile_counts = false) {
   const std::vector<uint8_t> payload = encode_payload(image.tile_tokens, counts, model);
@@ -720,7 +722,7 @@ bool Header::matches_model(uint32_t id) const {
   return (id & mask) == (model_id & mask);
 }
 
-std::vector<uint8_t> write(const Image& image, const FrequencyTables& tables) {
+std::vector<uint8_t> write(const TokenFile& image, const FrequencyTables& tables) {
   check_image(image);
   const std::vector<uint16_t> counts = counts_of(image);
   const coding::TokenModel model(image.header, tables, longest_count(counts));
@@ -731,13 +733,13 @@ Summary summarize(const uint8_t* data, size_t size, const ReadLimits& limits) {
   return parse_container(data, size, limits).summary;
 }
 
-Image read(const uint8_t* data, size_t size, const FrequencyTables& tables, const ReadLimits& limits) {
+TokenFile read(const uint8_t* data, size_t size, const FrequencyTables& tables, const ReadLimits& limits) {
   Container parsed = parse_container(data, size, limits);
   Summary& summary = parsed.summary;
   const std::vector<uint16_t>& counts = summary.tokens_per_tile;
   const coding::TokenModel model(summary.header, tables, longest_count(counts));
 
-  Image image;
+  TokenFile image;
   image.header = summary.header;
   image.metadata = std::move(summary.metadata);
   image.tile_tokens.resize(counts.size());
@@ -797,18 +799,18 @@ Image read(const uint8_t* data, size_t size, const FrequencyTables& tables, cons
   return image;
 }
 
-Image truncate_tokens(const Image& image, int tokens) {
+TokenFile truncate_tokens(const TokenFile& image, int tokens) {
   if (tokens < 1)
     throw FormatError("truncate_tokens: keep at least 1 token per tile (asked for " + std::to_string(tokens) +
                       ")");
-  Image truncated = image;
+  TokenFile truncated = image;
   for (auto& tile : truncated.tile_tokens) {
     if (tile.size() > static_cast<size_t>(tokens)) tile.resize(tokens);
   }
   return truncated;
 }
 
-std::vector<uint8_t> truncate_to_bytes(const Image& image, uint64_t max_bytes,
+std::vector<uint8_t> truncate_to_bytes(const TokenFile& image, uint64_t max_bytes,
                                        const FrequencyTables& tables) {
   check_image(image);
   const std::vector<uint16_t> counts = counts_of(image);

@@ -68,8 +68,9 @@ struct Header {
   bool matches_model(uint32_t id) const;
 };
 
-// A decoded file: header, metadata and, per tile, its token prefix (tile order is row-major).
-struct Image {
+// A .odp file's contents as tokens (not pixels, which are base::Image): header, metadata and, per tile, its
+// token prefix (tile order is row-major).
+struct TokenFile {
   Header header;
   std::vector<MetadataChunk> metadata;
   std::vector<std::vector<uint16_t>> tile_tokens;  // tile_tokens[t].size() = tokens kept for tile t (1..256;
@@ -93,12 +94,12 @@ struct ReadLimits {
   uint64_t max_metadata_bytes = 64u << 20;  // stored and decompressed, all chunks together
 };
 
-// Serialises an image in image.header.version (2 by default). Every tile must have 1..256 tokens, each
+// Serialises a token file in file.header.version (2 by default). Every tile must have 1..256 tokens, each
 // < 2^codebook_bits.
-std::vector<uint8_t> write(const Image& image, const FrequencyTables& tables = {});
+std::vector<uint8_t> write(const TokenFile& file, const FrequencyTables& tables = {});
 // Parses bytes. A payload cut short decodes to the longest reliable token prefix (spec: "Shortened payload").
 // Files with entropy model kPositionTables need the model's tables; throws FormatError on any bad input.
-Image read(const uint8_t* data, size_t size, const FrequencyTables& tables = {}, const ReadLimits& = {});
+TokenFile read(const uint8_t* data, size_t size, const FrequencyTables& tables = {}, const ReadLimits& = {});
 // Reads only header + metadata + token counts (no entropy decoding), e.g. for odpinfo or to pick tables.
 struct Summary {
   Header header;
@@ -116,10 +117,10 @@ struct Summary {
 Summary summarize(const uint8_t* data, size_t size, const ReadLimits& = {});
 
 // Truncation without the model: keep at most `tokens` per tile.
-Image truncate_tokens(const Image& image, int tokens);
+TokenFile truncate_tokens(const TokenFile& file, int tokens);
 // Largest token-major prefix whose serialised file is at most max_bytes. Throws FormatError if even one
 // token per tile does not fit.
-std::vector<uint8_t> truncate_to_bytes(const Image& image, uint64_t max_bytes,
+std::vector<uint8_t> truncate_to_bytes(const TokenFile& file, uint64_t max_bytes,
                                        const FrequencyTables& tables = {});
 
 }  // namespace odp::format

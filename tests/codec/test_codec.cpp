@@ -313,7 +313,7 @@ TEST_CASE("format version 1 files still decode and truncate in version 1; grey i
   const Image image = synthetic_image(50, 40);
   const EncodeResult encoded = encode(image, model, rate(RateControl::kTokens));
   CHECK(inspect(encoded.bytes.data(), encoded.bytes.size()).format_version == 2);
-  odp::format::Image file = odp::format::read(encoded.bytes.data(), encoded.bytes.size());
+  odp::format::TokenFile file = odp::format::read(encoded.bytes.data(), encoded.bytes.size());
   file.header.version = 1;
   file.header.model_id = 0x11111111;  // the whole id again, as version 1 stores it
   file.header.model_id_bits = 32;

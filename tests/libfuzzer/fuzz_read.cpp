@@ -9,7 +9,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const Summary summary = summarize(data, size, fuzz::fuzz_limits());
     ODP_FUZZ_CHECK(summary.header_bytes <= size);
-    const Image image = read(data, size, tables, fuzz::fuzz_limits());
+    const TokenFile image = read(data, size, tables, fuzz::fuzz_limits());
     ODP_FUZZ_CHECK(image.tile_tokens.size() == summary.tokens_per_tile.size());
     if (summary.cut_known) ODP_FUZZ_CHECK(image.was_cut == summary.payload_cut);
     ODP_FUZZ_CHECK(image.header.version == summary.header.version);
