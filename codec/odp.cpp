@@ -61,10 +61,11 @@ void check_model_matches(const format::Header& header, const model::ModelInfo& i
                      ErrorKind::kModel);
 }
 
-format::TokenFile read_tokens(const uint8_t* data, size_t size, const format::FrequencyTables& tables,
-                              const format::ReadLimits& limits = {}) {
+// Decodes the payload of the bytes `summary` was read from, without parsing the header again.
+format::TokenFile read_tokens(const format::Summary& summary, const uint8_t* data, size_t size,
+                              const format::FrequencyTables& tables) {
   try {
-    return format::read(data, size, tables, limits);
+    return format::read_payload(summary, data, size, tables);
   } catch (const format::FormatError& error) {
     throw bad_file(error);
   }
@@ -434,13 +435,12 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
                      ErrorKind::kUsage);
   const model::ModelInfo& info = model.info();
   const format::Summary summary = summarize_within(data, size, options.limits);
-  const format::ReadLimits read_limits = read_limits_for(options.limits);
   check_model_matches(summary.header, info);
   const int t = info.config.tile_size, num_tokens = info.config.num_tokens;
   if (summary.header.tile_size != static_cast<uint32_t>(t) ||
       summary.header.codebook_bits != info.config.codebook_bits())
     throw CodecError("the file's tile size or codebook does not match the model's", ErrorKind::kModel);
-  const format::TokenFile file = read_tokens(data, size, tables_for(info), read_limits);
+  const format::TokenFile file = read_tokens(summary, data, size, tables_for(info));
   // The grid covers the coded image (spec 5.2); restore_coded_size brings it to the image's size at the end.
   const TileGrid grid =
       TileGrid::make(static_cast<int>(file.header.grid_width()), static_cast<int>(file.header.grid_height()),
@@ -517,7 +517,7 @@ std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOp
     check_model_matches(summary.header, *model_info);
     tables = tables_for(*model_info);
   }
-  const format::TokenFile file = read_tokens(data, size, tables);
+  const format::TokenFile file = read_tokens(summary, data, size, tables);
   // A file cut so deep that a tile lost every token cannot be written again (each tile keeps 1..256).
   const auto empty = std::find_if(file.tile_tokens.begin(), file.tile_tokens.end(),
                                   [](const std::vector<uint16_t>& tile) { return tile.empty(); });

@@ -207,6 +207,69 @@ TEST_CASE("the spec's version 1 example (13.3) is produced and read byte for byt
   CHECK_THROWS_WITH(read(kWorkedExample.data(), 32), Catch::Contains("field 'header_crc'"));
 }
 
+namespace {
+
+// read_payload() on summarize()'s result against read() on the first `size` bytes of file.
+void require_two_step_read(const std::vector<uint8_t>& file, size_t size,
+                           const FrequencyTables& tables = {}) {
+  INFO("the first " << size << " of " << file.size() << " bytes");
+  const Summary summary = summarize(file.data(), size);
+  const TokenFile two_step = read_payload(summary, file.data(), size, tables);
+  const TokenFile one_shot = read(file.data(), size, tables);
+  require_same(two_step, one_shot);
+  CHECK(two_step.header.model_id == one_shot.header.model_id);
+  CHECK(two_step.was_cut == one_shot.was_cut);
+  CHECK(two_step.tile_tokens.size() == summary.tokens_per_tile.size());
+}
+
+}  // namespace
+
+TEST_CASE("summarize then read_payload reads the spec's worked examples, whole and cut, as read() does") {
+  using Tiles = std::vector<std::vector<uint16_t>>;
+  struct Example {
+    const std::vector<uint8_t>& bytes;
+    TokenFile written;
+    std::vector<std::pair<size_t, Tiles>> cuts;  // the spec's shortened copies
+  };
+  const std::vector<Example> examples = {
+      {kOneTileV2, one_tile_image(), {{12, {{0x123}}}, {11, {{}}}, {10, {{}}}}},
+      {kWorkedExampleV2,
+       worked_example_image(2),
+       {{26, {{1, 15}, {4, 9}}}, {25, {{1}, {4}}}, {24, {{}, {}}}}},
+      {kDownscaledV2, downscaled_image(), {}},
+      {kWorkedExample, worked_example_image(), {{35, {{1, 15}, {4, 9}}}, {34, {{1}, {4}}}, {33, {{}, {}}}}},
+  };
+  for (const Example& example : examples) {
+    const std::vector<uint8_t>& file = example.bytes;
+    const Summary summary = summarize(file.data(), file.size());
+    const TokenFile whole = read_payload(summary, file.data(), file.size());
+    CHECK_FALSE(whole.was_cut);
+    require_same(whole, example.written);
+    for (const auto& [size, tiles] : example.cuts) {
+      const TokenFile cut = read_payload(summarize(file.data(), size), file.data(), size);
+      CHECK(cut.was_cut);
+      CHECK(cut.tile_tokens == tiles);
+    }
+    for (size_t size = summary.header_bytes; size <= file.size(); ++size) require_two_step_read(file, size);
+    // A summary of other bytes is refused rather than misread.
+    CHECK_THROWS_WITH(read_payload(summary, file.data(), file.size() - 1), Catch::Contains("summarize()"));
+  }
+}
+
+TEST_CASE("read_payload finds a corrupted payload as read() does") {
+  std::vector<uint8_t> file = kWorkedExampleV2;
+  file.back() ^= 0x01;
+  const Summary summary = summarize(file.data(), file.size());
+  std::string one_shot;
+  try {
+    read(file.data(), file.size());
+  } catch (const FormatError& error) {
+    one_shot = error.what();
+  }
+  REQUIRE_FALSE(one_shot.empty());
+  CHECK_THROWS_WITH(read_payload(summary, file.data(), file.size()), one_shot);
+}
+
 TEST_CASE("a single-tile image has a header of 8 bytes (default coding) to 10 (any one-tile image)") {
   const FrequencyTables tables = skewed_tables(12, 4);
   for (int version : {2, 1}) {
@@ -342,6 +405,7 @@ TEST_CASE("a file cut at any offset decodes to a growing token-major prefix") {
     }
     size_t previous_prefix = 0;
     for (size_t cut = summary.header_bytes; cut <= file.size(); ++cut) {
+      require_two_step_read(file, cut, tables);
       const TokenFile back = read(file.data(), cut, tables);
       CHECK(back.was_cut == (cut < file.size()));
       const size_t prefix = total_tokens(back);
