@@ -262,6 +262,26 @@ int tokens_for_area(int tokens, int width, int height, int tile) {
   return static_cast<int>(std::clamp<int64_t>((tokens * area + tile_area - 1) / tile_area, 1, tokens));
 }
 
+namespace {
+
+// Sets the model's GPU encode precision for one scope and gives it back the one it had.
+class GpuPrecisionScope {
+ public:
+  GpuPrecisionScope(model::TileModel& model, GpuPrecision precision)
+      : model_(model), previous_(model.gpu_encode_precision()) {
+    model_.set_gpu_encode_precision(precision);
+  }
+  ~GpuPrecisionScope() { model_.set_gpu_encode_precision(previous_); }
+  GpuPrecisionScope(const GpuPrecisionScope&) = delete;
+  GpuPrecisionScope& operator=(const GpuPrecisionScope&) = delete;
+
+ private:
+  model::TileModel& model_;
+  const GpuPrecision previous_;
+};
+
+}  // namespace
+
 EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOptions& options) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
@@ -269,6 +289,7 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   if (!(options.scale == kAutoScale || (options.scale > 0 && options.scale <= 1)))
     throw CodecError("the scale must be more than 0 and at most 1, not " + std::to_string(options.scale),
                      ErrorKind::kUsage);
+  const GpuPrecisionScope precision(model, options.gpu_precision);
   if (options.rate == RateControl::kSize && options.scale == kAutoScale)
     return detail::encode_within_size(image, model, options);
   int coded_width = image.width, coded_height = image.height;
