@@ -212,6 +212,7 @@ void odp_encode_options_init(odp_encode_options* options) {
   options->tile_overlap = defaults.tile_overlap;
   options->keep_metadata = defaults.keep_metadata;
   options->scale = defaults.scale;
+  options->gpu_precision = ODP_GPU_PRECISION_TF32;  // EncodeOptions' default
 }
 
 odp_status odp_encode(odp_model* model, const odp_image* image, const odp_encode_options* given,
@@ -248,6 +249,19 @@ odp_status odp_encode(odp_model* model, const odp_image* image, const odp_encode
     encode_options.tile_overlap = options.tile_overlap;
     encode_options.keep_metadata = options.keep_metadata != 0;
     encode_options.scale = options.scale;
+    switch (options.gpu_precision) {
+      case ODP_GPU_PRECISION_TF32:
+        encode_options.gpu_precision = odp::codec::GpuPrecision::kTf32;
+        break;
+      case ODP_GPU_PRECISION_BF16:
+        encode_options.gpu_precision = odp::codec::GpuPrecision::kBf16;
+        break;
+      case ODP_GPU_PRECISION_FP32:
+        encode_options.gpu_precision = odp::codec::GpuPrecision::kFp32;
+        break;
+      default:
+        throw usage("odp_encode_options.gpu_precision is not an odp_gpu_precision");
+    }
 
     odp::base::Image pixels;
     pixels.width = image->width;

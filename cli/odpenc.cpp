@@ -152,13 +152,11 @@ int main(int argc, char** argv) {
         read_options.max_input_bytes = read_options.max_pixels * 8 + (64u << 20);
         const bool verbose = arguments.has("-v"), quiet = arguments.has("--quiet");
         const std::vector<std::string> outputs = cli::output_paths(arguments, ".odp", false);
-        // Parsed before the model loads, so that a bad value fails at once; without the flag the model keeps
-        // its default (TF32).
-        std::optional<model::GpuEncodePrecision> precision;
+        // Parsed before any image is read or the model loads, so that a bad value fails at once.
         if (arguments.has("--gpu-precision")) {
           try {
-            precision = model::parse_gpu_encode_precision(arguments.text("--gpu-precision"));
-          } catch (const model::ModelError& error) {
+            options.gpu_precision = codec::parse_gpu_precision(arguments.text("--gpu-precision"));
+          } catch (const codec::CodecError& error) {
             throw cli::UsageError(std::string("--gpu-precision: ") + error.what());
           }
         }
@@ -176,7 +174,6 @@ int main(int argc, char** argv) {
             if (!model) {
               const Clock::time_point load_start = Clock::now();
               model = cli::load_tool_model(arguments, verbose);
-              if (precision) model->set_gpu_encode_precision(*precision);
               if (verbose)
                 std::cerr << "odpenc: model " << model::model_id_text(model->info().model_id) << " on "
                           << (model->device() == model::Device::kCuda ? "cuda" : "cpu") << ", loaded in "

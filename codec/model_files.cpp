@@ -1,17 +1,23 @@
 // Loading a model (LibTorch) with every failure in the codec's terms (CodecError), from a path or from
-// memory.
+// memory, and the names of the model's settings (device, GPU encode precision) as the codec's usage errors.
 #include "codec/model_failure.h"
 #include "codec/odp.h"
 
 namespace odp::codec {
 namespace {
 
-model::Device device_for(const std::string& device) {
+// What parse() gives, with its ModelError (a name the model does not know) as the codec's usage error.
+template <typename Parse>
+auto parsed_as_usage(Parse&& parse) -> decltype(parse()) {
   try {
-    return model::parse_device(device);
+    return parse();
   } catch (const model::ModelError& error) {
     throw CodecError(error.what(), ErrorKind::kUsage);
   }
+}
+
+model::Device device_for(const std::string& device) {
+  return parsed_as_usage([&] { return model::parse_device(device); });
 }
 
 // Building a network runs out of memory when the file's hyper-parameters ask for too much: that is the
@@ -27,6 +33,10 @@ model::Device device_for(const std::string& device) {
 }
 
 }  // namespace
+
+GpuPrecision parse_gpu_precision(const std::string& name) {
+  return parsed_as_usage([&] { return model::parse_gpu_encode_precision(name); });
+}
 
 std::unique_ptr<model::TileModel> load_model(const std::string& path, const std::string& device) {
   const model::Device where = device_for(device);

@@ -61,17 +61,18 @@ void check_model_matches(const format::Header& header, const model::ModelInfo& i
                      ErrorKind::kModel);
 }
 
-format::Image read_tokens(const uint8_t* data, size_t size, const format::FrequencyTables& tables,
-                          const format::ReadLimits& limits = {}) {
+// Decodes the payload of the bytes `summary` was read from, without parsing the header again.
+format::TokenFile read_tokens(const format::Summary& summary, const uint8_t* data, size_t size,
+                              const format::FrequencyTables& tables) {
   try {
-    return format::read(data, size, tables, limits);
+    return format::read_payload(summary, data, size, tables);
   } catch (const format::FormatError& error) {
     throw bad_file(error);
   }
 }
 
 // The longest token-major prefix that fits max_bytes, or an error naming the smallest possible size.
-std::vector<uint8_t> fit_to_bytes(const format::Image& image, uint64_t max_bytes,
+std::vector<uint8_t> fit_to_bytes(const format::TokenFile& image, uint64_t max_bytes,
                                   const format::FrequencyTables& tables) {
   try {
     return format::truncate_to_bytes(image, max_bytes, tables);
@@ -85,7 +86,7 @@ std::vector<uint8_t> fit_to_bytes(const format::Image& image, uint64_t max_bytes
   }
 }
 
-std::vector<uint8_t> write_or_throw(const format::Image& image, const format::FrequencyTables& tables) {
+std::vector<uint8_t> write_or_throw(const format::TokenFile& image, const format::FrequencyTables& tables) {
   try {
     return format::write(image, tables);
   } catch (const format::FormatError& error) {
@@ -261,6 +262,26 @@ int tokens_for_area(int tokens, int width, int height, int tile) {
   return static_cast<int>(std::clamp<int64_t>((tokens * area + tile_area - 1) / tile_area, 1, tokens));
 }
 
+namespace {
+
+// Sets the model's GPU encode precision for one scope and gives it back the one it had.
+class GpuPrecisionScope {
+ public:
+  GpuPrecisionScope(model::TileModel& model, GpuPrecision precision)
+      : model_(model), previous_(model.gpu_encode_precision()) {
+    model_.set_gpu_encode_precision(precision);
+  }
+  ~GpuPrecisionScope() { model_.set_gpu_encode_precision(previous_); }
+  GpuPrecisionScope(const GpuPrecisionScope&) = delete;
+  GpuPrecisionScope& operator=(const GpuPrecisionScope&) = delete;
+
+ private:
+  model::TileModel& model_;
+  const GpuPrecision previous_;
+};
+
+}  // namespace
+
 EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOptions& options) {
   if (image.width <= 0 || image.height <= 0 ||
       image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
@@ -268,6 +289,7 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   if (!(options.scale == kAutoScale || (options.scale > 0 && options.scale <= 1)))
     throw CodecError("the scale must be more than 0 and at most 1, not " + std::to_string(options.scale),
                      ErrorKind::kUsage);
+  const GpuPrecisionScope precision(model, options.gpu_precision);
   if (options.rate == RateControl::kSize && options.scale == kAutoScale)
     return detail::encode_within_size(image, model, options);
   int coded_width = image.width, coded_height = image.height;
@@ -346,7 +368,7 @@ EncodeResult encode_at(const Image& image, int coded_width, int coded_height, mo
     }
   }
 
-  format::Image file;
+  format::TokenFile file;
   format::Header& header = file.header;
   header.width = static_cast<uint32_t>(image.width);
   header.height = static_cast<uint32_t>(image.height);
@@ -434,13 +456,12 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
                      ErrorKind::kUsage);
   const model::ModelInfo& info = model.info();
   const format::Summary summary = summarize_within(data, size, options.limits);
-  const format::ReadLimits read_limits = read_limits_for(options.limits);
   check_model_matches(summary.header, info);
   const int t = info.config.tile_size, num_tokens = info.config.num_tokens;
   if (summary.header.tile_size != static_cast<uint32_t>(t) ||
       summary.header.codebook_bits != info.config.codebook_bits())
     throw CodecError("the file's tile size or codebook does not match the model's", ErrorKind::kModel);
-  const format::Image file = read_tokens(data, size, tables_for(info), read_limits);
+  const format::TokenFile file = read_tokens(summary, data, size, tables_for(info));
   // The grid covers the coded image (spec 5.2); restore_coded_size brings it to the image's size at the end.
   const TileGrid grid =
       TileGrid::make(static_cast<int>(file.header.grid_width()), static_cast<int>(file.header.grid_height()),
@@ -517,7 +538,7 @@ std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOp
     check_model_matches(summary.header, *model_info);
     tables = tables_for(*model_info);
   }
-  const format::Image file = read_tokens(data, size, tables);
+  const format::TokenFile file = read_tokens(summary, data, size, tables);
   // A file cut so deep that a tile lost every token cannot be written again (each tile keeps 1..256).
   const auto empty = std::find_if(file.tile_tokens.begin(), file.tile_tokens.end(),
                                   [](const std::vector<uint16_t>& tile) { return tile.empty(); });

@@ -70,6 +70,13 @@ constexpr int kAutoOverlap = -1;       // EncodeOptions::tile_overlap: choose_ov
 constexpr int kDefaultMinOverlap = 0;  // overlap only where it is free (see Seams)
 constexpr double kAutoScale = 0;       // EncodeOptions::scale: chosen by rate control
 
+// The encoder's arithmetic on CUDA (see model::GpuEncodePrecision): kTf32 (the default), kBf16 (fastest) or
+// kFp32 (closest to the CPU's tokens). The CPU encoder and all decoding ignore it.
+using GpuPrecision = model::GpuEncodePrecision;
+// Parses "tf32", "bf16" or "fp32" (odpenc --gpu-precision); anything else throws kUsage naming the choices.
+// Defined in odp_codec beside load_model, since it needs the model library (odp_codec_core alone lacks it).
+GpuPrecision parse_gpu_precision(const std::string& name);
+
 struct EncodeOptions {
   RateControl rate = RateControl::kTokens;
   int tokens = 256;         // kTokens: tokens per tile, 1..256 (clamped to the model's count)
@@ -93,6 +100,8 @@ struct EncodeOptions {
   // The pixels' colour space, recorded in the file: kAuto says sRGB unless the image carries an ICC profile
   // (then unspecified: encode() codes pixels as they are). odpenc converts to sRGB first (convert_to_srgb).
   enum class Colour { kAuto, kSrgb, kUnspecified } colour = Colour::kAuto;
+  // The model encodes at this precision for the call; its own setting is back when encode() returns.
+  GpuPrecision gpu_precision = GpuPrecision::kTf32;
   ProgressFn progress;
 };
 

@@ -220,16 +220,6 @@ int longest_count(const std::vector<uint16_t>& counts) {
   return counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
 }
 
-// What the container says, before any entropy decoding.
-struct Container {
-  Summary summary;
-  const uint8_t* payload = nullptr;
-  size_t payload_available = 0;
-  // Version 2: the check and how many leading bytes it covers before the payload.
-  uint16_t check = 0;
-  size_t check_covers = 0;
-};
-
 // spec 4: one count for all tiles, or one per tile (then not all equal).
 void parse_token_counts(wire::ByteReader& in, bool per_tile, uint64_t tile_count, const char* flag_name,
                         Summary& summary) {
@@ -316,10 +306,9 @@ void parse_metadata(wire::ByteReader& in, int version, const ReadLimits& limits,
   summary.metadata_bytes = in.offset() - metadata_start;
 }
 
-Container parse_v1(const uint8_t* data, size_t size, const ReadLimits& limits) {
+Summary parse_v1(const uint8_t* data, size_t size, const ReadLimits& limits) {
   wire::ByteReader in(data, size);
-  Container parsed;
-  Summary& summary = parsed.summary;
+  Summary summary;
   Header& header = summary.header;
 
   const uint8_t* magic = in.bytes(std::min<size_t>(size, 3), "magic");
@@ -370,17 +359,15 @@ Container parse_v1(const uint8_t* data, size_t size, const ReadLimits& limits) {
   summary.payload_bytes = payload_size;
   summary.file_bytes = size;
   summary.cut_known = true;
-  parsed.payload = data + in.offset();
   if (in.remaining() > payload_size) {
     throw FormatError(std::to_string(in.remaining() - payload_size) + " trailing byte(s) after the " +
                       std::to_string(payload_size) + "-byte payload (field 'payload_size')");
   }
-  parsed.payload_available = in.remaining();
-  summary.payload_cut = parsed.payload_available < payload_size;
-  if (!summary.payload_cut && wire::crc32_of(parsed.payload, payload_size) != payload_crc) {
+  summary.payload_cut = in.remaining() < payload_size;
+  if (!summary.payload_cut && wire::crc32_of(data + in.offset(), payload_size) != payload_crc) {
     throw FormatError("payload CRC mismatch (field 'payload_crc'): the file is corrupted");
   }
-  return parsed;
+  return summary;
 }
 
 // A side of `size`: leb128 of side - 1, at most 65534 (spec 3.3, 5.2).
@@ -393,10 +380,9 @@ uint32_t side_leb128(wire::ByteReader& in, const char* field) {
   return minus_one + 1;
 }
 
-Container parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
+Summary parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
   wire::ByteReader in(data, size);
-  Container parsed;
-  Summary& summary = parsed.summary;
+  Summary summary;
   Header& header = summary.header;
   in.bytes(2, "signature");
   header.version = 2;
@@ -506,28 +492,12 @@ Container parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
   if (extensions & kExtFlatTiles) parse_flat_tiles(in, header);
   parse_token_counts(in, flags & kFlagPerTileCounts, uint64_t{header.tiles_x()} * header.tiles_y(),
                      "flags bit 5 (PER_TILE_COUNTS)", summary);
-  parsed.check_covers = in.offset();
-  parsed.check = in.u16le("check");
+  summary.check = in.u16le("check");
 
   summary.header_bytes = in.offset();
   summary.payload_bytes = in.remaining();
   summary.file_bytes = size;
-  parsed.payload = data + in.offset();
-  parsed.payload_available = in.remaining();
-  return parsed;
-}
-
-Container parse_container(const uint8_t* data, size_t size, const ReadLimits& limits) {
-  if (size == 0) throw FormatError("empty input: not an .odp file (0 bytes)");
-  if (size >= 2 && data[0] == kSignature0 && (data[1] & kVersionBit)) {
-    const int version = data[1] & ~kVersionBit;
-    if (version != 2) {
-      throw FormatError("unsupported .odp version " + std::to_string(version) + " (field 'signature' = 4F " +
-                        hex_byte(data[1]) + "; this reader knows versions 1 and 2)");
-    }
-    return parse_v2(data, size, limits);
-  }
-  return parse_v1(data, size, limits);
+  return summary;
 }
 
 // The token counts of the first `prefix` tokens in payload order of an image whose tiles have `counts`.
@@ -542,14 +512,14 @@ std::vector<uint16_t> prefix_counts(const std::vector<uint16_t>& counts, uint64_
   return kept;
 }
 
-std::vector<uint16_t> counts_of(const Image& image) {
+std::vector<uint16_t> counts_of(const TokenFile& image) {
   std::vector<uint16_t> counts;
   counts.reserve(image.tile_tokens.size());
   for (const auto& tokens : image.tile_tokens) counts.push_back(static_cast<uint16_t>(tokens.size()));
   return counts;
 }
 
-void check_image(const Image& image) {
+void check_image(const TokenFile& image) {
   const Header& header = image.header;
   check_header_values(header);
   const uint64_t tile_count = uint64_t{header.tiles_x()} * header.tiles_y();
@@ -584,7 +554,7 @@ void check_image(const Image& image) {
 
 // The metadata section as the image's version stores it (chunk count, then the chunks), or nothing.
 // Computed once per write or truncation: compressing a chunk is the costly part of a small file.
-std::vector<uint8_t> metadata_section(const Image& image) {
+std::vector<uint8_t> metadata_section(const TokenFile& image) {
   std::vector<uint8_t> out;
   if (image.metadata.empty()) return out;
   wire::put_leb128(out, static_cast<uint32_t>(image.metadata.size()));
@@ -627,8 +597,9 @@ void put_counts(std::vector<uint8_t>& out, const std::vector<uint16_t>& counts, 
   }
 }
 
-std::vector<uint8_t> write_v1(const Image& image, const std::vector<uint16_t>& counts, bool per_tile_counts,
-                              const std::vector<uint8_t>& metadata, const std::vector<uint8_t>& payload) {
+std::vector<uint8_t> write_v1(const TokenFile& image, const std::vector<uint16_t>& counts,
+                              bool per_tile_counts, const std::vector<uint8_t>& metadata,
+                              const std::vector<uint8_t>& payload) {
   const Header& header = image.header;
   std::vector<uint8_t> out(kMagicV1, kMagicV1 + 3);
   out.push_back(1);
@@ -650,8 +621,9 @@ std::vector<uint8_t> write_v1(const Image& image, const std::vector<uint16_t>& c
   return out;
 }
 
-std::vector<uint8_t> write_v2(const Image& image, const std::vector<uint16_t>& counts, bool per_tile_counts,
-                              const std::vector<uint8_t>& metadata, const std::vector<uint8_t>& payload) {
+std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t>& counts,
+                              bool per_tile_counts, const std::vector<uint8_t>& metadata,
+                              const std::vector<uint8_t>& payload) {
   const Header& header = image.header;
   const int tile_log2 = tile_log2_of(header.tile_size);
   const uint8_t coding = coding_byte(header);
@@ -701,7 +673,7 @@ std::vector<uint8_t> write_v2(const Image& image, const std::vector<uint16_t>& c
 
 // Serialises header + payload for the tiles' first counts[t] tokens. The image must have passed check_image;
 // metadata is metadata_section(image).
-std::vector<uint8_t> write_with_counts(const Image& image, const std::vector<uint16_t>& counts,
+std::vector<uint8_t> write_with_counts(const TokenFile& image, const std::vector<uint16_t>& counts,
                                        const coding::TokenModel& model, const std::vector<uint8_t>& metadata,
                                        bool force_per_tile_counts = false) {
   const std::vector<uint8_t> payload = encode_payload(image.tile_tokens, counts, model);
@@ -720,7 +692,7 @@ bool Header::matches_model(uint32_t id) const {
   return (id & mask) == (model_id & mask);
 }
 
-std::vector<uint8_t> write(const Image& image, const FrequencyTables& tables) {
+std::vector<uint8_t> write(const TokenFile& image, const FrequencyTables& tables) {
   check_image(image);
   const std::vector<uint16_t> counts = counts_of(image);
   const coding::TokenModel model(image.header, tables, longest_count(counts));
@@ -728,26 +700,45 @@ std::vector<uint8_t> write(const Image& image, const FrequencyTables& tables) {
 }
 
 Summary summarize(const uint8_t* data, size_t size, const ReadLimits& limits) {
-  return parse_container(data, size, limits).summary;
+  if (size == 0) throw FormatError("empty input: not an .odp file (0 bytes)");
+  if (size >= 2 && data[0] == kSignature0 && (data[1] & kVersionBit)) {
+    const int version = data[1] & ~kVersionBit;
+    if (version != 2) {
+      throw FormatError("unsupported .odp version " + std::to_string(version) + " (field 'signature' = 4F " +
+                        hex_byte(data[1]) + "; this reader knows versions 1 and 2)");
+    }
+    return parse_v2(data, size, limits);
+  }
+  return parse_v1(data, size, limits);
 }
 
-Image read(const uint8_t* data, size_t size, const FrequencyTables& tables, const ReadLimits& limits) {
-  Container parsed = parse_container(data, size, limits);
-  Summary& summary = parsed.summary;
+TokenFile read(const uint8_t* data, size_t size, const FrequencyTables& tables, const ReadLimits& limits) {
+  return read_payload(summarize(data, size, limits), data, size, tables);
+}
+
+TokenFile read_payload(const Summary& summary, const uint8_t* data, size_t size,
+                       const FrequencyTables& tables) {
+  if (size != summary.file_bytes || summary.header_bytes > size || summary.header_bytes < 2) {
+    throw FormatError("read_payload: the summary describes a file of " + std::to_string(summary.file_bytes) +
+                      " bytes, not these " + std::to_string(size) +
+                      " (pass the bytes that summarize() was given)");
+  }
   const std::vector<uint16_t>& counts = summary.tokens_per_tile;
   const coding::TokenModel model(summary.header, tables, longest_count(counts));
+  const uint8_t* payload = data + summary.header_bytes;
+  const size_t available = size - summary.header_bytes;
 
-  Image image;
+  TokenFile image;
   image.header = summary.header;
-  image.metadata = std::move(summary.metadata);
+  image.metadata = summary.metadata;
   image.tile_tokens.resize(counts.size());
   for (size_t tile = 0; tile < counts.size(); ++tile) image.tile_tokens[tile].reserve(counts[tile]);
 
   // Decode twice, reading missing bytes as 0x00 and as 0xFF. Decoding is monotone in the stream value, so
   // while the two agree, every possible continuation of the available bytes agrees too (spec 7). A complete
   // payload must determine every token this way.
-  coding::RangeDecoder low_continuation(parsed.payload, parsed.payload_available, 0x00);
-  coding::RangeDecoder high_continuation(parsed.payload, parsed.payload_available, 0xFF);
+  coding::RangeDecoder low_continuation(payload, available, 0x00);
+  coding::RangeDecoder high_continuation(payload, available, 0xFF);
   uint64_t decoded = 0;
   for_each_token_major(counts, [&](size_t tile, uint32_t position) {
     coding::SymbolInterval low_interval, high_interval;
@@ -778,8 +769,6 @@ Image read(const uint8_t* data, size_t size, const FrequencyTables& tables, cons
   }
   // A whole payload must be exactly the canonical one; then the check covers header and payload.
   const std::vector<uint8_t> canonical = encode_payload(image.tile_tokens, counts, model);
-  const uint8_t* payload = parsed.payload;
-  const size_t available = parsed.payload_available;
   if (available > canonical.size() && std::equal(canonical.begin(), canonical.end(), payload)) {
     throw FormatError(std::to_string(available - canonical.size()) + " trailing byte(s) after the " +
                       std::to_string(canonical.size()) + "-byte payload (field 'payload' ends at byte " +
@@ -789,26 +778,28 @@ Image read(const uint8_t* data, size_t size, const FrequencyTables& tables, cons
     throw FormatError("field 'payload' is not the canonical encoding of its " + std::to_string(total) +
                       " tokens (spec 6.4): the file is corrupted");
   }
-  const uint16_t check = wire::crc16_of(payload, available, wire::crc16_of(data, parsed.check_covers));
-  if (check != parsed.check) {
-    throw FormatError("check mismatch (field 'check' at byte " + std::to_string(parsed.check_covers) +
+  // The check covers everything before it (it is the header's last field) and then the payload.
+  const size_t check_covers = summary.header_bytes - 2;
+  const uint16_t check = wire::crc16_of(payload, available, wire::crc16_of(data, check_covers));
+  if (check != summary.check) {
+    throw FormatError("check mismatch (field 'check' at byte " + std::to_string(check_covers) +
                       "): the file is corrupted");
   }
   return image;
 }
 
-Image truncate_tokens(const Image& image, int tokens) {
+TokenFile truncate_tokens(const TokenFile& image, int tokens) {
   if (tokens < 1)
     throw FormatError("truncate_tokens: keep at least 1 token per tile (asked for " + std::to_string(tokens) +
                       ")");
-  Image truncated = image;
+  TokenFile truncated = image;
   for (auto& tile : truncated.tile_tokens) {
     if (tile.size() > static_cast<size_t>(tokens)) tile.resize(tokens);
   }
   return truncated;
 }
 
-std::vector<uint8_t> truncate_to_bytes(const Image& image, uint64_t max_bytes,
+std::vector<uint8_t> truncate_to_bytes(const TokenFile& image, uint64_t max_bytes,
                                        const FrequencyTables& tables) {
   check_image(image);
   const std::vector<uint16_t> counts = counts_of(image);

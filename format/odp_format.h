@@ -68,8 +68,9 @@ struct Header {
   bool matches_model(uint32_t id) const;
 };
 
-// A decoded file: header, metadata and, per tile, its token prefix (tile order is row-major).
-struct Image {
+// A .odp file's contents as tokens (not pixels, which are base::Image): header, metadata and, per tile, its
+// token prefix (tile order is row-major).
+struct TokenFile {
   Header header;
   std::vector<MetadataChunk> metadata;
   std::vector<std::vector<uint16_t>> tile_tokens;  // tile_tokens[t].size() = tokens kept for tile t (1..256;
@@ -93,13 +94,15 @@ struct ReadLimits {
   uint64_t max_metadata_bytes = 64u << 20;  // stored and decompressed, all chunks together
 };
 
-// Serialises an image in image.header.version (2 by default). Every tile must have 1..256 tokens, each
+// Serialises a token file in file.header.version (2 by default). Every tile must have 1..256 tokens, each
 // < 2^codebook_bits.
-std::vector<uint8_t> write(const Image& image, const FrequencyTables& tables = {});
-// Parses bytes. A payload cut short decodes to the longest reliable token prefix (spec: "Shortened payload").
-// Files with entropy model kPositionTables need the model's tables; throws FormatError on any bad input.
-Image read(const uint8_t* data, size_t size, const FrequencyTables& tables = {}, const ReadLimits& = {});
-// Reads only header + metadata + token counts (no entropy decoding), e.g. for odpinfo or to pick tables.
+std::vector<uint8_t> write(const TokenFile& file, const FrequencyTables& tables = {});
+
+// Reading is two steps, so that a caller parses the header once: summarize() reads the header (the size and
+// tile checks against ReadLimits, the model id that picks the tables), then read_payload() entropy decodes
+// the payload where the summary says it starts. read() does both.
+
+// The header, metadata and token counts, without entropy decoding (e.g. for odpinfo or to pick tables).
 struct Summary {
   Header header;
   std::vector<MetadataChunk> metadata;
@@ -110,16 +113,27 @@ struct Summary {
   uint64_t header_bytes = 0, payload_bytes = 0, metadata_bytes = 0, file_bytes = 0;
   bool payload_cut = false;  // v1: the input is shorter than header_bytes + payload_bytes; v2: see cut_known
   // v1: payload_cut is exact and the header CRC was verified. v2: false, because whether a v2 payload is
-  // whole (and its check) needs entropy decoding: read() settles it.
+  // whole (and its check) needs entropy decoding: read_payload() settles it.
   bool cut_known = false;
+  uint16_t check =
+      0;  // v2: the header's last field, over the header and payload (read_payload() verifies it)
 };
+// Throws FormatError on a bad header or one beyond the limits.
 Summary summarize(const uint8_t* data, size_t size, const ReadLimits& = {});
+// Decodes the payload of the bytes that `summary` was made from (summarize(data, size, ...) on the same
+// data and size), without parsing the header again. A payload cut short decodes to the longest reliable
+// token prefix (spec: "Shortened payload"). Files with entropy model kPositionTables need the model's tables.
+// Throws FormatError on any bad payload, or when size is not the summary's file_bytes.
+TokenFile read_payload(const Summary& summary, const uint8_t* data, size_t size,
+                       const FrequencyTables& tables = {});
+// summarize() then read_payload(): what a caller that needs nothing from the header in between uses.
+TokenFile read(const uint8_t* data, size_t size, const FrequencyTables& tables = {}, const ReadLimits& = {});
 
 // Truncation without the model: keep at most `tokens` per tile.
-Image truncate_tokens(const Image& image, int tokens);
+TokenFile truncate_tokens(const TokenFile& file, int tokens);
 // Largest token-major prefix whose serialised file is at most max_bytes. Throws FormatError if even one
 // token per tile does not fit.
-std::vector<uint8_t> truncate_to_bytes(const Image& image, uint64_t max_bytes,
+std::vector<uint8_t> truncate_to_bytes(const TokenFile& file, uint64_t max_bytes,
                                        const FrequencyTables& tables = {});
 
 }  // namespace odp::format

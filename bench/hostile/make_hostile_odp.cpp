@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
         tables.per_position.emplace_back(info.token_frequencies.begin() + start,
                                          info.token_frequencies.begin() + start + codebook);
     }
-    odp::format::Image file;
+    odp::format::TokenFile file;
     odp::format::Header& header = file.header;
     header.width = static_cast<uint32_t>(std::stoul(argv[3]));
     header.height = static_cast<uint32_t>(std::stoul(argv[4]));

@@ -109,6 +109,13 @@ typedef enum odp_rate_control {
 #define ODP_AUTO_OVERLAP (-1)
 #define ODP_AUTO_SCALE (0.0)
 
+/* The encoder's arithmetic on CUDA; the CPU encoder and all decoding ignore it. */
+typedef enum odp_gpu_precision {
+  ODP_GPU_PRECISION_TF32 = 0, /* default: fp32 weights on TF32 tensor cores, nearly the CPU's tokens */
+  ODP_GPU_PRECISION_BF16 = 1, /* the fastest; more tokens differ from the CPU's */
+  ODP_GPU_PRECISION_FP32 = 2  /* no tensor cores: the CPU's tokens, the slowest */
+} odp_gpu_precision;
+
 typedef struct odp_encode_options {
   uint32_t struct_size;  /* sizeof(odp_encode_options), set by odp_encode_options_init */
   odp_rate_control rate; /* default ODP_RATE_TOKENS */
@@ -122,7 +129,9 @@ typedef struct odp_encode_options {
    * (0, default): ODP_RATE_SIZE searches the scale and overlap for the best PSNR, other rates code at 1.
    * Taken from reserved (zero in older callers: the default), so the struct's size is unchanged. */
   double scale;
-  uint32_t reserved[14];
+  /* Taken from reserved like scale (zero in older callers: ODP_GPU_PRECISION_TF32, the default). */
+  odp_gpu_precision gpu_precision;
+  uint32_t reserved[13];
 } odp_encode_options;
 ODP_API void odp_encode_options_init(odp_encode_options* options);
 

@@ -200,7 +200,8 @@ TEST_CASE("scale codes a downscaled copy that decodes to the original size; the 
   // scale took room from reserved: callers built against the older header pass the same struct size, and
   // their zeroed reserved words read as ODP_AUTO_SCALE.
   CHECK(offsetof(odp_encode_options, scale) % alignof(double) == 0);
-  CHECK(offsetof(odp_encode_options, reserved) + sizeof(uint32_t) * 14 == sizeof(odp_encode_options));
+  CHECK(offsetof(odp_encode_options, gpu_precision) == offsetof(odp_encode_options, scale) + sizeof(double));
+  CHECK(offsetof(odp_encode_options, reserved) + sizeof(uint32_t) * 13 == sizeof(odp_encode_options));
   odp_encode_options defaults;
   odp_encode_options_init(&defaults);
   CHECK(defaults.scale == ODP_AUTO_SCALE);
@@ -229,5 +230,38 @@ TEST_CASE("scale codes a downscaled copy that decodes to the original size; the 
   options.scale = 2;
   CHECK(odp_encode(model, &image, &options, &bytes, &size) == ODP_ERROR_USAGE);
   CHECK(std::string(odp_error_message()).find("scale") != std::string::npos);
+  odp_model_free(model);
+}
+
+TEST_CASE("gpu_precision defaults to TF32, is ignored on the CPU and refuses a value it does not know",
+          "[c_api]") {
+  // Taken from reserved after scale: an older caller's zeroed word reads as the default.
+  CHECK(sizeof(odp_gpu_precision) == sizeof(uint32_t));
+  odp_encode_options options;
+  odp_encode_options_init(&options);
+  CHECK(options.gpu_precision == ODP_GPU_PRECISION_TF32);
+  CHECK(ODP_GPU_PRECISION_TF32 == 0);
+  odp_model* model = load("tiny.safetensors");
+  const std::vector<uint8_t> rgb = gradient(70, 40);
+  const odp_image image = {70, 40, 210, rgb.data(), nullptr, 0, nullptr, 0};
+  options.tokens = 8;
+  std::vector<std::vector<uint8_t>> files;
+  for (odp_gpu_precision precision :
+       {ODP_GPU_PRECISION_TF32, ODP_GPU_PRECISION_BF16, ODP_GPU_PRECISION_FP32}) {
+    options.gpu_precision = precision;
+    uint8_t* bytes = nullptr;
+    size_t size = 0;
+    REQUIRE(odp_encode(model, &image, &options, &bytes, &size) == ODP_OK);
+    files.emplace_back(bytes, bytes + size);
+    odp_free(bytes);
+  }
+  CHECK(files[1] == files[0]);  // the CPU encoder is fp32 whatever the choice
+  CHECK(files[2] == files[0]);
+  options.gpu_precision = static_cast<odp_gpu_precision>(7);
+  uint8_t* bytes = nullptr;
+  size_t size = 0;
+  CHECK(odp_encode(model, &image, &options, &bytes, &size) == ODP_ERROR_USAGE);
+  CHECK(std::string(odp_error_message()).find("gpu_precision") != std::string::npos);
+  CHECK(bytes == nullptr);
   odp_model_free(model);
 }

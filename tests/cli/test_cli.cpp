@@ -94,7 +94,8 @@ TEST_CASE("odpenc rate flags, odpinfo and odpdec", "[cli]") {
   CHECK(file_size(w.path("bf16.odp")) == file_size(w.path("flat.odp")));
   const Result bad_precision = run(odpenc_tool + " photo.png -o bad.odp --gpu-precision int8");
   CHECK(bad_precision.code == 1);
-  CHECK_THAT(bad_precision.err, Catch::Contains("--gpu-precision") && Catch::Contains("int8"));
+  CHECK_THAT(bad_precision.err, Catch::Contains("--gpu-precision") && Catch::Contains("int8") &&
+                                    Catch::Contains("bf16, tf32 or fp32"));
   CHECK_FALSE(exists(w.path("bad.odp")));
   const uint64_t full_size = file_size(w.path("full.odp"));
   REQUIRE(run(odpenc_tool + " photo.png -o sized.odp --size " + std::to_string(full_size / 2)).code == 0);

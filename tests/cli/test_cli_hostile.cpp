@@ -261,7 +261,7 @@ TEST_CASE("a hostile corpus through all four tools: refused, no output, memory u
   const Workspace& w = workspace();
   // A valid file for the tiny model declaring 8192 x 8192 in 65,536 one-token tiles (~100 kB).
   const odp::model::ModelInfo info = odp::model::read_model_info(w.path("tiny.safetensors"));
-  odp::format::Image bomb;
+  odp::format::TokenFile bomb;
   bomb.header.width = bomb.header.height = 8192;
   bomb.header.tile_size = static_cast<uint32_t>(info.config.tile_size);
   bomb.header.model_id = info.model_id;

@@ -25,7 +25,45 @@ EncodeOptions rate(RateControl control) {
   return options;
 }
 
+// A fake model that remembers its GPU encode precision (a CPU model ignores it) and the one each encode ran
+// at.
+class PrecisionRecordingModel : public FakeTileModel {
+ public:
+  void set_gpu_encode_precision(GpuPrecision precision) override { precision_ = precision; }
+  GpuPrecision gpu_encode_precision() const override { return precision_; }
+  std::vector<uint16_t> encode(const float* tiles, int n) override {
+    encoded_at.push_back(precision_);
+    return FakeTileModel::encode(tiles, n);
+  }
+  std::vector<GpuPrecision> encoded_at;
+
+ private:
+  GpuPrecision precision_ = GpuPrecision::kTf32;
+};
+
 }  // namespace
+
+TEST_CASE("the GPU precision is parsed by name, used for one encode and given back", "[codec]") {
+  CHECK(parse_gpu_precision("tf32") == GpuPrecision::kTf32);
+  CHECK(parse_gpu_precision("bf16") == GpuPrecision::kBf16);
+  CHECK(parse_gpu_precision("fp32") == GpuPrecision::kFp32);
+  try {
+    parse_gpu_precision("int8");
+    FAIL("int8 was accepted");
+  } catch (const CodecError& error) {
+    CHECK(error.kind() == ErrorKind::kUsage);
+    CHECK_THAT(error.what(), Catch::Contains("'int8'") && Catch::Contains("bf16, tf32 or fp32"));
+  }
+  PrecisionRecordingModel model;
+  model.set_gpu_encode_precision(GpuPrecision::kFp32);
+  EncodeOptions options = rate(RateControl::kTokens);
+  options.tokens = 4;
+  options.gpu_precision = GpuPrecision::kBf16;
+  encode(synthetic_image(64, 64), model, options);
+  REQUIRE_FALSE(model.encoded_at.empty());
+  CHECK(model.encoded_at == std::vector<GpuPrecision>(model.encoded_at.size(), GpuPrecision::kBf16));
+  CHECK(model.gpu_encode_precision() == GpuPrecision::kFp32);
+}
 
 TEST_CASE("psnr", "[codec]") {
   const Image a = synthetic_image(10, 10);
@@ -313,7 +351,7 @@ TEST_CASE("format version 1 files still decode and truncate in version 1; grey i
   const Image image = synthetic_image(50, 40);
   const EncodeResult encoded = encode(image, model, rate(RateControl::kTokens));
   CHECK(inspect(encoded.bytes.data(), encoded.bytes.size()).format_version == 2);
-  odp::format::Image file = odp::format::read(encoded.bytes.data(), encoded.bytes.size());
+  odp::format::TokenFile file = odp::format::read(encoded.bytes.data(), encoded.bytes.size());
   file.header.version = 1;
   file.header.model_id = 0x11111111;  // the whole id again, as version 1 stores it
   file.header.model_id_bits = 32;

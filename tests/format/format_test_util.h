@@ -11,9 +11,9 @@
 namespace odp::format::test {
 
 // An image whose tile t has counts[t] tokens drawn uniformly from the codebook.
-inline Image make_image(uint32_t width, uint32_t height, uint32_t tile, uint32_t overlap, uint8_t bits,
-                        const std::vector<int>& counts, uint32_t seed = 1) {
-  Image image;
+inline TokenFile make_image(uint32_t width, uint32_t height, uint32_t tile, uint32_t overlap, uint8_t bits,
+                            const std::vector<int>& counts, uint32_t seed = 1) {
+  TokenFile image;
   image.header.width = width;
   image.header.height = height;
   image.header.tile_size = tile;
@@ -31,8 +31,8 @@ inline Image make_image(uint32_t width, uint32_t height, uint32_t tile, uint32_t
 }
 
 // The image of the spec's worked examples 13.1 (version 1) and 13.2 (version 2).
-inline Image worked_example_image(int version = 1) {
-  Image image;
+inline TokenFile worked_example_image(int version = 1) {
+  TokenFile image;
   image.header.version = version;
   image.header.width = 20;
   image.header.height = 12;
@@ -62,21 +62,21 @@ inline std::vector<size_t> token_major_counts(const std::vector<size_t>& counts,
   return kept;
 }
 
-inline std::vector<size_t> counts_of(const Image& image) {
+inline std::vector<size_t> counts_of(const TokenFile& image) {
   std::vector<size_t> counts;
   for (const auto& tokens : image.tile_tokens) counts.push_back(tokens.size());
   return counts;
 }
 
-inline size_t total_tokens(const Image& image) {
+inline size_t total_tokens(const TokenFile& image) {
   size_t total = 0;
   for (const auto& tokens : image.tile_tokens) total += tokens.size();
   return total;
 }
 
 // The image cut to the first `prefix` tokens in payload order (tiles may end up empty).
-inline Image token_major_prefix(const Image& image, size_t prefix) {
-  Image cut = image;
+inline TokenFile token_major_prefix(const TokenFile& image, size_t prefix) {
+  TokenFile cut = image;
   const std::vector<size_t> kept = token_major_counts(counts_of(image), prefix);
   for (size_t t = 0; t < kept.size(); ++t) cut.tile_tokens[t].resize(kept[t]);
   return cut;

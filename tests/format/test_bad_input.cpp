@@ -34,7 +34,7 @@ void read_or_format_error(const std::vector<uint8_t>& file) {
 }  // namespace
 
 TEST_CASE("every single-bit flip of a small version 1 file is rejected") {
-  Image image = make_image(40, 20, 16, 2, 7, {4, 2, 4, 4, 4, 4}, 9);
+  TokenFile image = make_image(40, 20, 16, 2, 7, {4, 2, 4, 4, 4, 4}, 9);
   image.header.version = 1;
   image.metadata.push_back({"EXIF", {1, 2, 3}});
   const std::vector<uint8_t> file = write(image);
@@ -66,7 +66,7 @@ TEST_CASE("empty, foreign and random input gives FormatError, never a crash") {
 }
 
 TEST_CASE("version 1 header fields edited under a valid CRC: every value is checked or decodes") {
-  Image image = make_image(50, 30, 16, 3, 4, {3, 3, 2, 3, 3, 3, 3, 3, 3, 1, 3, 3}, 4);
+  TokenFile image = make_image(50, 30, 16, 3, 4, {3, 3, 2, 3, 3, 3, 3, 3, 3, 1, 3, 3}, 4);
   image.header.version = 1;
   const std::vector<uint8_t> file = write(image);
   const size_t header_end = summarize(file.data(), file.size()).header_bytes;
@@ -150,7 +150,7 @@ TEST_CASE("declarations that would need absurd memory are refused before allocat
 }
 
 TEST_CASE("write refuses images it cannot represent") {
-  const auto rejects = [](const Image& image, const std::string& expected) {
+  const auto rejects = [](const TokenFile& image, const std::string& expected) {
     try {
       write(image);
       FAIL("wrote an image that should fail with: " << expected);
@@ -159,9 +159,9 @@ TEST_CASE("write refuses images it cannot represent") {
       CHECK(std::string(e.what()).find(expected) != std::string::npos);
     }
   };
-  const Image good = make_image(40, 16, 16, 0, 4, {3, 3, 3});
+  const TokenFile good = make_image(40, 16, 16, 0, 4, {3, 3, 3});
   REQUIRE_NOTHROW(write(good));
-  Image image = good;
+  TokenFile image = good;
   image.tile_tokens.pop_back();
   rejects(image, "grid needs 3");
   image = good;

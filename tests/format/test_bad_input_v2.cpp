@@ -24,8 +24,8 @@ void require_rejected(const std::vector<uint8_t>& file, const std::string& expec
 
 // A two-tile file with per-tile counts, overlap, colour, coded size and a stored and a zstd chunk: every
 // optional field of spec section 3 present.
-Image every_field_image() {
-  Image image = make_image(600, 300, 256, 8, 7, {4, 2, 4, 4}, 9);
+TokenFile every_field_image() {
+  TokenFile image = make_image(600, 300, 256, 8, 7, {4, 2, 4, 4}, 9);
   image.header.colour = ColourSpace::kUnspecified;
   image.header.grey = true;
   image.header.coded_width = 400;
@@ -38,7 +38,7 @@ Image every_field_image() {
 }  // namespace
 
 TEST_CASE("version 2: a cut at every byte is an error inside the header, else a reported prefix") {
-  for (const Image& image : {every_field_image(), make_image(256, 256, 256, 0, 12, {40}, 3)}) {
+  for (const TokenFile& image : {every_field_image(), make_image(256, 256, 256, 0, 12, {40}, 3)}) {
     const std::vector<uint8_t> file = write(image);
     const size_t header = summarize(file.data(), file.size()).header_bytes;
     for (size_t cut = 0; cut < file.size(); ++cut) {
@@ -47,7 +47,7 @@ TEST_CASE("version 2: a cut at every byte is an error inside the header, else a 
         CHECK_THROWS_AS(read(file.data(), cut), FormatError);
         continue;
       }
-      const Image back = read(file.data(), cut);
+      const TokenFile back = read(file.data(), cut);
       CHECK(back.was_cut);
       CHECK(back.tile_tokens == token_major_prefix(image, total_tokens(back)).tile_tokens);
     }
@@ -57,14 +57,14 @@ TEST_CASE("version 2: a cut at every byte is an error inside the header, else a 
 
 TEST_CASE("version 2: no single-bit flip is read as a whole file") {
   int errors = 0, cuts = 0;
-  for (const Image& image : {every_field_image(), make_image(256, 256, 256, 0, 12, {16}, 4)}) {
+  for (const TokenFile& image : {every_field_image(), make_image(256, 256, 256, 0, 12, {16}, 4)}) {
     const std::vector<uint8_t> file = write(image);
     for (size_t bit = 0; bit < file.size() * 8; ++bit) {
       std::vector<uint8_t> flipped = file;
       flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
       INFO("bit " << bit);
       try {
-        const Image back = read(flipped.data(), flipped.size());
+        const TokenFile back = read(flipped.data(), flipped.size());
         CHECK(back.was_cut);  // damage the reader cannot tell from a cut (spec 7.1), never "whole"
         ++cuts;
       } catch (const FormatError&) {
@@ -195,7 +195,7 @@ TEST_CASE("version 2: reserved and non-canonical values name their field") {
 }
 
 TEST_CASE("version 2: zstd metadata is checked before and after decompressing") {
-  Image image = make_image(16, 16, 16, 0, 4, {1}, 1);
+  TokenFile image = make_image(16, 16, 16, 0, 4, {1}, 1);
   image.metadata.push_back({"ICCP", std::vector<uint8_t>(5000, 0x41)});
   std::vector<uint8_t> file = write(image);
   REQUIRE(read(file.data(), file.size()).metadata.at(0).bytes == image.metadata[0].bytes);
@@ -242,7 +242,7 @@ TEST_CASE("version 2: declarations that would need absurd memory are refused bef
 }
 
 TEST_CASE("version 2: write refuses what it cannot represent") {
-  Image image = make_image(40, 16, 16, 0, 4, {3, 3, 3});
+  TokenFile image = make_image(40, 16, 16, 0, 4, {3, 3, 3});
   image.header.colour = static_cast<ColourSpace>(5);
   CHECK_THROWS_WITH(write(image), Catch::Contains("field 'colour'"));
   image = make_image(40, 16, 16, 0, 4, {3, 3, 3});
@@ -250,7 +250,7 @@ TEST_CASE("version 2: write refuses what it cannot represent") {
   CHECK_THROWS_WITH(write(image), Catch::Contains("field 'coded_size'"));
   image.header.coded_width = 0;
   const std::vector<uint8_t> v2 = write(image);
-  Image back = read(v2.data(), v2.size());
+  TokenFile back = read(v2.data(), v2.size());
   back.header.version = 1;  // a 16-bit id cannot become version 1's 32-bit one
   CHECK_THROWS_WITH(write(back), Catch::Contains("32-bit model_id"));
   image.header.version = 3;

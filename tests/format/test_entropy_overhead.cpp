@@ -46,7 +46,7 @@ struct Measurement {
 // Tiles x tokens of a skewed stream: token = geometric(mean ~ scale) at position-dependent scale, clipped.
 // Tables are fitted to the stream itself, per position or pooled; entropy is measured the same way.
 Measurement measure(int tiles, int tokens_per_tile, uint8_t bits, bool per_position, uint32_t seed) {
-  Image image;
+  TokenFile image;
   image.header.width = 16;
   image.header.height = static_cast<uint32_t>(16 * tiles);
   image.header.tile_size = 16;
@@ -97,7 +97,7 @@ void print(const char* label, const Measurement& m) {
 
 TEST_CASE("uniform coding costs codebook_bits per token") {
   for (uint8_t bits : {1, 8, 12, 16}) {
-    const Image image = make_image(16, 16 * 64, 16, 0, bits, std::vector<int>(64, 256), bits);
+    const TokenFile image = make_image(16, 16 * 64, 16, 0, bits, std::vector<int>(64, 256), bits);
     const std::vector<uint8_t> file = write(image);
     const double payload_bits = 8.0 * summarize(file.data(), file.size()).payload_bytes;
     const double per_token = payload_bits / (64 * 256);

@@ -13,8 +13,8 @@ namespace {
 const std::vector<uint8_t> kFlatExample = {0x4F, 0x82, 0x3D, 0x78, 0x56, 0x04, 0x03, 0x13, 0x0B, 0x04, 0x08,
                                            0x01, 0x01, 0xC8, 0x1E, 0x28, 0x02, 0x00, 0x6E, 0x34, 0x14, 0xF7};
 
-Image flat_example_image() {
-  Image image = worked_example_image(2);
+TokenFile flat_example_image() {
+  TokenFile image = worked_example_image(2);
   image.metadata.clear();
   image.header.flat_tiles = {{1, {200, 30, 40}}};
   image.tile_tokens[1] = {4};
@@ -49,17 +49,17 @@ TEST_CASE("the spec's flat-tile example (13.4) is produced and read byte for byt
   const std::vector<uint8_t> written = write(flat_example_image());
   REQUIRE(written == kFlatExample);
   CHECK(with_field({0x01, 0x01, 0xC8, 0x1E, 0x28}) == kFlatExample);
-  const Image back = read(written.data(), written.size());
+  const TokenFile back = read(written.data(), written.size());
   CHECK(same_flat_tiles(back.header.flat_tiles, flat_example_image().header.flat_tiles));
   CHECK(back.tile_tokens == flat_example_image().tile_tokens);
   CHECK(summarize(written.data(), written.size()).header_bytes == 20);
 }
 
 TEST_CASE("flat tiles survive truncation and cut files; version 1 cannot hold them") {
-  Image image = make_image(600, 300, 256, 32, 12, {9, 9, 9, 9, 9, 9});
+  TokenFile image = make_image(600, 300, 256, 32, 12, {9, 9, 9, 9, 9, 9});
   image.header.flat_tiles = {{0, {1, 2, 3}}, {4, {255, 0, 128}}, {5, {7, 7, 7}}};
   const std::vector<uint8_t> bytes = write(image);
-  const Image back = read(bytes.data(), bytes.size());
+  const TokenFile back = read(bytes.data(), bytes.size());
   CHECK(same_flat_tiles(back.header.flat_tiles, image.header.flat_tiles));
   const std::vector<uint8_t> cut_by_tokens = write(truncate_tokens(back, 2));
   CHECK(same_flat_tiles(read(cut_by_tokens.data(), cut_by_tokens.size()).header.flat_tiles,
@@ -68,7 +68,7 @@ TEST_CASE("flat tiles survive truncation and cut files; version 1 cannot hold th
   CHECK(same_flat_tiles(read(cut_by_size.data(), cut_by_size.size()).header.flat_tiles,
                         image.header.flat_tiles));
   const size_t header = summarize(bytes.data(), bytes.size()).header_bytes;
-  const Image cut = read(bytes.data(), header + 3);
+  const TokenFile cut = read(bytes.data(), header + 3);
   CHECK(cut.was_cut);
   CHECK(same_flat_tiles(cut.header.flat_tiles, image.header.flat_tiles));
   image.header.version = 1;
@@ -89,7 +89,7 @@ TEST_CASE("malformed flat-tile fields are refused naming the field") {
   refused({0x01, 0x80, 0x00, 1, 2, 3}, "flat_tile_gap");                                  // not minimal
   CHECK_THROWS_WITH(read(kFlatExample.data(), 14), Catch::Contains("flat_tile_colour"));  // the file ends
   // The writer refuses what the reader would: unordered or out-of-grid entries.
-  Image image = flat_example_image();
+  TokenFile image = flat_example_image();
   image.header.flat_tiles = {{1, {0, 0, 0}}, {0, {0, 0, 0}}};
   CHECK_THROWS_WITH(write(image), Catch::Contains("flat_tiles"));
   image.header.flat_tiles = {{2, {0, 0, 0}}};

@@ -30,8 +30,8 @@ const std::vector<uint8_t> kWorkedExample = {0x4F, 0x44, 0x50, 0x01, 0x03, 0x14,
                                              0x58, 0x49, 0x46, 0x02, 0x2A, 0x00, 0x03, 0x76, 0xF9,
                                              0x15, 0x71, 0x35, 0xF7, 0x5C, 0xF8, 0x14, 0xF9, 0x70};
 
-Image one_tile_image() {
-  Image image;
+TokenFile one_tile_image() {
+  TokenFile image;
   image.header.width = image.header.height = 256;
   image.header.tile_size = 256;
   image.header.model_id = 0x779A14F8;
@@ -41,7 +41,7 @@ Image one_tile_image() {
 }
 
 // a: as read back, b: as written (the model id as many bits as the file holds).
-void require_same(const Image& a, const Image& b) {
+void require_same(const TokenFile& a, const TokenFile& b) {
   CHECK(a.header.version == b.header.version);
   CHECK(a.header.matches_model(b.header.model_id));
   CHECK(a.header.model_id_bits == (b.header.version == 1 ? 32 : 16));
@@ -83,8 +83,8 @@ TEST_CASE("tile counts follow codec/tiling.h's formula") {
   CHECK(header.tiles_x() == 0);
 }
 
-Image downscaled_image() {
-  Image image = one_tile_image();
+TokenFile downscaled_image() {
+  TokenFile image = one_tile_image();
   image.header.width = 768, image.header.height = 512;
   image.header.coded_width = 256, image.header.coded_height = 171;
   return image;
@@ -92,7 +92,7 @@ Image downscaled_image() {
 
 TEST_CASE("the spec's downscaled example (13.5) is produced and read byte for byte") {
   REQUIRE(write(downscaled_image()) == kDownscaledV2);
-  const Image back = read(kDownscaledV2.data(), kDownscaledV2.size());
+  const TokenFile back = read(kDownscaledV2.data(), kDownscaledV2.size());
   require_same(back, downscaled_image());
   CHECK(back.header.coded_width == 256);
   CHECK(back.header.coded_height == 171);
@@ -110,13 +110,13 @@ TEST_CASE("the spec's downscaled example (13.5) is produced and read byte for by
   explicit_form.payload = {0x12, 0x3A, 0xBC};
   const std::vector<uint8_t> legacy = explicit_form.bytes();
   REQUIRE(legacy.size() == 22);
-  const Image legacy_back = read(legacy.data(), legacy.size());
+  const TokenFile legacy_back = read(legacy.data(), legacy.size());
   require_same(legacy_back, downscaled_image());
   CHECK(write(legacy_back) == kDownscaledV2);  // rewritten in the scale form
 }
 
 TEST_CASE("a coded size takes the one-byte scale form exactly when some q gives it") {
-  Image image = downscaled_image();
+  TokenFile image = downscaled_image();
   image.tile_tokens.clear();
   // The encoder's divisors over 768x512 (base::scaled_size rounds half away from zero, the spec half up: the
   // same for these positive sizes) and the copy shrunk per axis, which no q gives.
@@ -127,7 +127,7 @@ TEST_CASE("a coded size takes the one-byte scale form exactly when some q gives 
     image.header.coded_width = width, image.header.coded_height = height;
     image.tile_tokens.assign(image.header.tile_count(), {1});
     const std::vector<uint8_t> file = write(image);
-    const Image back = read(file.data(), file.size());
+    const TokenFile back = read(file.data(), file.size());
     CHECK(back.header.coded_width == width);
     CHECK(back.header.coded_height == height);
     const size_t header = summarize(file.data(), file.size()).header_bytes;
@@ -138,7 +138,7 @@ TEST_CASE("a coded size takes the one-byte scale form exactly when some q gives 
 
 TEST_CASE("the spec's version 2 one-tile example (13.1) is produced and read byte for byte") {
   REQUIRE(write(one_tile_image()) == kOneTileV2);
-  const Image back = read(kOneTileV2.data(), kOneTileV2.size());
+  const TokenFile back = read(kOneTileV2.data(), kOneTileV2.size());
   require_same(back, one_tile_image());
   CHECK(back.header.model_id == 0x14F8);
   CHECK(back.header.colour == ColourSpace::kSrgb);
@@ -150,7 +150,7 @@ TEST_CASE("the spec's version 2 one-tile example (13.1) is produced and read byt
   using Tiles = std::vector<std::vector<uint16_t>>;
   const std::vector<std::pair<size_t, Tiles>> cuts = {{12, {{0x123}}}, {11, {{}}}, {10, {{}}}};
   for (const auto& [size, tiles] : cuts) {
-    const Image cut = read(kOneTileV2.data(), size);
+    const TokenFile cut = read(kOneTileV2.data(), size);
     CHECK(cut.was_cut);
     CHECK(cut.tile_tokens == tiles);
   }
@@ -166,7 +166,7 @@ TEST_CASE("the spec's version 2 one-tile example (13.1) is produced and read byt
 
 TEST_CASE("the spec's version 2 example of the version 1 image (13.2) is produced and read byte for byte") {
   REQUIRE(write(worked_example_image(2)) == kWorkedExampleV2);
-  const Image back = read(kWorkedExampleV2.data(), kWorkedExampleV2.size());
+  const TokenFile back = read(kWorkedExampleV2.data(), kWorkedExampleV2.size());
   require_same(back, worked_example_image(2));
   const Summary summary = summarize(kWorkedExampleV2.data(), kWorkedExampleV2.size());
   CHECK(summary.header_bytes == 24);
@@ -177,7 +177,7 @@ TEST_CASE("the spec's version 2 example of the version 1 image (13.2) is produce
   const std::vector<std::pair<size_t, Tiles>> cuts = {
       {26, {{1, 15}, {4, 9}}}, {25, {{1}, {4}}}, {24, {{}, {}}}};
   for (const auto& [size, tiles] : cuts) {
-    const Image cut = read(kWorkedExampleV2.data(), size);
+    const TokenFile cut = read(kWorkedExampleV2.data(), size);
     CHECK(cut.was_cut);
     CHECK(cut.tile_tokens == tiles);
   }
@@ -186,7 +186,7 @@ TEST_CASE("the spec's version 2 example of the version 1 image (13.2) is produce
 
 TEST_CASE("the spec's version 1 example (13.3) is produced and read byte for byte") {
   REQUIRE(write(worked_example_image()) == kWorkedExample);
-  const Image back = read(kWorkedExample.data(), kWorkedExample.size());
+  const TokenFile back = read(kWorkedExample.data(), kWorkedExample.size());
   require_same(back, worked_example_image());
   CHECK_FALSE(back.was_cut);
   const Summary summary = summarize(kWorkedExample.data(), kWorkedExample.size());
@@ -200,11 +200,74 @@ TEST_CASE("the spec's version 1 example (13.3) is produced and read byte for byt
   const std::vector<std::pair<size_t, Tiles>> cuts = {
       {35, {{1, 15}, {4, 9}}}, {34, {{1}, {4}}}, {33, {{}, {}}}};
   for (const auto& [size, tiles] : cuts) {
-    const Image cut = read(kWorkedExample.data(), size);
+    const TokenFile cut = read(kWorkedExample.data(), size);
     CHECK(cut.was_cut);
     CHECK(cut.tile_tokens == tiles);
   }
   CHECK_THROWS_WITH(read(kWorkedExample.data(), 32), Catch::Contains("field 'header_crc'"));
+}
+
+namespace {
+
+// read_payload() on summarize()'s result against read() on the first `size` bytes of file.
+void require_two_step_read(const std::vector<uint8_t>& file, size_t size,
+                           const FrequencyTables& tables = {}) {
+  INFO("the first " << size << " of " << file.size() << " bytes");
+  const Summary summary = summarize(file.data(), size);
+  const TokenFile two_step = read_payload(summary, file.data(), size, tables);
+  const TokenFile one_shot = read(file.data(), size, tables);
+  require_same(two_step, one_shot);
+  CHECK(two_step.header.model_id == one_shot.header.model_id);
+  CHECK(two_step.was_cut == one_shot.was_cut);
+  CHECK(two_step.tile_tokens.size() == summary.tokens_per_tile.size());
+}
+
+}  // namespace
+
+TEST_CASE("summarize then read_payload reads the spec's worked examples, whole and cut, as read() does") {
+  using Tiles = std::vector<std::vector<uint16_t>>;
+  struct Example {
+    const std::vector<uint8_t>& bytes;
+    TokenFile written;
+    std::vector<std::pair<size_t, Tiles>> cuts;  // the spec's shortened copies
+  };
+  const std::vector<Example> examples = {
+      {kOneTileV2, one_tile_image(), {{12, {{0x123}}}, {11, {{}}}, {10, {{}}}}},
+      {kWorkedExampleV2,
+       worked_example_image(2),
+       {{26, {{1, 15}, {4, 9}}}, {25, {{1}, {4}}}, {24, {{}, {}}}}},
+      {kDownscaledV2, downscaled_image(), {}},
+      {kWorkedExample, worked_example_image(), {{35, {{1, 15}, {4, 9}}}, {34, {{1}, {4}}}, {33, {{}, {}}}}},
+  };
+  for (const Example& example : examples) {
+    const std::vector<uint8_t>& file = example.bytes;
+    const Summary summary = summarize(file.data(), file.size());
+    const TokenFile whole = read_payload(summary, file.data(), file.size());
+    CHECK_FALSE(whole.was_cut);
+    require_same(whole, example.written);
+    for (const auto& [size, tiles] : example.cuts) {
+      const TokenFile cut = read_payload(summarize(file.data(), size), file.data(), size);
+      CHECK(cut.was_cut);
+      CHECK(cut.tile_tokens == tiles);
+    }
+    for (size_t size = summary.header_bytes; size <= file.size(); ++size) require_two_step_read(file, size);
+    // A summary of other bytes is refused rather than misread.
+    CHECK_THROWS_WITH(read_payload(summary, file.data(), file.size() - 1), Catch::Contains("summarize()"));
+  }
+}
+
+TEST_CASE("read_payload finds a corrupted payload as read() does") {
+  std::vector<uint8_t> file = kWorkedExampleV2;
+  file.back() ^= 0x01;
+  const Summary summary = summarize(file.data(), file.size());
+  std::string one_shot;
+  try {
+    read(file.data(), file.size());
+  } catch (const FormatError& error) {
+    one_shot = error.what();
+  }
+  REQUIRE_FALSE(one_shot.empty());
+  CHECK_THROWS_WITH(read_payload(summary, file.data(), file.size()), one_shot);
 }
 
 TEST_CASE("a single-tile image has a header of 8 bytes (default coding) to 10 (any one-tile image)") {
@@ -212,7 +275,7 @@ TEST_CASE("a single-tile image has a header of 8 bytes (default coding) to 10 (a
   for (int version : {2, 1}) {
     for (uint32_t side : {256u, 200u}) {
       for (auto entropy : {EntropyModel::kPositionTables, EntropyModel::kUniform}) {
-        Image image = make_image(side, side == 256 ? 256 : 131, 256, 0, 12, {16});
+        TokenFile image = make_image(side, side == 256 ? 256 : 131, 256, 0, 12, {16});
         image.header.version = version;
         image.header.entropy_model = entropy;
         const std::vector<uint8_t> file = write(image, tables);
@@ -239,7 +302,7 @@ TEST_CASE("a single-tile image has a header of 8 bytes (default coding) to 10 (a
 }
 
 TEST_CASE("version 2 optional fields round-trip: colour, grey, coded size, zstd metadata, large sizes") {
-  Image image = make_image(700, 300, 256, 16, 12, {5, 1, 9, 7, 7, 2}, 3);
+  TokenFile image = make_image(700, 300, 256, 16, 12, {5, 1, 9, 7, 7, 2}, 3);
   image.header.colour = ColourSpace::kUnspecified;
   image.header.grey = true;
   std::vector<uint8_t> icc(3000);
@@ -247,13 +310,13 @@ TEST_CASE("version 2 optional fields round-trip: colour, grey, coded size, zstd 
   image.metadata.push_back({"ICCP", icc});
   image.metadata.push_back({"XMP ", {1, 2, 3}});
   std::vector<uint8_t> file = write(image);
-  Image back = read(file.data(), file.size());
+  TokenFile back = read(file.data(), file.size());
   require_same(back, image);
   const Summary summary = summarize(file.data(), file.size());
   CHECK(summary.metadata_bytes < 1500);  // the profile was stored compressed
   CHECK(write(back) == file);            // one image, one encoding
 
-  Image scaled = make_image(1000, 700, 256, 0, 12, std::vector<int>(2, 4), 4);
+  TokenFile scaled = make_image(1000, 700, 256, 0, 12, std::vector<int>(2, 4), 4);
   scaled.header.coded_width = 500;
   scaled.header.coded_height = 200;  // tiles over 500x200: 2x1
   file = write(scaled);
@@ -263,7 +326,7 @@ TEST_CASE("version 2 optional fields round-trip: colour, grey, coded size, zstd 
   scaled.header.version = 1;
   CHECK_THROWS_WITH(write(scaled), Catch::Contains("coded size"));
 
-  Image grey_only = make_image(256, 256, 256, 0, 12, {3}, 5);
+  TokenFile grey_only = make_image(256, 256, 256, 0, 12, {3}, 5);
   grey_only.header.grey = true;
   file = write(grey_only);
   CHECK(summarize(file.data(), file.size()).header_bytes == 12);  // CODING (2) + ext_flags + colour
@@ -273,19 +336,19 @@ TEST_CASE("version 2 optional fields round-trip: colour, grey, coded size, zstd 
 TEST_CASE("images round-trip through write and read") {
   const int version = GENERATE(2, 1);
   INFO("version " << version);
-  const auto in_version = [&](Image image) {
+  const auto in_version = [&](TokenFile image) {
     image.header.version = version;
     return image;
   };
   SECTION("uniform coding at every codebook size") {
     for (uint8_t bits = 1; bits <= 16; ++bits) {
-      const Image image = in_version(make_image(700, 300, 256, 16, bits, {5, 1, 256, 7, 7, 2}, bits));
+      const TokenFile image = in_version(make_image(700, 300, 256, 16, bits, {5, 1, 256, 7, 7, 2}, bits));
       const std::vector<uint8_t> file = write(image);
       require_same(read(file.data(), file.size()), image);
     }
   }
   SECTION("equal counts use one count byte, metadata is carried") {
-    Image image = in_version(make_image(64, 64, 16, 0, 10, std::vector<int>(16, 40), 7));
+    TokenFile image = in_version(make_image(64, 64, 16, 0, 10, std::vector<int>(16, 40), 7));
     image.metadata.push_back({"ICCP", std::vector<uint8_t>(300, 0xAB)});
     image.metadata.push_back({"EXIF", {}});
     const std::vector<uint8_t> file = write(image);
@@ -296,7 +359,7 @@ TEST_CASE("images round-trip through write and read") {
     CHECK(summary.header_bytes + summary.payload_bytes == file.size());
   }
   SECTION("position tables, fewer tables than positions") {
-    Image image = in_version(make_image(40, 40, 32, 8, 6, {256, 3, 100, 1}, 3));
+    TokenFile image = in_version(make_image(40, 40, 32, 8, 6, {256, 3, 100, 1}, 3));
     const FrequencyTables tables = skewed_tables(6, 5);
     image.header.entropy_model = EntropyModel::kPositionTables;
     const std::vector<uint8_t> file = write(image, tables);
@@ -311,7 +374,7 @@ TEST_CASE("images round-trip through write and read") {
         Header header;
         header.width = width, header.height = height, header.tile_size = tile;
         const int tiles = static_cast<int>(header.tile_count());
-        const Image image =
+        const TokenFile image =
             in_version(make_image(width, height, tile, 0, 4, std::vector<int>(tiles, 2), width));
         const std::vector<uint8_t> file = write(image);
         require_same(read(file.data(), file.size()), image);
@@ -323,16 +386,16 @@ TEST_CASE("images round-trip through write and read") {
 TEST_CASE("a file cut at any offset decodes to a growing token-major prefix") {
   const int version = GENERATE(2, 1);
   INFO("version " << version);
-  Image uniform = make_image(100, 60, 32, 4, 12, {9, 9, 8, 9, 9, 8, 3, 9}, 11);
-  Image tabled = make_image(100, 60, 32, 4, 5, {20, 1, 20, 20, 19, 20, 20, 20}, 12);
-  Image one_tile = make_image(256, 256, 256, 0, 12, {64}, 13);
+  TokenFile uniform = make_image(100, 60, 32, 4, 12, {9, 9, 8, 9, 9, 8, 3, 9}, 11);
+  TokenFile tabled = make_image(100, 60, 32, 4, 5, {20, 1, 20, 20, 19, 20, 20, 20}, 12);
+  TokenFile one_tile = make_image(256, 256, 256, 0, 12, {64}, 13);
   tabled.header.entropy_model = EntropyModel::kPositionTables;
   one_tile.header.entropy_model = EntropyModel::kPositionTables;
   one_tile.metadata.push_back({"EXIF", std::vector<uint8_t>(100, 7)});
-  for (Image* image : {&uniform, &tabled, &one_tile}) image->header.version = version;
+  for (TokenFile* image : {&uniform, &tabled, &one_tile}) image->header.version = version;
   const FrequencyTables tables12 = skewed_tables(12, 64);
   const FrequencyTables tables5 = skewed_tables(5, 20);
-  for (const Image* image : {&uniform, &tabled, &one_tile}) {
+  for (const TokenFile* image : {&uniform, &tabled, &one_tile}) {
     const FrequencyTables& tables = image->header.codebook_bits == 5 ? tables5 : tables12;
     const std::vector<uint8_t> file = write(*image, tables);
     const Summary summary = summarize(file.data(), file.size());
@@ -342,7 +405,8 @@ TEST_CASE("a file cut at any offset decodes to a growing token-major prefix") {
     }
     size_t previous_prefix = 0;
     for (size_t cut = summary.header_bytes; cut <= file.size(); ++cut) {
-      const Image back = read(file.data(), cut, tables);
+      require_two_step_read(file, cut, tables);
+      const TokenFile back = read(file.data(), cut, tables);
       CHECK(back.was_cut == (cut < file.size()));
       const size_t prefix = total_tokens(back);
       CHECK(prefix >= previous_prefix);
@@ -355,8 +419,8 @@ TEST_CASE("a file cut at any offset decodes to a growing token-major prefix") {
 }
 
 TEST_CASE("truncate_tokens keeps a per-tile prefix") {
-  const Image image = make_image(64, 32, 32, 0, 8, {10, 3}, 5);
-  const Image cut = truncate_tokens(image, 4);
+  const TokenFile image = make_image(64, 32, 32, 0, 8, {10, 3}, 5);
+  const TokenFile cut = truncate_tokens(image, 4);
   CHECK(cut.tile_tokens[0] ==
         std::vector<uint16_t>(image.tile_tokens[0].begin(), image.tile_tokens[0].begin() + 4));
   CHECK(cut.tile_tokens[1] == image.tile_tokens[1]);

@@ -10,11 +10,11 @@ using namespace odp::format::test;
 namespace {
 
 // Size of the file holding the first `prefix` tokens in payload order.
-size_t prefix_file_size(const Image& image, size_t prefix) {
+size_t prefix_file_size(const TokenFile& image, size_t prefix) {
   return write(token_major_prefix(image, prefix)).size();
 }
 
-void check_every_budget(const Image& image) {
+void check_every_budget(const TokenFile& image) {
   const size_t tile_count = image.tile_tokens.size();
   const size_t total = total_tokens(image);
   std::vector<size_t> size_of_prefix(total + 1, 0);
@@ -31,7 +31,7 @@ void check_every_budget(const Image& image) {
     const std::vector<uint8_t> file = truncate_to_bytes(image, budget);
     INFO("budget " << budget);
     CHECK(file.size() <= budget);
-    const Image back = read(file.data(), file.size());
+    const TokenFile back = read(file.data(), file.size());
     CHECK_FALSE(back.was_cut);
     CHECK(total_tokens(back) == best);
     CHECK(back.tile_tokens == token_major_prefix(image, best).tile_tokens);
@@ -43,7 +43,7 @@ void check_every_budget(const Image& image) {
 TEST_CASE("truncate_to_bytes keeps the longest prefix that fits, for every budget") {
   const int version = GENERATE(2, 1);
   INFO("version " << version);
-  const auto in_version = [&](Image image) {
+  const auto in_version = [&](TokenFile image) {
     image.header.version = version;
     return image;
   };
@@ -51,14 +51,14 @@ TEST_CASE("truncate_to_bytes keeps the longest prefix that fits, for every budge
     check_every_budget(in_version(make_image(64, 40, 16, 0, 9, std::vector<int>(12, 6), 21)));
   }
   SECTION("unequal counts and metadata") {
-    Image image = in_version(make_image(30, 30, 16, 4, 3, {9, 2, 5, 7, 1, 9, 3, 8, 9}, 22));
+    TokenFile image = in_version(make_image(30, 30, 16, 4, 3, {9, 2, 5, 7, 1, 9, 3, 8, 9}, 22));
     image.metadata.push_back({"ICCP", {9, 9, 9}});
     check_every_budget(image);
   }
   SECTION("one tile") { check_every_budget(in_version(make_image(16, 16, 16, 0, 12, {200}, 23))); }
   SECTION("compressible metadata and a coded size (version 2 only)") {
     if (version == 2) {
-      Image image = make_image(600, 300, 256, 0, 5, {4, 9}, 24);
+      TokenFile image = make_image(600, 300, 256, 0, 5, {4, 9}, 24);
       image.header.coded_width = 300;
       image.header.coded_height = 200;
       image.metadata.push_back({"ICCP", std::vector<uint8_t>(500, 1)});

@@ -10,7 +10,7 @@ using namespace odp::format;
 namespace {
 
 // `part` must hold exactly the first N tokens of `whole` in payload (token-major) order.
-void check_token_major_prefix(const Image& whole, const Image& part) {
+void check_token_major_prefix(const TokenFile& whole, const TokenFile& part) {
   ODP_FUZZ_CHECK(part.tile_tokens == test::token_major_prefix(whole, test::total_tokens(part)).tile_tokens);
 }
 
@@ -18,7 +18,7 @@ void check_token_major_prefix(const Image& whole, const Image& part) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const FrequencyTables tables = fuzz::tables_for_input(data, size);
-  Image image;
+  TokenFile image;
   try {
     image = read(data, size, tables, fuzz::fuzz_limits());
   } catch (const FormatError&) {
@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (image.was_cut) {
     const Summary summary = summarize(data, size, fuzz::fuzz_limits());
-    Image declared = image;  // same tokens, counts as declared: the cut must be its token-major prefix
+    TokenFile declared = image;  // same tokens, counts as declared: the cut must be its token-major prefix
     for (size_t t = 0; t < declared.tile_tokens.size(); ++t)
       declared.tile_tokens[t].resize(summary.tokens_per_tile[t]);
     check_token_major_prefix(declared, image);
@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ODP_FUZZ_CHECK(
         std::equal(file.end() - output.payload_bytes, file.end(), data + size - input.payload_bytes));
   }
-  const Image again = read(file.data(), file.size(), tables, fuzz::fuzz_limits());
+  const TokenFile again = read(file.data(), file.size(), tables, fuzz::fuzz_limits());
   ODP_FUZZ_CHECK(again.tile_tokens == image.tile_tokens && !again.was_cut);
   ODP_FUZZ_CHECK(write(again, tables) == file);
 

@@ -17,20 +17,20 @@ int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   const fs::path dir = argv[1];
   fs::create_directories(dir / "alloc");
-  const auto tabled = [](Image image) {
+  const auto tabled = [](TokenFile image) {
     image.header.entropy_model = EntropyModel::kPositionTables;
     return image;
   };
-  std::vector<std::pair<Image, std::string>> seeds;
+  std::vector<std::pair<TokenFile, std::string>> seeds;
   seeds.emplace_back(test::make_image(16, 16, 16, 0, 4, {3}), "one_tile");
   seeds.emplace_back(test::make_image(40, 20, 16, 2, 7, {4, 2, 4, 4, 4, 4}), "counts");
   seeds.emplace_back(test::make_image(64, 64, 32, 0, 12, {8, 8, 8, 8}), "equal");
   seeds.emplace_back(tabled(test::make_image(50, 20, 32, 8, 6, {5, 9})), "tables");
   seeds.emplace_back(test::make_image(16, 16, 16, 0, 16, {2}), "wide_codes");
-  Image with_metadata = test::make_image(20, 12, 16, 4, 4, {3, 2});
+  TokenFile with_metadata = test::make_image(20, 12, 16, 4, 4, {3, 2});
   with_metadata.metadata.push_back({"EXIF", {0x2A, 0x00}});
   seeds.emplace_back(with_metadata, "metadata");
-  Image every_field = test::make_image(600, 300, 256, 8, 7, {4, 2, 4, 4});
+  TokenFile every_field = test::make_image(600, 300, 256, 8, 7, {4, 2, 4, 4});
   every_field.header.colour = ColourSpace::kUnspecified;
   every_field.header.grey = true;
   every_field.header.coded_width = 400;
@@ -39,13 +39,14 @@ int main(int argc, char** argv) {
   every_field.header.flat_tiles = {{1, {200, 30, 40}}, {3, {9, 9, 9}}};
   seeds.emplace_back(every_field, "every_field");
   seeds.emplace_back(tabled(test::make_image(256, 256, 256, 0, 12, {16})), "one_tile_default");
-  Image downscaled = tabled(test::make_image(768, 512, 256, 0, 12, {6}));  // coded_size in scale form (q 48)
+  TokenFile downscaled =
+      tabled(test::make_image(768, 512, 256, 0, 12, {6}));  // coded_size in scale form (q 48)
   downscaled.header.coded_width = 256;
   downscaled.header.coded_height = 171;
   seeds.emplace_back(downscaled, "downscaled");
   for (size_t i = 0, n = seeds.size(); i < n; ++i) {  // the same shapes in version 1
     if (seeds[i].first.header.coded_width) continue;  // (and flat tiles: version 2 only)
-    Image v1 = seeds[i].first;
+    TokenFile v1 = seeds[i].first;
     v1.header.version = 1;
     seeds.emplace_back(v1, seeds[i].second + "_v1");
   }
