@@ -125,6 +125,28 @@ TEST_CASE("hostile model files are model problems (exit 4) naming the field", "[
   CHECK_FALSE(exists(workspace().path("a.png")));
 }
 
+TEST_CASE("a network that cannot be built (no memory for its tensors) is a model problem, exit 4",
+          "[cli][hostile]") {
+  const std::string odp = photo_odp();
+  // Every aligned allocation of 4 kB or more fails: LibTorch's allocator cannot give the tiny network's
+  // tensors (16 kB and more) their memory, while reading the inputs (malloc) still works.
+  const std::string failing =
+      "LD_PRELOAD=" + std::string(FAILING_ALIGNED_ALLOC) + " ODP_FAIL_ALIGNED_ALLOC_BYTES=4096 ";
+  Result result = run(failing + odpdec_tool + " photo.odp -o a.png --quiet");
+  CHECK(result.code == 4);
+  CHECK_THAT(result.err, Catch::Contains("tiny.safetensors") && Catch::Contains("allocate"));
+  CHECK(result.err.find('\n') == result.err.size() - 1);  // one line: no backtrace, no abort
+  CHECK_FALSE(exists(workspace().path("a.png")));
+  result = run(failing + odpenc_tool + " photo.png -o b.odp --quiet");
+  CHECK(result.code == 4);
+  CHECK_THAT(result.err, Catch::Contains("tiny.safetensors") && Catch::Contains("allocate"));
+  CHECK_FALSE(exists(workspace().path("b.odp")));
+  // The shim itself fails nothing without its variable.
+  CHECK(run("LD_PRELOAD=" + std::string(FAILING_ALIGNED_ALLOC) + " " + odpdec_tool +
+            " photo.odp -o a.png --quiet")
+            .code == 0);
+}
+
 TEST_CASE("a file whose overlap is above tile / 2 (valid per spec) encodes and decodes", "[cli][hostile]") {
   // The tiny model's tiles are 32 px: overlap 24 was refused as a usage error (exit 1).
   Result result = run(odpenc_tool + " photo.png -o wide.odp --tokens 4 --overlap 24 --quiet");
