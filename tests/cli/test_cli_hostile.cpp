@@ -235,12 +235,25 @@ TEST_CASE("--max-pixels: images above it are refused from their header, before t
 }
 
 TEST_CASE("odpinfo and odpdec cap what they read: /dev/zero and stdin are refused", "[cli][hostile]") {
+  // Refused from the first bytes (no .odp signature); a stream that starts like a .odp file stops at the cap.
   Result result = run("ulimit -v 1000000; " + odpinfo_tool + " /dev/zero");
   CHECK(result.code == 2);
-  CHECK_THAT(result.err, Catch::Contains("limit of"));
+  CHECK_THAT(result.err, Catch::Contains("/dev/zero") && Catch::Contains("not an .odp file"));
   result = run("ulimit -v 1000000; " + odpdec_tool + " - --quiet < /dev/zero > /dev/null");
   CHECK(result.code == 2);
+  CHECK_THAT(result.err, Catch::Contains("stdin") && Catch::Contains("not an .odp file"));
+  result = run("ulimit -v 1000000; (printf ODP; cat /dev/zero) | " + odpinfo_tool + " -");
+  CHECK(result.code == 2);
   CHECK_THAT(result.err, Catch::Contains("limit of"));
+}
+
+TEST_CASE("odpenc refuses a stream with no image signature from its first bytes", "[cli][hostile]") {
+  // It read up to its cap first (579 MB for 64 Mpx; 1.18 GB of RSS with the buffer's doubling), which this
+  // address-space limit does not leave room for.
+  Result result = run("ulimit -v 1000000; " + odpenc_tool + " - -o zero.odp --quiet < /dev/zero");
+  CHECK(result.code == 2);
+  CHECK_THAT(result.err, Catch::Contains("stdin") && Catch::Contains("unknown signature"));
+  CHECK_FALSE(exists(workspace().path("zero.odp")));
 }
 
 namespace {
