@@ -28,22 +28,24 @@ int posix_memalign(void** out, size_t alignment, size_t size) {
   return real(out, alignment, size);
 }
 
-void* aligned_alloc(size_t alignment, size_t size) {
-  static void* (*real)(size_t, size_t) = NULL;
+typedef void* (*aligned_function)(size_t, size_t);
+
+/* aligned_alloc and memalign: NULL (ENOMEM) from the threshold on, else the real function called name. */
+static void* aligned_or_fail(const char* name, aligned_function* real, size_t alignment, size_t size) {
   if (size >= fail_from()) {
     errno = ENOMEM;
     return NULL;
   }
-  if (real == NULL) real = (void* (*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
-  return real(alignment, size);
+  if (*real == NULL) *real = (aligned_function)dlsym(RTLD_NEXT, name);
+  return (*real)(alignment, size);
+}
+
+void* aligned_alloc(size_t alignment, size_t size) {
+  static aligned_function real = NULL;
+  return aligned_or_fail("aligned_alloc", &real, alignment, size);
 }
 
 void* memalign(size_t alignment, size_t size) {
-  static void* (*real)(size_t, size_t) = NULL;
-  if (size >= fail_from()) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  if (real == NULL) real = (void* (*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
-  return real(alignment, size);
+  static aligned_function real = NULL;
+  return aligned_or_fail("memalign", &real, alignment, size);
 }
