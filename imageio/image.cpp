@@ -68,10 +68,6 @@ bool is_animated_png(const uint8_t* data, size_t size) {
   return false;
 }
 
-}  // namespace
-
-namespace {
-
 enum class Signature { kNone, kOdp, kPng, kJpeg, kWebp, kTiff, kGif, kPnm };
 
 // The format whose signature the first bytes carry (at most kImageSignatureBytes are looked at).
