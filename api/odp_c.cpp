@@ -2,6 +2,7 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -14,6 +15,22 @@
 #include "format/odp_format.h"
 #include "model/tile_model.h"
 #include "odp/odp.h"
+
+// The decode limits came out of reserved: callers built against the older header pass the same struct.
+static_assert(sizeof(odp_decode_options) == 80 && alignof(odp_decode_options) == 4,
+              "odp_decode_options must keep its size and alignment (take new fields from reserved)");
+static_assert(offsetof(odp_decode_options, seam_filter_radius) == 12 &&
+                  offsetof(odp_decode_options, max_pixels) == 16 &&
+                  offsetof(odp_decode_options, reserved) == 36,
+              "odp_decode_options' earlier fields must keep their offsets");
+
+// include/odp/odp.h documents these defaults, and its uint32_t fields must hold them.
+static_assert(odp::codec::DecodeLimits{}.max_pixels == (1u << 28) &&
+                  odp::codec::DecodeLimits{}.max_input_bytes == (100u << 20) &&
+                  odp::codec::DecodeLimits{}.max_metadata_bytes == (64u << 20) &&
+                  odp::codec::DecodeLimits{}.max_tiles == 65536 &&
+                  odp::codec::DecodeLimits{}.max_tiles_per_payload_byte == 8,
+              "update odp_decode_options' documented defaults in include/odp/odp.h");
 
 struct odp_model {
   std::unique_ptr<odp::model::TileModel> model;
@@ -112,6 +129,20 @@ const char* device_name(odp_device device) {
 
 void require(bool condition, const char* message) {
   if (!condition) throw usage(message);
+}
+
+// The caller's limits over codec::DecodeLimits' defaults: a field left 0 keeps its default.
+odp::codec::DecodeLimits limits_from(const odp_decode_options& options) {
+  odp::codec::DecodeLimits limits;
+  const auto set = [](auto& limit, uint32_t given) {
+    if (given != 0) limit = given;
+  };
+  set(limits.max_pixels, options.max_pixels);
+  set(limits.max_input_bytes, options.max_input_bytes);
+  set(limits.max_metadata_bytes, options.max_metadata_bytes);
+  set(limits.max_tiles, options.max_tiles);
+  set(limits.max_tiles_per_payload_byte, options.max_tiles_per_payload_byte);
+  return limits;
 }
 
 }  // namespace
@@ -297,6 +328,7 @@ odp_status odp_decode(odp_model* model, const uint8_t* data, size_t size, const 
     decode_options.max_tokens = options.max_tokens;
     decode_options.seam_cast_radius = options.seam_cast_radius;
     decode_options.seam_filter_radius = options.seam_filter_radius;
+    decode_options.limits = limits_from(options);
     const odp::base::Image image = odp::codec::decode(data, size, *model->model, decode_options);
     *rgb = malloc_copy(image.rgb);
     *width = image.width;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -27,16 +28,27 @@ Error too_large(const std::string& path, uint64_t max_bytes) {
                ErrorKind::kBadInput);
 }
 
-std::vector<uint8_t> read_all(int fd, const std::string& path, uint64_t max_bytes) {
+std::vector<uint8_t> read_all(int fd, const std::string& path, uint64_t max_bytes, const HeadCheck* head) {
   std::vector<uint8_t> bytes;
   uint8_t buffer[1 << 16];
+  bool head_checked = head == nullptr || !head->check;
   for (;;) {
     ssize_t got = ::read(fd, buffer, sizeof buffer);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) throw io_error(path, "cannot read", errno);
-    if (got == 0) return bytes;
-    if (static_cast<uint64_t>(got) > max_bytes - bytes.size()) throw too_large(path, max_bytes);
+    if (got > 0 && static_cast<uint64_t>(got) > max_bytes - bytes.size()) {
+      if (!head_checked) {  // the head's verdict names the problem better than the size does
+        bytes.insert(bytes.end(), buffer, buffer + std::min<size_t>(static_cast<size_t>(got), head->bytes));
+        head->check(bytes.data(), std::min(bytes.size(), head->bytes));
+      }
+      throw too_large(path, max_bytes);
+    }
     bytes.insert(bytes.end(), buffer, buffer + got);
+    if (!head_checked && (got == 0 || bytes.size() >= head->bytes)) {
+      head_checked = true;
+      head->check(bytes.data(), std::min(bytes.size(), head->bytes));
+    }
+    if (got == 0) return bytes;
   }
 }
 
@@ -101,7 +113,11 @@ void remove_temporary_files_now() {
 }
 
 std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
-  if (path == "-") return read_all(STDIN_FILENO, "stdin", max_bytes);
+  return read_file(path, max_bytes, HeadCheck{});
+}
+
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const HeadCheck& head) {
+  if (path == "-") return read_all(STDIN_FILENO, "stdin", max_bytes, &head);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw io_error(path, "cannot open", errno);
   struct stat info {};
@@ -114,7 +130,7 @@ std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
     throw too_large(path, max_bytes);
   }
   try {
-    std::vector<uint8_t> bytes = read_all(fd, path, max_bytes);
+    std::vector<uint8_t> bytes = read_all(fd, path, max_bytes, &head);
     ::close(fd);
     return bytes;
   } catch (...) {

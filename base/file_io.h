@@ -1,7 +1,9 @@
 // The one whole-file read and the one atomic write of odp, with "-" meaning stdin/stdout.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,18 @@ constexpr uint64_t kDefaultMaxInputBytes = 1ull << 30;
 // Error(kBadInput) for an input longer than max_bytes: a regular file is refused from its size before any
 // byte is read, a pipe or device (stdin, /dev/zero) once max_bytes + 1 bytes have arrived.
 std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes = kDefaultMaxInputBytes);
+
+// A look at an input's first bytes before the rest is read: `check` is called once with the first `bytes`
+// bytes (all of them when the input is shorter, possibly none) and throws to refuse the input. Input that
+// cannot be what the caller reads (an endless stream of zeros given as an image) then costs one read of
+// the device, not max_bytes of memory.
+struct HeadCheck {
+  size_t bytes = 0;
+  std::function<void(const uint8_t* data, size_t size)> check;
+};
+// read_file, with head.check run on the first head.bytes bytes as soon as they have arrived (after the
+// size check of a regular file).
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const HeadCheck& head);
 
 // Writes bytes so that path holds either its old content or all of the new one, never a part: a temporary
 // file beside it (a short hidden name, so that any name up to NAME_MAX works), flushed to disk (fsync)

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
           const std::string& input = arguments.inputs()[i];
           int code = cli::for_input(arguments, input, [&] {
             const Clock::time_point read_start = Clock::now();
-            const std::vector<uint8_t> bytes = base::read_file(input, options.limits.max_input_bytes);
+            const std::vector<uint8_t> bytes = codec::read_odp_file(input, options.limits.max_input_bytes);
             codec::check_decode_limits(bytes.data(), bytes.size(), options.limits);
             const codec::FileInfo info = codec::inspect(bytes.data(), bytes.size());
             // The original is read first: a wrong pairing is reported before the slow decode, and nothing is

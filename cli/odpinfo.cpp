@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     int result = cli::kOk;
     for (const std::string& input : arguments.inputs()) {
       int code = cli::for_input(arguments, input, [&] {
-        const std::vector<uint8_t> bytes = base::read_file(input, codec::kMaxOdpFileBytes);
+        const std::vector<uint8_t> bytes = codec::read_odp_file(input);
         print_info(input == "-" ? "stdin" : input, codec::inspect(bytes.data(), bytes.size()),
                    arguments.has("-v"));
       });

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < outputs.size(); ++i) {
           const std::string& input = arguments.inputs()[i];
           int code = cli::for_input(arguments, input, [&] {
-            const std::vector<uint8_t> bytes = base::read_file(input, codec::kMaxOdpFileBytes);
+            const std::vector<uint8_t> bytes = codec::read_odp_file(input);
             if (codec::inspect(bytes.data(), bytes.size()).position_tables && !tables)
               tables =
                   std::make_unique<model::ModelInfo>(codec::load_model_info(cli::locate_model(arguments)));

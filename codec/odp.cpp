@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/file_io.h"
 #include "base/psnr.h"
 #include "base/resample.h"
 #include "codec/model_failure.h"
@@ -445,6 +446,19 @@ format::Summary summarize_within(const uint8_t* data, size_t size, const DecodeL
   return summary;
 }
 }  // namespace
+
+std::vector<uint8_t> read_odp_file(const std::string& path, uint64_t max_bytes) {
+  base::HeadCheck head;
+  head.bytes = format::kSignatureBytes;
+  head.check = [&](const uint8_t* data, size_t size) {
+    try {
+      format::check_signature(data, size);
+    } catch (const format::FormatError& error) {
+      throw CodecError((path == "-" ? "stdin" : path) + ": " + error.what(), ErrorKind::kBadInput);
+    }
+  };
+  return base::read_file(path, max_bytes, head);
+}
 
 void check_decode_limits(const uint8_t* data, size_t size, const DecodeLimits& limits) {
   summarize_within(data, size, limits);

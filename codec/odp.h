@@ -147,6 +147,10 @@ struct DecodeOptions {
 // beyond options.limits, naming the limit, before any pixel or tile memory is allocated.
 Image decode(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options = {});
 
+// Reads a .odp file ("-": stdin) of at most max_bytes; input that does not start with the format's signature
+// is refused (kBadInput) from its first bytes, before the rest is read (odpdec - < /dev/zero).
+std::vector<uint8_t> read_odp_file(const std::string& path, uint64_t max_bytes = kMaxOdpFileBytes);
+
 // The checks of decode()'s first step, without the model: header, limits, tiles per payload byte. The tools
 // run it before they load the model (kBadInput naming the limit).
 void check_decode_limits(const uint8_t* data, size_t size, const DecodeLimits& limits = {});

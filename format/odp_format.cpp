@@ -306,18 +306,34 @@ void parse_metadata(wire::ByteReader& in, int version, const ReadLimits& limits,
   summary.metadata_bytes = in.offset() - metadata_start;
 }
 
+}  // namespace
+
+void check_signature(const uint8_t* data, size_t size) {
+  if (size == 0) throw FormatError("empty input: not an .odp file (0 bytes)");
+  if (size >= 2 && data[0] == kSignature0 && (data[1] & kVersionBit)) {
+    const int version = data[1] & ~kVersionBit;
+    if (version != 2) {
+      throw FormatError("unsupported .odp version " + std::to_string(version) + " (field 'signature' = 4F " +
+                        hex_byte(data[1]) + "; this reader knows versions 1 and 2)");
+    }
+    return;
+  }
+  if (size < 3 || !std::equal(kMagicV1, kMagicV1 + 3, data)) {
+    std::string seen;
+    for (size_t i = 0; i < std::min<size_t>(size, 3); ++i) seen += (i ? " " : "") + hex_byte(data[i]);
+    throw FormatError("not an .odp file: magic bytes are " + seen +
+                      ", expected 4F 82 (version 2) or 4F 44 50 (\"ODP\", version 1)");
+  }
+}
+
+namespace {
+
 Summary parse_v1(const uint8_t* data, size_t size, const ReadLimits& limits) {
   wire::ByteReader in(data, size);
   Summary summary;
   Header& header = summary.header;
 
-  const uint8_t* magic = in.bytes(std::min<size_t>(size, 3), "magic");
-  if (size < 3 || !std::equal(kMagicV1, kMagicV1 + 3, magic)) {
-    std::string seen;
-    for (size_t i = 0; i < std::min<size_t>(size, 3); ++i) seen += (i ? " " : "") + hex_byte(magic[i]);
-    throw FormatError("not an .odp file: magic bytes are " + seen +
-                      ", expected 4F 82 (version 2) or 4F 44 50 (\"ODP\", version 1)");
-  }
+  in.bytes(3, "magic");  // checked by check_signature
   const uint8_t version = in.u8("version");
   if (version != 1) {
     throw FormatError("unsupported .odp version " + std::to_string(version) +
@@ -700,15 +716,8 @@ std::vector<uint8_t> write(const TokenFile& image, const FrequencyTables& tables
 }
 
 Summary summarize(const uint8_t* data, size_t size, const ReadLimits& limits) {
-  if (size == 0) throw FormatError("empty input: not an .odp file (0 bytes)");
-  if (size >= 2 && data[0] == kSignature0 && (data[1] & kVersionBit)) {
-    const int version = data[1] & ~kVersionBit;
-    if (version != 2) {
-      throw FormatError("unsupported .odp version " + std::to_string(version) + " (field 'signature' = 4F " +
-                        hex_byte(data[1]) + "; this reader knows versions 1 and 2)");
-    }
-    return parse_v2(data, size, limits);
-  }
+  check_signature(data, size);
+  if (data[0] == kSignature0 && (data[1] & kVersionBit)) return parse_v2(data, size, limits);
   return parse_v1(data, size, limits);
 }
 

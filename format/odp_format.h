@@ -94,6 +94,12 @@ struct ReadLimits {
   uint64_t max_metadata_bytes = 64u << 20;  // stored and decompressed, all chunks together
 };
 
+// How many leading bytes check_signature looks at.
+constexpr size_t kSignatureBytes = 3;
+// Throws FormatError unless data starts as an .odp file does (version 2's 4F 82, version 1's "ODP"): the
+// first check of every parse, also run on the first bytes of a stream before the rest is read.
+void check_signature(const uint8_t* data, size_t size);
+
 // Serialises a token file in file.header.version (2 by default). Every tile must have 1..256 tokens, each
 // < 2^codebook_bits.
 std::vector<uint8_t> write(const TokenFile& file, const FrequencyTables& tables = {});

@@ -68,38 +68,75 @@ bool is_animated_png(const uint8_t* data, size_t size) {
   return false;
 }
 
+enum class Signature { kNone, kOdp, kPng, kJpeg, kWebp, kTiff, kGif, kPnm };
+
+// The format whose signature the first bytes carry (at most kImageSignatureBytes are looked at).
+Signature signature_of(const uint8_t* data, size_t size) {
+  auto starts_with = [&](const char* signature, size_t length, size_t offset = 0) {
+    return size >= offset + length && std::memcmp(data + offset, signature, length) == 0;
+  };
+  if (starts_with("\x89PNG\r\n\x1a\n", 8)) return Signature::kPng;
+  if (starts_with("\xff\xd8\xff", 3)) return Signature::kJpeg;
+  if (starts_with("RIFF", 4) && starts_with("WEBP", 4, 8)) return Signature::kWebp;
+  if (starts_with("II*\0", 4) || starts_with("MM\0*", 4) || starts_with("II+\0", 4) ||
+      starts_with("MM\0+", 4))
+    return Signature::kTiff;
+  if (starts_with("GIF87a", 6) || starts_with("GIF89a", 6)) return Signature::kGif;
+  if (size >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7') return Signature::kPnm;
+  if (starts_with("ODP", 3) || starts_with("\x4f\x82", 2)) return Signature::kOdp;
+  return Signature::kNone;
+}
+
 }  // namespace
+
+void check_image_signature(const uint8_t* data, size_t size, const std::string& name_for_errors) {
+  switch (signature_of(data, size)) {
+    case Signature::kNone:
+      if (size == 0) throw Error(name_for_errors + ": the file is empty");
+      throw Error(name_for_errors + ": unsupported image format: not a PNG, JPEG, WebP, TIFF, GIF, PPM or " +
+                  "PGM file (unknown signature)");
+    case Signature::kOdp:
+      throw Error(name_for_errors + ": this is a .odp file, not an image; decode it with odpdec");
+    default:
+      return;
+  }
+}
 
 Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors,
                    const ImageLimits& limits) {
-  auto starts_with = [&](const char* signature, size_t offset = 0) {
-    size_t length = std::strlen(signature);
-    return size >= offset + length && std::memcmp(data + offset, signature, length) == 0;
-  };
-  if (size == 0) throw Error(name_for_errors + ": the file is empty");
-  if (starts_with("\x89PNG\r\n\x1a\n")) {
-    Image image = detail::decode_png(data, size, name_for_errors, limits);
-    if (is_animated_png(data, size)) image.warnings.push_back("animated PNG: encoded the first frame only");
-    return image;
+  switch (signature_of(data, size)) {
+    case Signature::kPng: {
+      Image image = detail::decode_png(data, size, name_for_errors, limits);
+      if (is_animated_png(data, size)) image.warnings.push_back("animated PNG: encoded the first frame only");
+      return image;
+    }
+    case Signature::kJpeg:
+      return detail::decode_jpeg(data, size, name_for_errors, limits);
+    case Signature::kWebp:
+      return detail::decode_webp(data, size, name_for_errors, limits);
+    case Signature::kTiff:
+      return detail::decode_tiff(data, size, name_for_errors, limits);
+    case Signature::kGif:
+      return detail::decode_gif(data, size, name_for_errors, limits);
+    case Signature::kPnm:
+      return detail::decode_pnm(data, size, name_for_errors, limits);
+    case Signature::kOdp:
+    case Signature::kNone:
+      break;
   }
-  if (starts_with("\xff\xd8\xff")) return detail::decode_jpeg(data, size, name_for_errors, limits);
-  if (starts_with("RIFF") && starts_with("WEBP", 8))
-    return detail::decode_webp(data, size, name_for_errors, limits);
-  if (starts_with("II*\0") || starts_with("MM\0*") || starts_with("II+\0") || starts_with("MM\0+"))
-    return detail::decode_tiff(data, size, name_for_errors, limits);
-  if (starts_with("GIF87a") || starts_with("GIF89a"))
-    return detail::decode_gif(data, size, name_for_errors, limits);
-  if (size >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7')
-    return detail::decode_pnm(data, size, name_for_errors, limits);
-  if (starts_with("ODP"))
-    throw Error(name_for_errors + ": this is a .odp file, not an image; decode it with odpdec");
-  throw Error(name_for_errors +
-              ": unsupported image format (odp reads PNG, JPEG, WebP, TIFF, GIF, PPM and PGM)");
+  check_image_signature(data, size, name_for_errors);
+  throw Error(name_for_errors + ": unsupported image format");  // not reached: the check threw
 }
 
 Image read_image(const std::string& path, const ImageLimits& limits) {
-  std::vector<uint8_t> bytes = base::read_file(path, limits.max_input_bytes);
-  return decode_image(bytes.data(), bytes.size(), path == "-" ? "stdin" : path, limits);
+  const std::string name = path == "-" ? "stdin" : path;
+  // Input with no image signature is refused from its first bytes, before the rest is read (stdin or a
+  // device can be endless: odpenc - < /dev/zero).
+  base::HeadCheck head;
+  head.bytes = kImageSignatureBytes;
+  head.check = [&](const uint8_t* data, size_t size) { check_image_signature(data, size, name); };
+  std::vector<uint8_t> bytes = base::read_file(path, limits.max_input_bytes, head);
+  return decode_image(bytes.data(), bytes.size(), name, limits);
 }
 
 ImageFormat format_for_path(const std::string& path) {

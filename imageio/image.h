@@ -30,10 +30,17 @@ struct ReadOptions {
 };
 using ImageLimits = ReadOptions;
 
-// Reads by content (signature), not by extension. path "-" reads stdin.
+// Reads by content (signature), not by extension. path "-" reads stdin; input whose first bytes carry no
+// known signature is refused before the rest is read.
 Image read_image(const std::string& path, const ImageLimits& limits = {});
 Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors,
                    const ImageLimits& limits = {});
+
+// How many leading bytes check_image_signature needs to tell every format it knows (fewer: all there are).
+constexpr size_t kImageSignatureBytes = 12;
+// Throws kBadInput naming the input unless its first bytes carry the signature of a format decode_image
+// reads: "the file is empty", "this is a .odp file, not an image" or "unknown signature".
+void check_image_signature(const uint8_t* data, size_t size, const std::string& name_for_errors);
 
 enum class ImageFormat { kPng, kPpm, kJpeg, kWebp };
 // Chooses the output format from the extension (.png .ppm .jpg/.jpeg .webp); png when unknown.

@@ -17,11 +17,29 @@ int ModelConfig::codebook_bits() const {
   return bits;
 }
 
-int64_t ModelConfig::parameter_count_estimate() const {
-  const int64_t W = width, grid = tile_size / patch_size;
-  const int64_t block = 4 * W * W + 2 * W * W * mlp_ratio + 9 * W + 2 * W * mlp_ratio;
-  return block * (encoder_layers + decoder_layers) + 3 * patch_size * patch_size * W + 2 * grid * grid * W +
-         3 * num_tokens * W;
+int64_t ModelConfig::parameter_count() const {
+  // TokenizerNetImpl's parameters, in the order model/network.cpp registers them; a layer norm has a weight
+  // and a bias of `width` each, a dense or convolution layer its weight and a bias per output.
+  const int64_t W = width, P = patch_size, N = num_tokens, d = static_cast<int64_t>(fsq_levels.size());
+  const int64_t patches = static_cast<int64_t>(tile_size / patch_size) * (tile_size / patch_size);
+  const int64_t hidden = W * mlp_ratio;
+  const int64_t block = 2 * W + 2 * W                // norm1, norm2
+                        + (W * 3 * W + 3 * W)        // qkv
+                        + (W * W + W)                // proj
+                        + (W * hidden + hidden)      // fc1
+                        + (hidden * W + W);          // fc2
+  int64_t count = (3 * W * P * P + W)                // patch_embed
+                  + patches * W + 2 * N * W          // encoder_pos, latent_tokens, latent_pos
+                  + block * encoder_layers + 2 * W   // encoder blocks, encoder_norm
+                  + (W * d + d) + (d * W + W)        // to_code, from_code
+                  + W + N * W + patches * W          // mask_token, decoder_token_pos, image_queries
+                  + block * decoder_layers + 2 * W;  // decoder blocks, decoder_norm
+  int64_t in = W;
+  for (int c : head_channels) {  // head: a 3x3 convolution per stage, then to_rgb
+    count += in * c * 9 + c;
+    in = c;
+  }
+  return count + in * 3 * 9 + 3;
 }
 
 void ModelConfig::validate() const {

@@ -115,6 +115,19 @@ ModelInfo model_info_from(const SafetensorsFile& file, const std::vector<uint8_t
   info.config = config_from_metadata(file.metadata, path);
   info.path = path;
   info.model_id = model_id_of(bytes);
+  // Building the network allocates what the hyper-parameters say; a file whose tensors hold fewer elements
+  // cannot fill it, so it is refused here, before anything is allocated (one tensor's count is at most 2^56:
+  // the sum stops once it suffices).
+  const int64_t needed = info.config.parameter_count();
+  int64_t held = 0;
+  for (const auto& [tensor_name, blob] : file.tensors)
+    if (tensor_name != kFrequencyTensorName && (held += blob.numel()) >= needed) break;
+  if (held < needed)
+    throw ModelError(
+        path + ": the hyper-parameters (odp.tile_size, odp.patch_size, odp.num_tokens, odp.width, " +
+        "odp.encoder_layers, odp.decoder_layers, odp.mlp_ratio, odp.fsq_levels, odp.head_channels) " +
+        "need " + std::to_string(needed) + " parameters, but the file's tensors hold only " +
+        std::to_string(held));
   auto freq = file.tensors.find(kFrequencyTensorName);
   if (freq == file.tensors.end()) return info;
   const auto& config = info.config;

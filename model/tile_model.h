@@ -50,7 +50,9 @@ struct ModelConfig {
 
   int codebook_size() const;
   int codebook_bits() const;  // ceil(log2(codebook_size))
-  int64_t parameter_count_estimate() const;
+  // The exact number of parameters the network builds for this config (no LibTorch needed), so that a model
+  // file can be refused before anything is allocated when its tensors hold fewer. Call after validate().
+  int64_t parameter_count() const;
   void validate() const;  // throws ModelError naming the bad field
 };
 

@@ -87,4 +87,9 @@ measure "odpenc tall-1x2^28.png --max-pixels 268435456" "$odpenc" "tall-1x2^28.p
 measure "odpinfo /dev/zero" "$odpinfo" /dev/zero
 measure "odpdec - < /dev/zero" bash -c "\"$odpdec\" - --quiet < /dev/zero > /dev/null"
 measure "odpenc - < /dev/zero" bash -c "\"$odpenc\" - --quiet < /dev/zero > /dev/null"
+measure "odpenc /dev/zero" "$odpenc" /dev/zero -o out.odp --quiet
+measure "odptrunc /dev/zero" "$odptrunc" /dev/zero -o out.odp --tokens 1
+# Streams that start with a valid signature are read up to the cap (what the signature check cannot stop).
+measure "odpinfo - < \"ODP\" + /dev/zero" bash -c "(printf ODP; cat /dev/zero) | \"$odpinfo\" -"
+measure "odpenc - < PNG signature + /dev/zero" bash -c "(printf '\\211PNG\\r\\n\\032\\n'; cat /dev/zero) | \"$odpenc\" - --quiet > /dev/null"
 ls "$work" | grep -E "^out\.|tmp" | sed 's/^/left behind: /'

@@ -158,15 +158,25 @@ typedef struct odp_decode_options {
   int max_tokens;         /* 0: every token the file holds; else at most this many per tile */
   int seam_cast_radius;   /* pixels over which tiles' colour casts are evened (default 96; 0: off) */
   int seam_filter_radius; /* pixels smoothed each side of a seam when tiles do not overlap (default 4) */
-  uint32_t reserved[16];
+  /* Resource limits: a file beyond one is refused (ODP_ERROR_BAD_INPUT, the message names the limit) before
+   * any pixel or tile memory is allocated. 0 means the default, which is the format's own bound (spec 9.3;
+   * codec::DecodeLimits in codec/odp.h): lower them to bound what an untrusted file can cost. Taken from
+   * reserved (zero in older callers: the defaults), so the struct's size and alignment are unchanged. */
+  uint32_t max_pixels;                 /* width x height of the image (default 2^28 = 268435456) */
+  uint32_t max_input_bytes;            /* the file's size (default 100 MiB = 104857600, the largest file) */
+  uint32_t max_metadata_bytes;         /* ICC + EXIF, stored and unpacked (default 64 MiB = 67108864) */
+  uint32_t max_tiles;                  /* tiles of the grid (default 65536) */
+  uint32_t max_tiles_per_payload_byte; /* tiles beyond the first 64 need a payload byte per this many
+                                          tiles (default 8) */
+  uint32_t reserved[11];
 } odp_decode_options;
 ODP_API void odp_decode_options_init(odp_decode_options* options);
 
 /* Decodes a .odp file made with this model; *rgb receives width * height * 3 bytes (release with odp_free),
  * rows without padding. options may be NULL (defaults). A file made by another model is ODP_ERROR_MODEL.
- * Files beyond the format's resource limits (2^28 pixels, 65536 tiles, more than 64 + 8 tiles per payload
- * byte, 64 MiB of metadata, 100 MiB in all; codec::DecodeLimits in codec/odp.h) are refused before any pixel
- * memory is allocated; the C API does not let callers lower them yet. */
+ * Files beyond the limits of odp_decode_options (by default the format's: 2^28 pixels, 65536 tiles, more than
+ * 64 + 8 tiles per payload byte, 64 MiB of metadata, 100 MiB in all) are ODP_ERROR_BAD_INPUT, refused before
+ * any pixel memory is allocated. */
 ODP_API odp_status odp_decode(odp_model* model, const uint8_t* data, size_t size,
                               const odp_decode_options* options, uint8_t** rgb, int* width, int* height);
 

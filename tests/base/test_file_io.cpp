@@ -94,3 +94,43 @@ TEST_CASE("printable escapes control characters in names echoed by messages", "[
   CHECK(odp::base::printable("a\x1b[31mred\x7f\n.png") == "a\\x1B[31mred\\x7F\\x0A.png");
   CHECK(odp::base::printable("plain name \xc3\xa9.png") == "plain name \xc3\xa9.png");  // UTF-8 is kept
 }
+
+TEST_CASE("read_file with a head check refuses an input from its first bytes, before reading the rest",
+          "[hostile]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("odp_base_head_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::vector<std::vector<uint8_t>> seen;
+  odp::base::HeadCheck head;
+  head.bytes = 12;
+  head.check = [&](const uint8_t* data, size_t size) {
+    seen.emplace_back(data, data + size);
+    if (size == 0 || data[0] != 'O') throw odp::base::Error("no O at the start");
+  };
+  // /dev/zero under a 1 GiB cap: refused after its first read (without the check: 1 GiB of zeros first).
+  CHECK_THROWS_WITH(odp::base::read_file("/dev/zero", odp::base::kDefaultMaxInputBytes, head),
+                    Catch::Contains("no O at the start"));
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == std::vector<uint8_t>(12, 0));
+  // A file shorter than head.bytes is checked whole, once; one that passes is read whole.
+  seen.clear();
+  const std::string path = (dir / "six.odp").string();
+  odp::base::write_file_atomic(path, kBytes);
+  CHECK(odp::base::read_file(path, 100, head) == kBytes);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == kBytes);
+  std::vector<uint8_t> long_file(100000, 'O');
+  odp::base::write_file_atomic(path, long_file);
+  seen.clear();
+  CHECK(odp::base::read_file(path, 100000, head) == long_file);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].size() == 12);
+  // An empty input is checked too (with no bytes), and the size cap still comes first for a regular file.
+  odp::base::write_file_atomic(path, {});
+  seen.clear();
+  CHECK_THROWS_WITH(odp::base::read_file(path, 100, head), Catch::Contains("no O"));
+  CHECK(seen.size() == 1);
+  odp::base::write_file_atomic(path, long_file);
+  CHECK_THROWS_WITH(odp::base::read_file(path, 99999, head), Catch::Contains("limit of 99999 bytes"));
+  fs::remove_all(dir);
+}

@@ -265,3 +265,93 @@ TEST_CASE("gpu_precision defaults to TF32, is ignored on the CPU and refuses a v
   CHECK(bytes == nullptr);
   odp_model_free(model);
 }
+
+namespace {
+
+// odp_decode with these options: the status, and the message when it failed.
+odp_status decode_with(odp_model* model, const std::vector<uint8_t>& file,
+                       const odp_decode_options& options) {
+  uint8_t* rgb = nullptr;
+  int width = 0, height = 0;
+  const odp_status status = odp_decode(model, file.data(), file.size(), &options, &rgb, &width, &height);
+  odp_free(rgb);
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "decode limits: a lowered one refuses a file naming it, 0 keeps the default; the struct did not grow",
+    "[c_api]") {
+  // The limits took room from reserved: callers built against the older header pass the same struct.
+  CHECK(sizeof(odp_decode_options) == 80);
+  CHECK(offsetof(odp_decode_options, max_pixels) == 16);
+  CHECK(offsetof(odp_decode_options, reserved) + sizeof(uint32_t) * 11 == sizeof(odp_decode_options));
+  odp_decode_options defaults;
+  odp_decode_options_init(&defaults);
+  CHECK(defaults.max_pixels == 0);
+  CHECK(defaults.max_input_bytes == 0);
+  CHECK(defaults.max_metadata_bytes == 0);
+  CHECK(defaults.max_tiles == 0);
+  CHECK(defaults.max_tiles_per_payload_byte == 0);
+
+  odp_model* model = load("tiny.safetensors");
+  const std::vector<uint8_t> rgb = gradient(70, 40);  // 2800 pixels, 3 x 2 tiles of 32
+  const std::vector<uint8_t> icc(1000, 7);
+  const odp_image image = {70, 40, 210, rgb.data(), icc.data(), icc.size(), nullptr, 0};
+  odp_encode_options encode_options;
+  odp_encode_options_init(&encode_options);
+  encode_options.tokens = 4;
+  uint8_t* bytes = nullptr;
+  size_t size = 0;
+  REQUIRE(odp_encode(model, &image, &encode_options, &bytes, &size) == ODP_OK);
+  const std::vector<uint8_t> file(bytes, bytes + size);
+  odp_free(bytes);
+  REQUIRE(decode_with(model, file, defaults) == ODP_OK);
+
+  const auto refused = [&](const odp_decode_options& options, const std::string& naming) {
+    const odp_status status = decode_with(model, file, options);
+    INFO(odp_error_message());
+    CHECK(status == ODP_ERROR_BAD_INPUT);
+    CHECK_THAT(odp_error_message(), Catch::Contains(naming));
+  };
+  odp_decode_options options = defaults;
+  options.max_pixels = 2799;
+  refused(options, "limit of 2799 pixels");
+  options.max_pixels = 2800;
+  CHECK(decode_with(model, file, options) == ODP_OK);
+
+  options = defaults;
+  options.max_input_bytes = static_cast<uint32_t>(file.size() - 1);
+  refused(options, "above the limit of " + std::to_string(file.size() - 1));
+  options.max_input_bytes = static_cast<uint32_t>(file.size());
+  CHECK(decode_with(model, file, options) == ODP_OK);
+
+  options = defaults;
+  options.max_tiles = 5;
+  refused(options, "limit of 5 (");
+  options.max_tiles = 6;
+  CHECK(decode_with(model, file, options) == ODP_OK);
+
+  options = defaults;
+  options.max_metadata_bytes = 999;
+  refused(options, "metadata exceeds the reader's limit of 999 bytes");
+  options.max_metadata_bytes = 1000;
+  CHECK(decode_with(model, file, options) == ODP_OK);
+
+  // 9 x 8 = 72 tiles at one token, cut to 4 payload bytes: within 64 + 8 per byte, beyond 64 + 1 per byte.
+  const std::vector<uint8_t> many = encode(model, 288, 256, 1);
+  odp_file_info info{};
+  info.struct_size = sizeof info;
+  REQUIRE(odp_inspect(many.data(), many.size(), &info) == ODP_OK);
+  REQUIRE(info.tiles_x * info.tiles_y == 72);
+  const std::vector<uint8_t> cut(many.begin(), many.begin() + info.header_bytes + info.metadata_bytes + 4);
+  CHECK(decode_with(model, cut, defaults) == ODP_OK);
+  options = defaults;
+  options.max_tiles_per_payload_byte = 1;
+  const odp_status status = decode_with(model, cut, options);
+  INFO(odp_error_message());
+  CHECK(status == ODP_ERROR_BAD_INPUT);
+  CHECK_THAT(odp_error_message(), Catch::Contains("limit of 1 tiles per payload byte"));
+  odp_model_free(model);
+}

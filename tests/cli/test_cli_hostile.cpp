@@ -125,6 +125,28 @@ TEST_CASE("hostile model files are model problems (exit 4) naming the field", "[
   CHECK_FALSE(exists(workspace().path("a.png")));
 }
 
+TEST_CASE("a network that cannot be built (no memory for its tensors) is a model problem, exit 4",
+          "[cli][hostile]") {
+  const std::string odp = photo_odp();
+  // Every aligned allocation of 4 kB or more fails: LibTorch's allocator cannot give the tiny network's
+  // tensors (16 kB and more) their memory, while reading the inputs (malloc) still works.
+  const std::string failing =
+      "LD_PRELOAD=" + std::string(FAILING_ALIGNED_ALLOC) + " ODP_FAIL_ALIGNED_ALLOC_BYTES=4096 ";
+  Result result = run(failing + odpdec_tool + " photo.odp -o a.png --quiet");
+  CHECK(result.code == 4);
+  CHECK_THAT(result.err, Catch::Contains("tiny.safetensors") && Catch::Contains("allocate"));
+  CHECK(result.err.find('\n') == result.err.size() - 1);  // one line: no backtrace, no abort
+  CHECK_FALSE(exists(workspace().path("a.png")));
+  result = run(failing + odpenc_tool + " photo.png -o b.odp --quiet");
+  CHECK(result.code == 4);
+  CHECK_THAT(result.err, Catch::Contains("tiny.safetensors") && Catch::Contains("allocate"));
+  CHECK_FALSE(exists(workspace().path("b.odp")));
+  // The shim itself fails nothing without its variable.
+  CHECK(run("LD_PRELOAD=" + std::string(FAILING_ALIGNED_ALLOC) + " " + odpdec_tool +
+            " photo.odp -o a.png --quiet")
+            .code == 0);
+}
+
 TEST_CASE("a file whose overlap is above tile / 2 (valid per spec) encodes and decodes", "[cli][hostile]") {
   // The tiny model's tiles are 32 px: overlap 24 was refused as a usage error (exit 1).
   Result result = run(odpenc_tool + " photo.png -o wide.odp --tokens 4 --overlap 24 --quiet");
@@ -213,12 +235,25 @@ TEST_CASE("--max-pixels: images above it are refused from their header, before t
 }
 
 TEST_CASE("odpinfo and odpdec cap what they read: /dev/zero and stdin are refused", "[cli][hostile]") {
+  // Refused from the first bytes (no .odp signature); a stream that starts like a .odp file stops at the cap.
   Result result = run("ulimit -v 1000000; " + odpinfo_tool + " /dev/zero");
   CHECK(result.code == 2);
-  CHECK_THAT(result.err, Catch::Contains("limit of"));
+  CHECK_THAT(result.err, Catch::Contains("/dev/zero") && Catch::Contains("not an .odp file"));
   result = run("ulimit -v 1000000; " + odpdec_tool + " - --quiet < /dev/zero > /dev/null");
   CHECK(result.code == 2);
+  CHECK_THAT(result.err, Catch::Contains("stdin") && Catch::Contains("not an .odp file"));
+  result = run("ulimit -v 1000000; (printf ODP; cat /dev/zero) | " + odpinfo_tool + " -");
+  CHECK(result.code == 2);
   CHECK_THAT(result.err, Catch::Contains("limit of"));
+}
+
+TEST_CASE("odpenc refuses a stream with no image signature from its first bytes", "[cli][hostile]") {
+  // It read up to its cap first (579 MB for 64 Mpx; 1.18 GB of RSS with the buffer's doubling), which this
+  // address-space limit does not leave room for.
+  Result result = run("ulimit -v 1000000; " + odpenc_tool + " - -o zero.odp --quiet < /dev/zero");
+  CHECK(result.code == 2);
+  CHECK_THAT(result.err, Catch::Contains("stdin") && Catch::Contains("unknown signature"));
+  CHECK_FALSE(exists(workspace().path("zero.odp")));
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <png.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -322,4 +323,26 @@ TEST_CASE("image headers are checked against max_side and max_pixels before pixe
   ReadOptions few;
   few.max_pixels = 1 << 20;
   CHECK_THROWS_WITH(decode(big, few), Catch::Contains("16384x16384") && Catch::Contains("above the limit"));
+}
+
+TEST_CASE("read_image refuses input with no image signature from its first bytes", "[image][hostile]") {
+  // /dev/zero never ends; the cap (1 GiB by default) used to be read in full before the signature was
+  // looked at (odpenc - < /dev/zero: 1.18 GB). Now the first bytes decide.
+  try {
+    read_image("/dev/zero");
+    FAIL("/dev/zero was read as an image");
+  } catch (const Error& error) {
+    CHECK(error.kind() == ErrorKind::kBadInput);
+    CHECK_THAT(error.what(), Catch::Contains("/dev/zero") && Catch::Contains("unknown signature") &&
+                                 Catch::Contains("not a PNG, JPEG, WebP"));
+  }
+  const uint8_t odp_v2[] = {0x4F, 0x82, 0};
+  CHECK_THROWS_WITH(check_image_signature(odp_v2, sizeof odp_v2, "x.odp"), Catch::Contains(".odp file"));
+  CHECK_THROWS_WITH(check_image_signature(nullptr, 0, "x"), Catch::Contains("empty"));
+  // Every format decode_image reads passes the check with its first kImageSignatureBytes bytes.
+  const Image image = odp::test::synthetic_image(5, 4);
+  for (ImageFormat format : {ImageFormat::kPng, ImageFormat::kPpm, ImageFormat::kJpeg, ImageFormat::kWebp}) {
+    const std::vector<uint8_t> bytes = encode_image(image, format);
+    CHECK_NOTHROW(check_image_signature(bytes.data(), std::min(bytes.size(), kImageSignatureBytes), "x"));
+  }
 }

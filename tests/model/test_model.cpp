@@ -244,6 +244,22 @@ TEST_CASE("config validation names the bad field") {
   REQUIRE(tiny_config().codebook_bits() == 12);
 }
 
+TEST_CASE("parameter_count is the number of parameters the network builds") {
+  REQUIRE(tiny_config().parameter_count() ==
+          count_parameters(*TokenizerNet(tiny_config(), WeightInit::kNone)));
+  // The defaults are the shipped model's hyper-parameters (model/weights/odp.safetensors).
+  const ModelConfig shipped;
+  REQUIRE(shipped.parameter_count() == count_parameters(*TokenizerNet(shipped, WeightInit::kNone)));
+  ModelConfig odd = tiny_config();  // every term moves: layers, ratio, levels, head stages
+  odd.encoder_layers = 2;
+  odd.decoder_layers = 3;
+  odd.mlp_ratio = 3;
+  odd.fsq_levels = {5, 5, 5};
+  odd.patch_size = 4;
+  odd.head_channels = {12, 6};
+  REQUIRE(odd.parameter_count() == count_parameters(*TokenizerNet(odd, WeightInit::kNone)));
+}
+
 TEST_CASE("CPU decoding in bf16 stays close to fp32 and can be switched off") {
   const auto c = tiny_config();
   auto model = centred_tiny_model(5);  // a plain random network would clamp to black in both precisions

@@ -75,3 +75,26 @@ TEST_CASE("absurd hyper-parameters are refused before any network is built", "[m
   CHECK_THROWS_WITH(config_from_metadata(metadata, "tiny"),
                     Catch::Contains("odp.width") && Catch::Contains("1048576"));
 }
+
+TEST_CASE("a file whose tensors hold fewer elements than its hyper-parameters need is refused",
+          "[model][hostile]") {
+  // Within every bound (width 4096, 64 layers each way) the config needs billions of parameters, which the
+  // network would allocate before finding the tensors missing; the count refuses it before that.
+  ModelConfig config = odp::testing::tiny_model_config();
+  config.width = 4096;
+  config.heads = 4;
+  config.encoder_layers = config.decoder_layers = 64;
+  SafetensorsFile file;
+  file.metadata = config_to_metadata(config);
+  TensorBlob& blob = file.tensors["patch_embed.weight"];
+  blob.dtype = "F32";
+  blob.shape = {4096, 3, 8, 8};
+  blob.data.assign(4096 * 3 * 8 * 8 * 4, 0);
+  const std::vector<uint8_t> bytes = serialize_safetensors(file);
+  const std::string needed = std::to_string(config.parameter_count());
+  CHECK_THROWS_WITH(model_info_from(parse_safetensors(bytes, "big.safetensors"), bytes, "big.safetensors"),
+                    Catch::Contains("big.safetensors") && Catch::Contains("odp.width") &&
+                        Catch::Contains("odp.encoder_layers") && Catch::Contains(needed + " parameters") &&
+                        Catch::Contains("hold only 786432"));
+  CHECK(config.parameter_count() > (int64_t{1} << 33));
+}
