@@ -15,7 +15,8 @@ void check_same_tensors(const Tensors& mine, const Tensors& theirs, const char* 
     throw std::invalid_argument(std::string("blend: the networks have different numbers of ") + what);
   for (const auto& item : mine) {
     const torch::Tensor* other = theirs.find(item.key());
-    if (other == nullptr) throw std::invalid_argument("blend: '" + item.key() + "' is missing in the other network");
+    if (other == nullptr)
+      throw std::invalid_argument("blend: '" + item.key() + "' is missing in the other network");
     if (!item.value().sizes().equals(other->sizes()))
       throw std::invalid_argument("blend: '" + item.key() + "' has different shapes in the two networks");
   }

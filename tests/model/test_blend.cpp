@@ -40,7 +40,8 @@ TEST_CASE("blend_networks gives A at 0, B at 1 and the mean at 0.5, weights and 
   }
   for (const auto& item : a->named_buffers()) {
     if (!item.value().is_floating_point()) continue;
-    const auto expected = 0.5 * (seeded_network(1)->named_buffers()[item.key()] + b->named_buffers()[item.key()]);
+    const auto expected =
+        0.5 * (seeded_network(1)->named_buffers()[item.key()] + b->named_buffers()[item.key()]);
     REQUIRE(torch::allclose(item.value(), expected, 1e-6, 1e-7));
   }
 }
