@@ -44,6 +44,23 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
       if (free < blend && (shrunk(width) < width || shrunk(height) < height))
         rules.push_back({shrunk(width), shrunk(height), blend});
     }
+    // The same tiles filled whole: the copy stretched per axis up to its grid's edges (at most the image's
+    // size), so that no tile codes padding (768x512 at 1/3: 256x256 instead of 256x171). It gives up the
+    // aspect ratio, which the decoder's resampling to the image size restores;
+    // docs/notes/2026-12-03-kodak-squash.md.
+    const auto filled = [&](int length, int image_length) {
+      return std::min(image_length, static_cast<int>(format::tiles_along(length, tile, 0)) * tile);
+    };
+    const Candidate fill{filled(width, image.width), filled(height, image.height), 0};
+    const auto tried_before = [&](const Candidate& c) {
+      for (const auto& earlier : by_scale)
+        for (const Candidate& e : earlier)
+          if (e.width == c.width && e.height == c.height && e.overlap == c.overlap) return true;
+      return std::any_of(rules.begin(), rules.end(), [&](const Candidate& e) {
+        return e.width == c.width && e.height == c.height && e.overlap == c.overlap;
+      });
+    };
+    if (options.tile_overlap == kAutoOverlap && !tried_before(fill)) rules.push_back(fill);
     by_scale.push_back(rules);
   }
   int total = 0;

@@ -29,8 +29,9 @@ EncodeResult encode_at(const Image& image, int coded_width, int coded_height, mo
                        const EncodeOptions& options);
 
 // kSize without a forced scale: every candidate of kSizeDivisors x the overlap rules (with kAutoOverlap: 0,
-// the default free overlap when it differs, and kBlendOverlap over a copy shrunk per axis to keep the tile
-// count) encoded at the full token count and fitted to
+// the default free overlap when it differs, kBlendOverlap over a copy shrunk per axis to keep the tile
+// count, and the copy stretched per axis to fill its tiles whole, once per size) encoded at the full token
+// count and fitted to
 // max_bytes, decoded, upsampled, and measured against `image`; the candidate of the highest PSNR wins. Stops
 // early once two scales in a row measured worse than the best, or once the best keeps every token. Fails as
 // kSize does (naming the smallest possible file) when no candidate fits.

@@ -38,8 +38,10 @@ constexpr uint8_t kExtCodedSize = 0x02;
 constexpr uint8_t kExtMetadata = 0x04;
 constexpr uint8_t kExtFlatTiles = 0x08;
 constexpr uint8_t kExtCodedScale = 0x10;  // coded_size in its one-byte scale form (only with kExtCodedSize)
-constexpr uint8_t kExtReserved = 0xE0;
+constexpr uint8_t kExtCodedAxes = 0x20;   // the scale form holds one q per axis (only with kExtCodedScale)
+constexpr uint8_t kExtReserved = 0xC0;
 constexpr uint32_t kMinCodedScale = 17, kMaxCodedScale = 255;  // q: the size divided by q / 16
+constexpr uint32_t kMinAxisScale = 16;                         // per axis, q = 16 keeps that side
 constexpr uint8_t kColourGrey = 0x80;
 constexpr uint8_t kChunkStored = 0;
 constexpr uint8_t kChunkZstd = 1;
@@ -96,6 +98,13 @@ uint32_t coded_scale_for(const Header& header) {
         coded_scale_side(header.height, q) == header.grid_height())
       return q;
   }
+  return 0;
+}
+
+// Per axis (spec 5.2, per-axis scale form): the smallest q in 16..255 that gives `coded` from `length`, or 0.
+uint32_t axis_scale_for(uint32_t length, uint32_t coded) {
+  for (uint32_t q = kMinAxisScale; q <= kMaxCodedScale; ++q)
+    if (coded_scale_side(length, q) == coded) return q;
   return 0;
 }
 
@@ -455,11 +464,15 @@ Summary parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
     extensions = in.u8("ext_flags");
     if (extensions == 0 || (extensions & kExtReserved)) {
       throw FormatError("field 'ext_flags' = 0x" + hex_byte(extensions) +
-                        ": must be non-zero with reserved bits 5-7 clear");
+                        ": must be non-zero with reserved bits 6-7 clear");
     }
     if ((extensions & kExtCodedScale) && !(extensions & kExtCodedSize)) {
       throw FormatError("field 'ext_flags' = 0x" + hex_byte(extensions) +
                         ": bit 4 (coded_size's scale form) is set without bit 1 (coded_size)");
+    }
+    if ((extensions & kExtCodedAxes) && !(extensions & kExtCodedScale)) {
+      throw FormatError("field 'ext_flags' = 0x" + hex_byte(extensions) +
+                        ": bit 5 (a scale per axis) is set without bit 4 (coded_size's scale form)");
     }
   }
   if (extensions & kExtColour) {
@@ -473,7 +486,34 @@ Summary parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
     header.colour = static_cast<ColourSpace>(colour & 0x7F);
     header.grey = (colour & kColourGrey) != 0;
   }
-  if (extensions & kExtCodedScale) {
+  if (extensions & kExtCodedAxes) {
+    const uint32_t qx = in.u8("coded_scale_x"), qy = in.u8("coded_scale_y");
+    if (qx < kMinAxisScale || qy < kMinAxisScale) {
+      throw FormatError("field '" + std::string(qx < kMinAxisScale ? "coded_scale_x" : "coded_scale_y") +
+                        "' = " + std::to_string(std::min(qx, qy)) + " out of range (16..255)");
+    }
+    header.coded_width = coded_scale_side(header.width, qx);
+    header.coded_height = coded_scale_side(header.height, qy);
+    if (!has_coded_size(header)) {
+      throw FormatError("fields 'coded_scale_x', 'coded_scale_y' = " + std::to_string(qx) + ", " +
+                        std::to_string(qy) +
+                        " give the image size: ext_flags bits 1, 4 and 5 must then be clear");
+    }
+    const std::string coded = std::to_string(header.coded_width) + "x" + std::to_string(header.coded_height);
+    if (const uint32_t one = coded_scale_for(header); one != 0) {
+      throw FormatError(
+          "fields 'coded_scale_x', 'coded_scale_y' are not canonical: the one-byte scale form " +
+          std::to_string(one) + " gives the same coded size " + coded);
+    }
+    const uint32_t smallest_x = axis_scale_for(header.width, header.coded_width),
+                   smallest_y = axis_scale_for(header.height, header.coded_height);
+    if (smallest_x != qx || smallest_y != qy) {
+      const bool x = smallest_x != qx;
+      throw FormatError("field '" + std::string(x ? "coded_scale_x" : "coded_scale_y") +
+                        "' = " + std::to_string(x ? qx : qy) + " is not canonical: " +
+                        std::to_string(x ? smallest_x : smallest_y) + " gives the same coded size " + coded);
+    }
+  } else if (extensions & kExtCodedScale) {
     const uint32_t q = in.u8("coded_scale");
     if (q < kMinCodedScale) {
       throw FormatError("field 'coded_scale' = " + std::to_string(q) + " out of range (17..255)");
@@ -647,11 +687,19 @@ std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t
   const int size_form = size_form_for(header.width, header.height, header.tile_size);
   const uint8_t colour =
       static_cast<uint8_t>(static_cast<uint8_t>(header.colour) | (header.grey ? kColourGrey : 0));
+  // The coded size's shortest form (spec 5.2): one q for both axes, else one per axis, else two leb128.
   const uint32_t coded_scale = has_coded_size(header) ? coded_scale_for(header) : 0;
-  const uint8_t extensions =
-      static_cast<uint8_t>((colour != 0 ? kExtColour : 0) | (has_coded_size(header) ? kExtCodedSize : 0) |
-                           (coded_scale ? kExtCodedScale : 0) | (metadata.empty() ? 0 : kExtMetadata) |
-                           (header.flat_tiles.empty() ? 0 : kExtFlatTiles));
+  const uint32_t scale_x = has_coded_size(header) && !coded_scale
+                               ? axis_scale_for(header.width, header.grid_width())
+                               : 0,
+                 scale_y = has_coded_size(header) && !coded_scale
+                               ? axis_scale_for(header.height, header.grid_height())
+                               : 0;
+  const bool per_axis = scale_x != 0 && scale_y != 0;
+  const uint8_t extensions = static_cast<uint8_t>(
+      (colour != 0 ? kExtColour : 0) | (has_coded_size(header) ? kExtCodedSize : 0) |
+      (coded_scale || per_axis ? kExtCodedScale : 0) | (per_axis ? kExtCodedAxes : 0) |
+      (metadata.empty() ? 0 : kExtMetadata) | (header.flat_tiles.empty() ? 0 : kExtFlatTiles));
   std::vector<uint8_t> out{kSignature0, static_cast<uint8_t>(kVersionBit | 2)};
   out.push_back(static_cast<uint8_t>(
       size_form | (explicit_coding ? kFlagCoding : 0) | (header.tile_overlap ? kFlagOverlap : 0) |
@@ -671,7 +719,10 @@ std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t
   if (header.tile_overlap) wire::put_leb128(out, header.tile_overlap);
   if (extensions) out.push_back(extensions);
   if (extensions & kExtColour) out.push_back(colour);
-  if (extensions & kExtCodedScale) {
+  if (extensions & kExtCodedAxes) {
+    out.push_back(static_cast<uint8_t>(scale_x));
+    out.push_back(static_cast<uint8_t>(scale_y));
+  } else if (extensions & kExtCodedScale) {
     out.push_back(static_cast<uint8_t>(coded_scale));
   } else if (extensions & kExtCodedSize) {
     wire::put_leb128(out, header.grid_width() - 1);

@@ -124,6 +124,34 @@ TEST_CASE("--size keeps the candidate of the best PSNR among scales and overlaps
   }
 }
 
+TEST_CASE("--size also weighs the copies stretched to whole tiles, and keeps one where it is best",
+          "[codec]") {
+  FakeTileModel model;                           // 32-pixel tiles
+  const Image image = synthetic_image(150, 90);  // at 1/3: 50x30 in 2x1 tiles; at 1/2: 75x45 in 3x2
+  int stretched_kept = 0;
+  for (uint64_t budget : {24u, 32u, 40u, 60u, 80u, 160u}) {
+    EncodeOptions options;
+    options.rate = RateControl::kSize;
+    options.max_bytes = budget;
+    const EncodeResult searched = encode(image, model, options);
+    const double searched_psnr = psnr(image, decode(searched.bytes.data(), searched.bytes.size(), model));
+    options.tile_overlap = 0;
+    for (const auto& [width, height] : {std::pair{64, 32}, std::pair{96, 64}}) {
+      try {
+        const EncodeResult stretched = detail::encode_at(image, width, height, model, options);
+        CHECK(psnr(image, decode(stretched.bytes.data(), stretched.bytes.size(), model)) <=
+              searched_psnr + 1e-9);
+      } catch (const CodecError& error) {
+        CHECK(error.kind() == ErrorKind::kUsage);  // does not fit
+      }
+    }
+    const odp::format::Summary summary = odp::format::summarize(searched.bytes.data(), searched.bytes.size());
+    const bool whole_tiles = summary.header.grid_width() % 32 == 0 && summary.header.grid_height() % 32 == 0;
+    stretched_kept += whole_tiles && summary.header.grid_width() != 150;
+  }
+  CHECK(stretched_kept > 0);  // the stretched copy wins somewhere on this image
+}
+
 TEST_CASE("an image smaller than a tile gets tokens in proportion to its area", "[codec]") {
   CHECK(tokens_for_area(64, 256, 256, 256) == 64);
   CHECK(tokens_for_area(64, 128, 128, 256) == 16);

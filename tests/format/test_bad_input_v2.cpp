@@ -168,6 +168,22 @@ TEST_CASE("version 2: reserved and non-canonical values name their field") {
   const Header header = read(halved.data(), halved.size()).header;
   CHECK(header.coded_width == 32);
   CHECK(header.coded_height == 16);
+  // Its per-axis form (ext_flags bit 5, two q of 16..255), over the same 64x32 image.
+  require_rejected(with(scaled({0x22, 16, 32})), "bit 5 (a scale per axis) is set without bit 4");
+  require_rejected(with(scaled({0x32, 15, 32})), "field 'coded_scale_x' = 15 out of range (16..255)");
+  require_rejected(with(scaled({0x32, 16, 0})), "field 'coded_scale_y' = 0 out of range (16..255)");
+  require_rejected(with(scaled({0x32, 16, 16})), "give the image size");
+  require_rejected(with(scaled({0x32, 32, 32})),
+                   "not canonical: the one-byte scale form 32 gives the same coded size 32x16");
+  require_rejected(with(scaled({0x32, 16})), "'coded_scale_y'");  // the file ends where qy should be
+  require_rejected(with([](RawV2& f) {
+                     f.flags |= 0x11, f.size = {7, 7}, f.extensions = {0x32, 17, 32};
+                   }),
+                   "field 'coded_scale_x' = 17 is not canonical: 16 gives the same coded size 8x4");
+  const std::vector<uint8_t> squashed = with(scaled({0x32, 16, 32}));
+  const Header squashed_header = read(squashed.data(), squashed.size()).header;
+  CHECK(squashed_header.coded_width == 64);
+  CHECK(squashed_header.coded_height == 16);
   // metadata.
   require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {4, 0}; }), "'metadata_chunk_count'");
   require_rejected(with([](RawV2& f) { f.flags |= 0x10, f.extensions = {4, 1, 'E', 'X', 1, 'F', 0, 0}; }),

@@ -24,6 +24,9 @@ const std::vector<uint8_t> kWorkedExampleV2 = {0x4F, 0x82, 0x3D, 0x78, 0x56, 0x0
 // 13.5: a 768x512 image coded at 256x171, the coded size in scale form.
 const std::vector<uint8_t> kDownscaledV2 = {0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0x05, 0xFF,
                                             0x03, 0x12, 0x30, 0x01, 0xF8, 0x06, 0x12, 0x3A, 0xBC};
+// 13.6: the same image coded at 256x256, the coded size in per-axis scale form.
+const std::vector<uint8_t> kStretchedV2 = {0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0x05, 0xFF,
+                                           0x03, 0x32, 0x30, 0x20, 0x01, 0x7D, 0x1A, 0x12, 0x3A, 0xBC};
 // 13.3: version 1.
 const std::vector<uint8_t> kWorkedExample = {0x4F, 0x44, 0x50, 0x01, 0x03, 0x14, 0x0C, 0x04, 0x04,
                                              0x78, 0x56, 0x34, 0x12, 0x03, 0x02, 0x01, 0x01, 0x45,
@@ -115,15 +118,27 @@ TEST_CASE("the spec's downscaled example (13.5) is produced and read byte for by
   CHECK(write(legacy_back) == kDownscaledV2);  // rewritten in the scale form
 }
 
-TEST_CASE("a coded size takes the one-byte scale form exactly when some q gives it") {
+TEST_CASE("the spec's stretched example (13.6) is produced and read byte for byte") {
+  TokenFile stretched = downscaled_image();
+  stretched.header.coded_height = 256;
+  REQUIRE(write(stretched) == kStretchedV2);
+  const TokenFile back = read(kStretchedV2.data(), kStretchedV2.size());
+  require_same(back, stretched);
+  CHECK(back.header.coded_width == 256);
+  CHECK(back.header.coded_height == 256);
+  CHECK(summarize(kStretchedV2.data(), kStretchedV2.size()).header_bytes == 17);
+}
+
+TEST_CASE("a coded size takes its shortest form: one q, one q per axis, else two leb128") {
   TokenFile image = downscaled_image();
   image.tile_tokens.clear();
   // The encoder's divisors over 768x512 (base::scaled_size rounds half away from zero, the spec half up: the
-  // same for these positive sizes) and the copy shrunk per axis, which no q gives.
-  const std::vector<std::tuple<uint32_t, uint32_t, bool>> cases = {{384, 256, true}, {256, 171, true},
-                                                                   {192, 128, true}, {128, 85, true},
-                                                                   {96, 64, true},   {704, 480, false}};
-  for (const auto& [width, height, scale_form] : cases) {
+  // same for these positive sizes), the copy shrunk per axis, which no q gives, and the copies stretched to
+  // whole tiles, which take one q per axis.
+  const std::vector<std::tuple<uint32_t, uint32_t, size_t>> cases = {
+      {384, 256, 16}, {256, 171, 16}, {192, 128, 16}, {128, 85, 16},
+      {96, 64, 16},   {704, 480, 19}, {256, 256, 17}, {512, 256, 17}};
+  for (const auto& [width, height, header_bytes] : cases) {
     image.header.coded_width = width, image.header.coded_height = height;
     image.tile_tokens.assign(image.header.tile_count(), {1});
     const std::vector<uint8_t> file = write(image);
@@ -132,7 +147,7 @@ TEST_CASE("a coded size takes the one-byte scale form exactly when some q gives 
     CHECK(back.header.coded_height == height);
     const size_t header = summarize(file.data(), file.size()).header_bytes;
     INFO(width << "x" << height);
-    CHECK(header == (scale_form ? 16u : 19u));  // 13.5's header; two leb128 of 2 bytes each instead of q
+    CHECK(header == header_bytes);  // 13.5's 16 bytes; two q: 17; two leb128 of 2 bytes each: 19
   }
 }
 

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::vector<uint8_t> file = write(image, tables);
   // Version 2 has one encoding per image; zstd chunks are the exception (encoders differ), and so is a coded
-  // size in two leb128 that the one-byte scale form can express (spec 5.2: accepted from earlier writers,
+  // size in two leb128 that a scale form can express (spec 5.2: accepted from earlier writers,
   // rewritten shorter with the same payload).
   if (image.header.version == 2 && image.metadata.empty() &&
       file != std::vector<uint8_t>(data, data + size)) {

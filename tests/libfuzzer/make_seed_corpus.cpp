@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   downscaled.header.coded_width = 256;
   downscaled.header.coded_height = 171;
   seeds.emplace_back(downscaled, "downscaled");
+  TokenFile stretched = downscaled;  // coded_size in per-axis scale form (48, 32): one whole tile
+  stretched.header.coded_height = 256;
+  seeds.emplace_back(stretched, "stretched");
   for (size_t i = 0, n = seeds.size(); i < n; ++i) {  // the same shapes in version 1
     if (seeds[i].first.header.coded_width) continue;  // (and flat tiles: version 2 only)
     TokenFile v1 = seeds[i].first;
