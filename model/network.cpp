@@ -382,7 +382,7 @@ TokenizerNetImpl::TokenizerNetImpl(const ModelConfig& cfg, WeightInit init)
   head = register_module("head", UpsampleHead(W, config.head_channels));
 }
 
-torch::Tensor TokenizerNetImpl::encode_codes(const torch::Tensor& images) {
+torch::Tensor TokenizerNetImpl::encode_latents(const torch::Tensor& images) {
   const auto B = images.size(0);
   // Inputs are centred so that the first layer sees zero-mean data.
   const auto centred = (images * 2.0 - 1.0).to(patch_embed->weight.dtype());
@@ -403,7 +403,11 @@ torch::Tensor TokenizerNetImpl::encode_codes(const torch::Tensor& images) {
   auto x = torch::cat({patches, latents.to(patches.dtype())}, 1);
   for (const auto& block : *encoder_blocks) x = block->as<TransformerBlock>()->forward(x);
   x = encoder_norm(x.narrow(1, patches.size(1), config.num_tokens));
-  return fsq.quantize(to_code(x));
+  return to_code(x);
+}
+
+torch::Tensor TokenizerNetImpl::encode_codes(const torch::Tensor& images) {
+  return fsq.quantize(encode_latents(images));
 }
 
 torch::Tensor TokenizerNetImpl::encode_indices(const torch::Tensor& images) {

@@ -99,6 +99,8 @@ TORCH_MODULE(UpsampleHead);
 struct TokenizerNetImpl : torch::nn::Module {
   explicit TokenizerNetImpl(const ModelConfig& config, WeightInit init = WeightInit::kRandom);
 
+  // images: [B,3,T,T] in [0,1] -> the latents [B,N,d] before FSQ (what encode_codes quantizes).
+  torch::Tensor encode_latents(const torch::Tensor& images);
   // images: [B,3,T,T] in [0,1] -> continuous codes [B,N,d] (quantized, straight-through).
   torch::Tensor encode_codes(const torch::Tensor& images);
   torch::Tensor encode_indices(const torch::Tensor& images);  // -> int64 [B,N]

@@ -1,4 +1,6 @@
 // odp-train: trains the tokenizer, evaluates a model file, and fits its entropy-coding tables.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -11,6 +13,7 @@
 #include "model/model_file.h"
 #include "model/weights.h"
 #include "train/blend.h"
+#include "train/effort.h"
 #include "train/metrics.h"
 #include "train/trainer.h"
 
@@ -29,6 +32,11 @@ const char* kUsage = R"(usage:
                   [--device auto|cpu|cuda] [--seed N] [--width W] [--layers ENC,DEC] [--heads H]
                   [--tile T] [--patch P] [--tokens N] [--head-channels C,C,...]
   odp-train eval --model MODEL --eval DIR [--device D] [--contribution]
+  odp-train effort --model MODEL --eval DIR [--steps K,K,...] [--lr X] [--lengths N,N,...] [--batch B]
+                   [--device D]
+      the evaluation table of the encoder's tokens and of tokens refined by K steps of encoder search (Adam on
+      the latents through the frozen decoder, mean log MSE over the prefix lengths; default 10,30,100 steps,
+      lr 0.05, lengths 16,32,64, 2 tiles a batch), with the search's time per tile and step
   odp-train slim-state --state STATE --out SLIM
       writes the train state without its weights (moments, steps, schedule, random state), to keep beside the
       model file it belongs to; resume it with --init MODEL --resume SLIM
@@ -145,7 +153,8 @@ const std::set<std::string> kValueOptions = {"--data",
                                              "--head-channels",
                                              "--model",
                                              "--samples",
-                                             "--state"};
+                                             "--state",
+                                             "--lengths"};
 const std::set<std::string> kSwitches = {"--contribution", "--new-schedule"};
 
 // The options after the command word, by their names without the leading "--".
@@ -258,6 +267,67 @@ int run_eval(const Args& a) {
   return 0;
 }
 
+int run_effort(const Args& a) {
+  if (!a.has("model") || !a.has("eval")) throw std::invalid_argument("effort needs --model and --eval");
+  auto loaded = load_network(a.get("model"));
+  const bool cuda = parse_device(a.get("device", "auto")) == Device::kCuda;
+  const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
+  loaded.net->to(device);
+  auto images = load_eval(a.get("eval"), loaded.info.config.tile_size);
+  EffortOptions o;
+  o.lr = std::stod(a.get("lr", "0.05"));
+  o.batch = std::stoi(a.get("batch", "2"));
+  o.lengths = split_ints(a.get("lengths", "16,32,64"));
+  auto steps = split_ints(a.get("steps", "10,30,100"));
+  std::sort(steps.begin(), steps.end());
+  if (steps.empty() || steps.front() < 1) throw std::invalid_argument("--steps are counts of at least 1");
+  o.steps = steps.back();
+  const auto base = evaluate(loaded.net, images, false, cuda);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto refined = refine_indices(loaded.net, images.to(device), o, steps);
+  if (cuda) torch::cuda::synchronize();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<EvalResult> results;
+  for (const auto& indices : refined) results.push_back(evaluate(loaded.net, images, false, cuda, indices));
+  std::printf("model %s (id %08x), %lld images; lr %g, lengths %s, batch %d\n", a.get("model").c_str(),
+              loaded.info.model_id, static_cast<long long>(images.size(0)), o.lr,
+              a.get("lengths", "16,32,64").c_str(), o.batch);
+  std::printf("search: %.1f s for %d steps, %.3f s per tile per step\n\n", seconds, o.steps,
+              seconds / (static_cast<double>(images.size(0)) * o.steps));
+  // Bytes per tile of a prefix under the model's entropy-coding tables (the ideal code length, -log2 of each
+  // token's frequency at its position): refined tokens may be rarer ones and cost more.
+  const auto& frequencies = loaded.info.token_frequencies;
+  const int64_t codebook = loaded.info.config.codebook_size();
+  const auto prefix_bytes = [&](const torch::Tensor& indices, int tokens) {
+    if (frequencies.empty()) return 0.0;
+    const auto idx = indices.to(torch::kCPU, torch::kInt64).contiguous();
+    double bits = 0;
+    for (int64_t i = 0; i < idx.size(0); ++i)
+      for (int64_t j = 0; j < tokens; ++j)
+        bits -= std::log2(frequencies[j * codebook + idx[i][j].item<int64_t>()] / 65536.0);
+    return bits / 8.0 / static_cast<double>(idx.size(0));
+  };
+  torch::Tensor encoder_indices;
+  {
+    torch::NoGradGuard no_grad;
+    encoder_indices = loaded.net->encode_indices(images.to(device));
+  }
+  std::printf("| tokens | PSNR, encoder (dB) | bytes |");
+  for (int k : steps) std::printf(" K=%d: PSNR, gain | bytes |", k);
+  std::printf("\n|---:|---:|---:|");
+  for (size_t i = 0; i < steps.size(); ++i) std::printf("---:|---:|");
+  std::printf("\n");
+  for (size_t r = 0; r < base.rows.size(); ++r) {
+    const int tokens = base.rows[r].tokens;
+    std::printf("| %d | %.2f | %.1f |", tokens, base.rows[r].psnr, prefix_bytes(encoder_indices, tokens));
+    for (size_t i = 0; i < results.size(); ++i)
+      std::printf(" %.2f, %+.2f | %.1f |", results[i].rows[r].psnr,
+                  results[i].rows[r].psnr - base.rows[r].psnr, prefix_bytes(refined[i], tokens));
+    std::printf("\n");
+  }
+  return 0;
+}
+
 int run_slim_state(const Args& a) {
   if (!a.has("state") || !a.has("out")) throw std::invalid_argument("slim-state needs --state and --out");
   const auto state = parse_safetensors(read_model_bytes(a.get("state")), a.get("state"));
@@ -323,6 +393,7 @@ int main(int argc, char** argv) {
     const Args a = parse(argc, argv);
     if (cmd == "train") return run_train(a);
     if (cmd == "eval") return run_eval(a);
+    if (cmd == "effort") return run_effort(a);
     if (cmd == "tables") return run_tables(a);
     if (cmd == "slim-state") return run_slim_state(a);
     if (cmd == "blend") return run_blend(a);

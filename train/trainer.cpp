@@ -124,7 +124,8 @@ std::string EvalResult::table_markdown() const {
   return out.str();
 }
 
-EvalResult evaluate(TokenizerNet& net, const torch::Tensor& images, bool with_contribution, bool autocast) {
+EvalResult evaluate(TokenizerNet& net, const torch::Tensor& images, bool with_contribution, bool autocast,
+                    const torch::Tensor& given_indices) {
   torch::NoGradGuard no_grad;
   const bool was_training = net->is_training();
   net->eval();
@@ -132,7 +133,8 @@ EvalResult evaluate(TokenizerNet& net, const torch::Tensor& images, bool with_co
   const auto device = net->parameters().front().device();
   const int64_t E = images.size(0), N = net->config.num_tokens, chunk = 32;
   std::vector<torch::Tensor> parts;
-  for (int64_t s = 0; s < E; s += chunk)
+  if (given_indices.defined()) parts.push_back(given_indices.to(torch::kCPU, torch::kInt64));
+  for (int64_t s = 0; s < E && !given_indices.defined(); s += chunk)
     parts.push_back(
         net->encode_indices(images.slice(0, s, std::min(E, s + chunk)).to(device)).to(torch::kCPU));
   const auto indices = torch::cat(parts, 0);

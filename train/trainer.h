@@ -42,8 +42,11 @@ struct EvalResult {
   std::string table_markdown() const;
 };
 
-// Evaluates `net` (already on its device) at 1, 2, 4, ... num_tokens tokens.
-EvalResult evaluate(TokenizerNet& net, const torch::Tensor& images, bool with_contribution, bool autocast);
+// Evaluates `net` (already on its device) at 1, 2, 4, ... num_tokens tokens. indices: int64 [E,N] tokens of
+// the images to decode instead of the encoder's (undefined: the encoder's), e.g. those an encoder search
+// chose.
+EvalResult evaluate(TokenizerNet& net, const torch::Tensor& images, bool with_contribution, bool autocast,
+                    const torch::Tensor& indices = {});
 
 struct TrainOptions {
   std::string out_dir;     // log.tsv, checkpoint-fp16.safetensors, train-state.safetensors
