@@ -489,8 +489,9 @@ Summary parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
   if (extensions & kExtCodedAxes) {
     const uint32_t qx = in.u8("coded_scale_x"), qy = in.u8("coded_scale_y");
     if (qx < kMinAxisScale || qy < kMinAxisScale) {
-      throw FormatError("field '" + std::string(qx < kMinAxisScale ? "coded_scale_x" : "coded_scale_y") +
-                        "' = " + std::to_string(std::min(qx, qy)) + " out of range (16..255)");
+      const bool x = qx < kMinAxisScale;
+      throw FormatError("field '" + std::string(x ? "coded_scale_x" : "coded_scale_y") +
+                        "' = " + std::to_string(x ? qx : qy) + " out of range (16..255)");
     }
     header.coded_width = coded_scale_side(header.width, qx);
     header.coded_height = coded_scale_side(header.height, qy);

@@ -172,6 +172,7 @@ TEST_CASE("version 2: reserved and non-canonical values name their field") {
   require_rejected(with(scaled({0x22, 16, 32})), "bit 5 (a scale per axis) is set without bit 4");
   require_rejected(with(scaled({0x32, 15, 32})), "field 'coded_scale_x' = 15 out of range (16..255)");
   require_rejected(with(scaled({0x32, 16, 0})), "field 'coded_scale_y' = 0 out of range (16..255)");
+  require_rejected(with(scaled({0x32, 15, 3})), "field 'coded_scale_x' = 15 out of range");
   require_rejected(with(scaled({0x32, 16, 16})), "give the image size");
   require_rejected(with(scaled({0x32, 32, 32})),
                    "not canonical: the one-byte scale form 32 gives the same coded size 32x16");
