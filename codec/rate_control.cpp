@@ -17,6 +17,9 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
   const int tile = model.info().config.tile_size;
   struct Candidate {
     int width, height, overlap;
+    bool operator==(const Candidate& other) const {
+      return width == other.width && height == other.height && overlap == other.overlap;
+    }
   };
   std::vector<std::vector<Candidate>> by_scale;  // per divisor, its overlap rules
   for (double divisor : kSizeDivisors) {
@@ -53,12 +56,10 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
     };
     const Candidate fill{filled(width, image.width), filled(height, image.height), 0};
     const auto tried_before = [&](const Candidate& c) {
-      for (const auto& earlier : by_scale)
-        for (const Candidate& e : earlier)
-          if (e.width == c.width && e.height == c.height && e.overlap == c.overlap) return true;
-      return std::any_of(rules.begin(), rules.end(), [&](const Candidate& e) {
-        return e.width == c.width && e.height == c.height && e.overlap == c.overlap;
-      });
+      const auto holds = [&](const std::vector<Candidate>& list) {
+        return std::find(list.begin(), list.end(), c) != list.end();
+      };
+      return holds(rules) || std::any_of(by_scale.begin(), by_scale.end(), holds);
     };
     if (options.tile_overlap == kAutoOverlap && !tried_before(fill)) rules.push_back(fill);
     by_scale.push_back(rules);
