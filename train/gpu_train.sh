@@ -118,7 +118,9 @@ case "${1:-}" in
     while pgrep -x odp-train > /dev/null; do sleep 5; done
     best=$(bash "$0" pick "$@")
     echo "picked $best"
-    for dir in "$@"; do [ ! -f "$dir/train.log" ] || cp "$dir/train.log" "${OUT:?}/train-$(basename "$dir").log"; done
+    for dir in "$@"; do
+      [ ! -f "$dir/train.log" ] || { cp "$dir/train.log" "${OUT:?}/train-$(basename "$dir").log"; echo "$dir $(grep '^eval' "$dir/train.log" | tail -1)"; }
+    done
     RUN=$best bash "$0" export ;;
   *) sed -n '2,12p' "$0"; exit 1 ;;
 esac

@@ -25,7 +25,7 @@ namespace {
 const char* kUsage = R"(usage:
   odp-train train --data DIR[,DIR...] --out DIR [--eval DIR] [--init MODEL] [--resume STATE [--new-schedule]]
                   [--minutes M] [--steps S] [--stop-after S]
-                  [--batch B] [--lr X] [--warmup S] [--ema D] [--full-length F] [--l1 W] [--mse W] [--ms-ssim W]
+                  [--batch B] [--lr X] [--warmup S] [--ema D] [--full-length F] [--log-uniform F] [--l1 W] [--mse W] [--ms-ssim W]
                   [--gan W] [--gan-start FRACTION] [--lpips FILE [--lpips-weight W]]
                   [--eval-every S] [--save-every-minutes M] [--state-dtype bf16|f32]
                   [--head-form auto|sub-pixel|transposed] [--trace FILE.json]
@@ -52,7 +52,8 @@ weights, EMA, AdamW moments, step, schedule and random state; the saved schedule
 A slim state (odp-train slim-state) takes its weights from --init. --stop-after S ends the run after S steps without changing its schedule (resume it later). --state-dtype f32
 makes the state file twice as large and the resume bit-exact. --trace writes a Chrome trace of three training
 steps (CUDA). --full-length F: Tail Token Drop keeps all N tokens in a fraction F of the samples, the others
-1..N uniformly (default 0.25; 0: all uniform, as runs 1-5 trained). --minutes 0 --steps S runs exactly S steps. --head-form auto (default) times both forms of the upsampling head on CUDA and keeps the faster.
+1..N uniformly (default 0.25; 0: all uniform, as runs 1-5 trained). --log-uniform F: of those others, a fraction F
+draws its length log-uniformly over 1..N (more short prefixes; default 0). --minutes 0 --steps S runs exactly S steps. --head-form auto (default) times both forms of the upsampling head on CUDA and keeps the faster.
 Images are JPEG/PNG/WebP/PPM files; every file directly inside DIR (or its sub-folders) is read.
 --lpips FILE adds W * LPIPS(reconstruction, image) to the loss (W: --lpips-weight, default 0.1), with the
 LPIPS-alex weights in FILE: a .safetensors state dict of lpips.LPIPS(net='alex'), made as bench/README.md says.
@@ -139,6 +140,7 @@ const std::set<std::string> kValueOptions = {"--data",
                                              "--eval-every",
                                              "--save-every-minutes",
                                              "--full-length",
+                                             "--log-uniform",
                                              "--state-dtype",
                                              "--head-form",
                                              "--trace",
@@ -201,6 +203,9 @@ int run_train(const Args& a) {
   o.full_length_fraction = std::stod(a.get("full-length", "0.25"));
   if (!(o.full_length_fraction >= 0 && o.full_length_fraction <= 1))
     throw std::invalid_argument("--full-length is a fraction in [0, 1]");
+  o.log_uniform_fraction = std::stod(a.get("log-uniform", "0"));
+  if (!(o.log_uniform_fraction >= 0 && o.log_uniform_fraction <= 1))
+    throw std::invalid_argument("--log-uniform is a fraction in [0, 1]");
   o.l1_weight = std::stod(a.get("l1", "0"));
   o.mse_weight = std::stod(a.get("mse", "1"));
   o.ms_ssim_weight = std::stod(a.get("ms-ssim", "0"));

@@ -395,13 +395,23 @@ SafetensorsFile slim_train_state(const SafetensorsFile& state) {
 }
 
 torch::Tensor draw_kept_lengths(int64_t batch, int num_tokens, double full_length_fraction,
-                                const torch::Device& device) {
+                                const torch::Device& device, double log_uniform_fraction) {
   if (!(full_length_fraction >= 0 && full_length_fraction <= 1))
     throw std::invalid_argument("the full-length fraction must be in [0, 1]");
+  if (!(log_uniform_fraction >= 0 && log_uniform_fraction <= 1))
+    throw std::invalid_argument("the log-uniform fraction must be in [0, 1]");
   const auto options = torch::TensorOptions().dtype(torch::kInt64).device(device);
+  const auto real = torch::TensorOptions().device(device);
   auto keep = torch::randint(1, num_tokens + 1, {batch}, options);
+  if (log_uniform_fraction > 0) {
+    // floor(exp(u ln(N + 1))) for u in [0, 1) is k in 1..N with P(k) = ln((k + 1) / k) / ln(N + 1).
+    const auto u = torch::rand({batch}, real.dtype(torch::kDouble));
+    const auto log_uniform =
+        torch::exp(u * std::log(num_tokens + 1.0)).floor().clamp(1, num_tokens).to(torch::kInt64);
+    keep = torch::where(torch::rand({batch}, real) < log_uniform_fraction, log_uniform, keep);
+  }
   if (full_length_fraction == 0) return keep;
-  const auto full = torch::rand({batch}, torch::TensorOptions().device(device)) < full_length_fraction;
+  const auto full = torch::rand({batch}, real) < full_length_fraction;
   return torch::where(full, torch::full({batch}, num_tokens, options), keep);
 }
 
@@ -493,7 +503,9 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   for (auto& p : ema->parameters()) p.set_requires_grad(false);
   if (o.head_form == "transposed") net->head->form = HeadForm::kTransposed;
   log("# parameters: " + std::to_string(count_parameters(*net)) + ", device: " + (cuda ? "cuda" : "cpu") +
-      ", batch " + std::to_string(o.batch) + ", lr " + std::to_string(o.lr));
+      ", batch " + std::to_string(o.batch) + ", lr " + std::to_string(o.lr) +
+      ", kept lengths: " + std::to_string(o.full_length_fraction) + " full, of the rest " +
+      std::to_string(o.log_uniform_fraction) + " log-uniform");
   if (lpips) log("# LPIPS loss, weight " + std::to_string(o.lpips_weight) + ", weights " + lpips->path());
 
   // Matrices decay; norms, biases, embeddings and tokens do not.
@@ -632,7 +644,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   // One training step at learning rate lr; returns the reconstruction and the loss (on the device).
   auto train_step = [&](double lr, bool gan_on) {
     auto images = bank.sample(o.batch, rng);
-    auto keep = draw_kept_lengths(o.batch, config.num_tokens, o.full_length_fraction, device);
+    auto keep =
+        draw_kept_lengths(o.batch, config.num_tokens, o.full_length_fraction, device, o.log_uniform_fraction);
     torch::Tensor recon, loss;
     {
       AutocastBf16 ac(cuda);
@@ -742,13 +755,17 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       window_start = std::chrono::steady_clock::now();
     }
     if (eval_images.defined() && o.eval_every > 0 && (step + 1) % o.eval_every == 0) {
+      const auto eval_start = std::chrono::steady_clock::now();
       auto r = evaluate(ema, eval_images, false, cuda);
       std::ostringstream line;
       line << std::fixed << std::setprecision(2) << "eval\t" << step + 1;
       for (const auto& row : r.rows) line << "\t" << row.tokens << ":" << row.psnr;
       line << "\tcodebook_use\t" << r.codebook_use;
       log(line.str());
-      window_start = std::chrono::steady_clock::now();
+      // The speed window goes on past an evaluation in its middle (eval_every need not be a multiple of
+      // 100): leave the evaluation's time out of it, not the steps before it (runs 5-9 printed the speed of
+      // such a window twice too high).
+      window_start += std::chrono::steady_clock::now() - eval_start;
     }
     if (elapsed_seconds(last_save) > o.save_every_minutes * 60) {
       ++step;  // the state records the next step to run

@@ -75,6 +75,7 @@ struct TrainOptions {
   // Tail Token Drop's mixture: the fraction of samples that keep all tokens (draw_kept_lengths); 0.25 won
   // the A/B against uniform (model/TRAINING.md, run 6).
   double full_length_fraction = 0.25;
+  double log_uniform_fraction = 0;  // see draw_kept_lengths
   double l1_weight = 0.0, mse_weight = 1.0, ms_ssim_weight = 0.0;
   double gan_weight = 0.0;  // > 0: adversarial stage with a patch discriminator after gan_start_fraction
   double gan_start_fraction = 0.8;
@@ -98,9 +99,12 @@ SafetensorsFile slim_train_state(const SafetensorsFile& state);
 // Tail Token Drop's kept lengths for one batch, on `device` from its default generator: each sample keeps
 // 1..num_tokens tokens, uniformly, except that with probability full_length_fraction (in [0, 1]) it keeps all
 // num_tokens. Uniform alone shows the tail's positions rarely (position 200 of 256 in 22% of samples); the
-// mixture trains them more often. Fraction 0 draws exactly the random numbers earlier runs drew.
+// mixture trains them more often. Of the samples not kept whole, a fraction log_uniform_fraction (in [0, 1])
+// draws its length log-uniformly instead, P(k) = ln((k + 1) / k) / ln(N + 1) (mean ~N / ln N), which trains
+// the short prefixes more than uniform does: the mirror of the full-length mixture. Both fractions 0 draw
+// exactly the random numbers runs 1-5 drew, and log_uniform_fraction 0 those of runs 6-8.
 torch::Tensor draw_kept_lengths(int64_t batch, int num_tokens, double full_length_fraction,
-                                const torch::Device& device);
+                                const torch::Device& device, double log_uniform_fraction = 0);
 
 // Runs training; writes checkpoints (fp16 EMA weights + training record), the train state and a log into
 // out_dir (the state with every checkpoint). eval_images: [E,3,T,T] on the CPU (may be undefined: no

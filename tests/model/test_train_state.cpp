@@ -1,6 +1,7 @@
 // Tests of the trainer's state file: a run stopped and resumed continues exactly as one uninterrupted run.
 #include <unistd.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -240,4 +241,23 @@ TEST_CASE("Tail Token Drop keeps 1..N tokens uniformly, all N in the asked fract
 
   CHECK(torch::equal(draw_kept_lengths(64, n, 1.0, cpu), torch::full({64}, n, torch::kInt64)));
   CHECK_THROWS_WITH(draw_kept_lengths(8, n, 1.5, cpu), Catch::Contains("full-length fraction"));
+
+  // The log-uniform draw: P(k) = ln((k + 1) / k) / ln(N + 1), so P(1) = ln 2 / ln 257 and the mean is
+  // sum_k k P(k); with full fraction 0 and log-uniform fraction 1 every sample draws from it.
+  double expected_mean = 0;
+  for (int k = 1; k <= n; ++k) expected_mean += k * std::log((k + 1.0) / k) / std::log(n + 1.0);
+  torch::manual_seed(7);
+  const auto log_uniform = draw_kept_lengths(batch, n, 0.0, cpu, 1.0).to(torch::kDouble);
+  CHECK(log_uniform.min().item<double>() == 1);
+  CHECK(log_uniform.max().item<double>() <= n);
+  CHECK(log_uniform.mean().item<double>() == Approx(expected_mean).epsilon(0.03));
+  CHECK((log_uniform == 1).to(torch::kDouble).mean().item<double>() ==
+        Approx(std::log(2.0) / std::log(n + 1.0)).margin(0.01));
+  // Half log-uniform, a quarter whole: the partial lengths' mean lies between the two draws' means.
+  torch::manual_seed(7);
+  const auto half = draw_kept_lengths(batch, n, 0.25, cpu, 0.5);
+  CHECK((half == n).to(torch::kDouble).mean().item<double>() == Approx(0.25).margin(0.01));
+  CHECK(half.masked_select(half < n).to(torch::kDouble).mean().item<double>() ==
+        Approx((expected_mean + n / 2.0) / 2).epsilon(0.03));
+  CHECK_THROWS_WITH(draw_kept_lengths(8, n, 0.25, cpu, -0.1), Catch::Contains("log-uniform fraction"));
 }
