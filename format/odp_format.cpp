@@ -38,7 +38,7 @@ constexpr uint8_t kExtCodedSize = 0x02;
 constexpr uint8_t kExtMetadata = 0x04;
 constexpr uint8_t kExtFlatTiles = 0x08;
 constexpr uint8_t kExtCodedScale = 0x10;  // coded_size in its one-byte scale form (only with kExtCodedSize)
-constexpr uint8_t kExtCodedAxes = 0x20;   // the scale form holds one q per axis (only with kExtCodedScale)
+constexpr uint8_t kExtCodedAxes = 0x20;   // with kExtCodedScale: one q per axis; without: the one-tile form
 constexpr uint8_t kExtReserved = 0xC0;
 constexpr uint32_t kMinCodedScale = 17, kMaxCodedScale = 255;  // q: the size divided by q / 16
 constexpr uint32_t kMinAxisScale = 16;                         // per axis, q = 16 keeps that side
@@ -48,6 +48,7 @@ constexpr uint8_t kChunkZstd = 1;
 constexpr int kDefaultTileLog2 = 8;
 constexpr uint8_t kDefaultCoding = 0x1B;  // 12-bit codebook, position tables: the shipped model
 constexpr uint32_t kSmallSide = 256;      // size_form 1 holds sides up to this
+constexpr uint32_t kPackedSide = 4096;    // size_form 3 (two 12-bit sides in 3 bytes) holds sides up to this
 constexpr int kZstdLevel = 19;  // chunks are small (ICC profiles: 0.5-8 KB); the best ratio is cheap
 
 constexpr uint32_t kMaxDimension = 65535;
@@ -76,10 +77,12 @@ void set_coding(Header& header, uint8_t coding) {
   header.entropy_model = static_cast<EntropyModel>(coding >> 4);
 }
 
-// spec 3.3: the one size_form that may hold width x height with tile edge `tile`.
+// spec 3.3: the size_form a writer uses for width x height with tile edge `tile` (a reader also accepts 2
+// where this is 3: earlier writers' files).
 int size_form_for(uint32_t width, uint32_t height, uint32_t tile) {
   if (width == tile && height == tile) return 0;
-  return width <= kSmallSide && height <= kSmallSide ? 1 : 2;
+  if (width <= kSmallSide && height <= kSmallSide) return 1;
+  return width <= kPackedSide && height <= kPackedSide ? 3 : 2;
 }
 
 bool has_coded_size(const Header& header) {
@@ -99,6 +102,16 @@ uint32_t coded_scale_for(const Header& header) {
       return q;
   }
   return 0;
+}
+
+// spec 5.2, one-tile form: the coded size it gives, the image squeezed into one tile (each side at most T).
+uint32_t one_tile_side(uint32_t length, uint32_t tile) { return std::min(length, tile); }
+
+// Whether the header's coded size is the one-tile form's (and differs from the image size, as any coded
+// size must).
+bool is_one_tile_coded_size(const Header& header) {
+  return has_coded_size(header) && header.grid_width() == one_tile_side(header.width, header.tile_size) &&
+         header.grid_height() == one_tile_side(header.height, header.tile_size);
 }
 
 // Per axis (spec 5.2, per-axis scale form): the smallest q in 16..255 that gives `coded` from `length`, or 0.
@@ -416,7 +429,6 @@ Summary parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
     throw FormatError("field 'flags' = 0x" + hex_byte(flags) + ": reserved bits 6-7 must be zero");
   }
   const int size_form = flags & kSizeFormMask;
-  if (size_form == 3) throw FormatError("field 'flags' = 0x" + hex_byte(flags) + ": size_form 3 is reserved");
   header.model_id = in.u16le("model_id");
   header.model_id_bits = 16;
 
@@ -442,12 +454,18 @@ Summary parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
   } else if (size_form == 1) {
     header.width = in.u8("width") + 1u;
     header.height = in.u8("height") + 1u;
+  } else if (size_form == 3) {
+    uint32_t packed = 0;  // u24le: W - 1 in bits 0-11, H - 1 in bits 12-23
+    for (int shift = 0; shift < 24; shift += 8) packed |= uint32_t{in.u8("size")} << shift;
+    header.width = (packed & 0xFFF) + 1;
+    header.height = (packed >> 12) + 1;
   } else {
     header.width = side_leb128(in, "width");
     header.height = side_leb128(in, "height");
   }
   const int canonical_form = size_form_for(header.width, header.height, header.tile_size);
-  if (size_form != canonical_form) {
+  // Form 2 where form 3 is the writer's: written before form 3 existed (spec 3.3), read as it is.
+  if (size_form != canonical_form && !(size_form == 2 && canonical_form == 3)) {
     throw FormatError("field 'size': " + std::to_string(header.width) + "x" + std::to_string(header.height) +
                       " is stored in size_form " + std::to_string(size_form) + " but must use size_form " +
                       std::to_string(canonical_form) + " (field 'flags' bits 0-1)");
@@ -470,9 +488,9 @@ Summary parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
       throw FormatError("field 'ext_flags' = 0x" + hex_byte(extensions) +
                         ": bit 4 (coded_size's scale form) is set without bit 1 (coded_size)");
     }
-    if ((extensions & kExtCodedAxes) && !(extensions & kExtCodedScale)) {
+    if ((extensions & kExtCodedAxes) && !(extensions & kExtCodedSize)) {
       throw FormatError("field 'ext_flags' = 0x" + hex_byte(extensions) +
-                        ": bit 5 (a scale per axis) is set without bit 4 (coded_size's scale form)");
+                        ": bit 5 (coded_size's per-axis or one-tile form) is set without bit 1 (coded_size)");
     }
   }
   if (extensions & kExtColour) {
@@ -486,7 +504,18 @@ Summary parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
     header.colour = static_cast<ColourSpace>(colour & 0x7F);
     header.grey = (colour & kColourGrey) != 0;
   }
-  if (extensions & kExtCodedAxes) {
+  if ((extensions & kExtCodedAxes) && !(extensions & kExtCodedScale)) {
+    // The one-tile form (spec 5.2): no bytes.
+    header.coded_width = one_tile_side(header.width, header.tile_size);
+    header.coded_height = one_tile_side(header.height, header.tile_size);
+    if (!has_coded_size(header)) {
+      throw FormatError("field 'ext_flags' = 0x" + hex_byte(extensions) +
+                        ": bit 5 without bit 4 (coded_size's one-tile form) on a " +
+                        std::to_string(header.width) + "x" + std::to_string(header.height) +
+                        " image that fits one tile of " + std::to_string(header.tile_size) +
+                        ": ext_flags bits 1 and 5 must then be clear");
+    }
+  } else if (extensions & kExtCodedAxes) {
     const uint32_t qx = in.u8("coded_scale_x"), qy = in.u8("coded_scale_y");
     if (qx < kMinAxisScale || qy < kMinAxisScale) {
       const bool x = qx < kMinAxisScale;
@@ -688,18 +717,20 @@ std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t
   const int size_form = size_form_for(header.width, header.height, header.tile_size);
   const uint8_t colour =
       static_cast<uint8_t>(static_cast<uint8_t>(header.colour) | (header.grey ? kColourGrey : 0));
-  // The coded size's shortest form (spec 5.2): one q for both axes, else one per axis, else two leb128.
-  const uint32_t coded_scale = has_coded_size(header) ? coded_scale_for(header) : 0;
-  const uint32_t scale_x = has_coded_size(header) && !coded_scale
+  // The coded size's shortest form (spec 5.2): one tile (no bytes), else one q for both axes, else one per
+  // axis, else two leb128.
+  const bool one_tile = is_one_tile_coded_size(header);
+  const uint32_t coded_scale = has_coded_size(header) && !one_tile ? coded_scale_for(header) : 0;
+  const uint32_t scale_x = has_coded_size(header) && !one_tile && !coded_scale
                                ? axis_scale_for(header.width, header.grid_width())
                                : 0,
-                 scale_y = has_coded_size(header) && !coded_scale
+                 scale_y = has_coded_size(header) && !one_tile && !coded_scale
                                ? axis_scale_for(header.height, header.grid_height())
                                : 0;
   const bool per_axis = scale_x != 0 && scale_y != 0;
   const uint8_t extensions = static_cast<uint8_t>(
       (colour != 0 ? kExtColour : 0) | (has_coded_size(header) ? kExtCodedSize : 0) |
-      (coded_scale || per_axis ? kExtCodedScale : 0) | (per_axis ? kExtCodedAxes : 0) |
+      (coded_scale || per_axis ? kExtCodedScale : 0) | (per_axis || one_tile ? kExtCodedAxes : 0) |
       (metadata.empty() ? 0 : kExtMetadata) | (header.flat_tiles.empty() ? 0 : kExtFlatTiles));
   std::vector<uint8_t> out{kSignature0, static_cast<uint8_t>(kVersionBit | 2)};
   out.push_back(static_cast<uint8_t>(
@@ -713,6 +744,9 @@ std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t
   if (size_form == 1) {
     out.push_back(static_cast<uint8_t>(header.width - 1));
     out.push_back(static_cast<uint8_t>(header.height - 1));
+  } else if (size_form == 3) {
+    const uint32_t packed = (header.width - 1) | (header.height - 1) << 12;
+    for (int shift = 0; shift < 24; shift += 8) out.push_back(static_cast<uint8_t>(packed >> shift));
   } else if (size_form == 2) {
     wire::put_leb128(out, header.width - 1);
     wire::put_leb128(out, header.height - 1);
@@ -720,7 +754,9 @@ std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t
   if (header.tile_overlap) wire::put_leb128(out, header.tile_overlap);
   if (extensions) out.push_back(extensions);
   if (extensions & kExtColour) out.push_back(colour);
-  if (extensions & kExtCodedAxes) {
+  if (one_tile) {
+    // no bytes: ext_flags bit 5 without bit 4 says it
+  } else if (extensions & kExtCodedAxes) {
     out.push_back(static_cast<uint8_t>(scale_x));
     out.push_back(static_cast<uint8_t>(scale_y));
   } else if (extensions & kExtCodedScale) {

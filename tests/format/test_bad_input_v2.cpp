@@ -98,6 +98,64 @@ TEST_CASE("version 2: header fields edited under a valid check: every value is c
   CHECK(accepted > 0);  // the resealing reached the checks behind the CRC
 }
 
+TEST_CASE("version 2: size form 3 and the one-tile coded size, and the earlier writers' forms they replace") {
+  const RawV2 valid;
+  const auto with = [&](auto edit) {
+    RawV2 raw = valid;
+    edit(raw);
+    return raw.bytes();
+  };
+  const auto scaled = [](std::vector<uint8_t> extensions) {  // a 64x32 image (size form 1), 16-pixel tiles
+    return [extensions](RawV2& f) { f.flags |= 0x11, f.size = {63, 31}, f.extensions = extensions; };
+  };
+  // Form 3 (u24le, two 12-bit sides): only for a side above 256; form 2 for such a size is an earlier
+  // writer's and reads (spec 3.3).
+  require_rejected(with([](RawV2& f) { f.flags |= 3, f.size = {15, 0xF0, 0x00}; }), "must use size_form 0");
+  require_rejected(with([](RawV2& f) {
+                     f.flags |= 3, f.size = {19, 0xB0, 0x00};
+                   }),
+                   "20x12 is stored in size_form 3 but must use size_form 1");
+  std::vector<uint8_t> cut_in_size = with([](RawV2& f) { f.flags |= 3, f.size = {0x2B, 0x31, 0x01}; });
+  cut_in_size.resize(9);  // signature, flags, model_id, coding, 2 of the 3 size bytes
+  require_rejected(cut_in_size, "'size'");
+  const auto wide_tile = [](RawV2& f) { f.coding = {9, 0x03}; };  // 512-pixel tiles: 300x20 is one tile
+  const std::vector<uint8_t> form3 = with([&](RawV2& f) {
+    wide_tile(f), f.flags |= 3, f.size = {0x2B, 0x31, 0x01};
+  });
+  const TokenFile wide = read(form3.data(), form3.size());
+  CHECK(wide.header.width == 300);
+  CHECK(wide.header.height == 20);
+  const std::vector<uint8_t> form2 = with([&](RawV2& f) {
+    wide_tile(f), f.flags |= 2, f.size = {0xAB, 0x02, 0x13};
+  });
+  const TokenFile wide_earlier = read(form2.data(), form2.size());
+  CHECK(wide_earlier.header.width == 300);
+  CHECK(wide_earlier.header.height == 20);
+  CHECK(write(wide_earlier) == form3);
+  // The one-tile form (ext_flags bit 5 without bit 4, no bytes): the image squeezed into one 16-pixel tile.
+  require_rejected(with([](RawV2& f) {
+                     f.flags |= 0x11, f.size = {63, 31}, f.extensions = {0x20};
+                   }),
+                   "bit 5 (coded_size's per-axis or one-tile form) is set without bit 1");
+  require_rejected(
+      with([](RawV2& f) {
+        f.flags |= 0x11, f.size = {15, 7}, f.extensions = {0x22};
+      }),
+      "field 'ext_flags' = 0x22: bit 5 without bit 4 (coded_size's one-tile form) on a 16x8 image "
+      "that fits one tile of 16");
+  const std::vector<uint8_t> one_tile = with(scaled({0x22}));
+  const Header one_tile_header = read(one_tile.data(), one_tile.size()).header;
+  CHECK(one_tile_header.coded_width == 16);
+  CHECK(one_tile_header.coded_height == 16);
+  // The same coded size in per-axis form, as writers before the one-tile form wrote it: read, rewritten
+  // 2 bytes shorter.
+  const std::vector<uint8_t> one_tile_earlier = with(scaled({0x32, 63, 32}));
+  const TokenFile one_tile_earlier_back = read(one_tile_earlier.data(), one_tile_earlier.size());
+  CHECK(one_tile_earlier_back.header.coded_width == 16);
+  CHECK(one_tile_earlier_back.header.coded_height == 16);
+  CHECK(write(one_tile_earlier_back) == one_tile);
+}
+
 TEST_CASE("version 2: reserved and non-canonical values name their field") {
   const RawV2 valid;
   REQUIRE_NOTHROW(read(valid.bytes().data(), valid.bytes().size()));
@@ -111,7 +169,6 @@ TEST_CASE("version 2: reserved and non-canonical values name their field") {
   for (int bit = 6; bit < 8; ++bit)
     require_rejected(with([&](RawV2& f) { f.flags = static_cast<uint8_t>(f.flags | 1 << bit); }),
                      "reserved bits");
-  require_rejected(with([](RawV2& f) { f.flags |= 3; }), "size_form 3");
   require_rejected(with([](RawV2& f) { f.coding = {3, 0x03}; }), "field 'tile_log2'");
   require_rejected(with([](RawV2& f) { f.coding = {13, 0x03}; }), "field 'tile_log2'");
   require_rejected(with([](RawV2& f) { f.coding = {8, 0x1B}; }), "hold the defaults");
@@ -168,8 +225,7 @@ TEST_CASE("version 2: reserved and non-canonical values name their field") {
   const Header header = read(halved.data(), halved.size()).header;
   CHECK(header.coded_width == 32);
   CHECK(header.coded_height == 16);
-  // Its per-axis form (ext_flags bit 5, two q of 16..255), over the same 64x32 image.
-  require_rejected(with(scaled({0x22, 16, 32})), "bit 5 (a scale per axis) is set without bit 4");
+  // Its per-axis form (ext_flags bits 4 and 5, two q of 16..255), over the same 64x32 image.
   require_rejected(with(scaled({0x32, 15, 32})), "field 'coded_scale_x' = 15 out of range (16..255)");
   require_rejected(with(scaled({0x32, 16, 0})), "field 'coded_scale_y' = 0 out of range (16..255)");
   require_rejected(with(scaled({0x32, 15, 3})), "field 'coded_scale_x' = 15 out of range");

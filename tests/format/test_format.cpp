@@ -21,12 +21,22 @@ const std::vector<uint8_t> kOneTileV2 = {0x4F, 0x82, 0x04, 0xF8, 0x14, 0x08, 0x0
 const std::vector<uint8_t> kWorkedExampleV2 = {0x4F, 0x82, 0x3D, 0x78, 0x56, 0x04, 0x03, 0x13, 0x0B,
                                                0x04, 0x04, 0x01, 0x45, 0x58, 0x49, 0x46, 0x00, 0x02,
                                                0x2A, 0x00, 0x02, 0x01, 0x88, 0xB6, 0x14, 0xF9, 0x70};
-// 13.5: a 768x512 image coded at 256x171, the coded size in scale form.
-const std::vector<uint8_t> kDownscaledV2 = {0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0x05, 0xFF,
-                                            0x03, 0x12, 0x30, 0x01, 0xF8, 0x06, 0x12, 0x3A, 0xBC};
-// 13.6: the same image coded at 256x256, the coded size in per-axis scale form.
-const std::vector<uint8_t> kStretchedV2 = {0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0x05, 0xFF,
-                                           0x03, 0x32, 0x30, 0x20, 0x01, 0x7D, 0x1A, 0x12, 0x3A, 0xBC};
+// 13.5: a 768x512 image (size form 3) coded at 256x171, the coded size in scale form.
+const std::vector<uint8_t> kDownscaledV2 = {0x4F, 0x82, 0x17, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0xF2,
+                                            0x1F, 0x12, 0x30, 0x01, 0x81, 0x48, 0x12, 0x3A, 0xBC};
+// 13.5's last paragraph: the same file as writers before size form 3 wrote it (size form 2).
+const std::vector<uint8_t> kDownscaledSizeForm2 = {0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0x05, 0xFF,
+                                                   0x03, 0x12, 0x30, 0x01, 0xF8, 0x06, 0x12, 0x3A, 0xBC};
+// 13.6: the same image coded at 512x256 in two tiles, the coded size in per-axis scale form.
+const std::vector<uint8_t> kStretchedV2 = {0x4F, 0x82, 0x17, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0xF2, 0x1F, 0x32,
+                                           0x18, 0x20, 0x01, 0x25, 0x17, 0x12, 0x34, 0x56, 0xAB, 0xCD, 0xEF};
+// 13.7: the same image coded at 256x256, the coded size in one-tile form.
+const std::vector<uint8_t> kOneTileStretchedV2 = {0x4F, 0x82, 0x17, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0xF2,
+                                                  0x1F, 0x22, 0x01, 0x7D, 0xDE, 0x12, 0x3A, 0xBC};
+// 13.7's last paragraph: 13.7's image as the writer before the one-tile form and size form 3 wrote it.
+const std::vector<uint8_t> kOneTileStretchedEarlier = {0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B,
+                                                       0xFF, 0x05, 0xFF, 0x03, 0x32, 0x30, 0x20,
+                                                       0x01, 0x7D, 0x1A, 0x12, 0x3A, 0xBC};
 // 13.3: version 1.
 const std::vector<uint8_t> kWorkedExample = {0x4F, 0x44, 0x50, 0x01, 0x03, 0x14, 0x0C, 0x04, 0x04,
                                              0x78, 0x56, 0x34, 0x12, 0x03, 0x02, 0x01, 0x01, 0x45,
@@ -99,7 +109,13 @@ TEST_CASE("the spec's downscaled example (13.5) is produced and read byte for by
   require_same(back, downscaled_image());
   CHECK(back.header.coded_width == 256);
   CHECK(back.header.coded_height == 171);
-  CHECK(summarize(kDownscaledV2.data(), kDownscaledV2.size()).header_bytes == 16);
+  CHECK(summarize(kDownscaledV2.data(), kDownscaledV2.size()).header_bytes == 15);
+
+  // The size in form 2, as writers before form 3 wrote it (13.5's last paragraph), still reads, and is
+  // rewritten 1 byte shorter with the same payload.
+  const TokenFile form2_back = read(kDownscaledSizeForm2.data(), kDownscaledSizeForm2.size());
+  require_same(form2_back, downscaled_image());
+  CHECK(write(form2_back) == kDownscaledV2);
 
   // The explicit form of the same coded size, as earlier writers wrote it (13.5's last paragraph), still
   // reads.
@@ -115,29 +131,78 @@ TEST_CASE("the spec's downscaled example (13.5) is produced and read byte for by
   REQUIRE(legacy.size() == 22);
   const TokenFile legacy_back = read(legacy.data(), legacy.size());
   require_same(legacy_back, downscaled_image());
-  CHECK(write(legacy_back) == kDownscaledV2);  // rewritten in the scale form
+  CHECK(write(legacy_back) == kDownscaledV2);  // rewritten in the scale form and size form 3
 }
 
 TEST_CASE("the spec's stretched example (13.6) is produced and read byte for byte") {
   TokenFile stretched = downscaled_image();
-  stretched.header.coded_height = 256;
+  stretched.header.coded_width = 512, stretched.header.coded_height = 256;
+  stretched.tile_tokens = {{0x123, 0xABC}, {0x456, 0xDEF}};
   REQUIRE(write(stretched) == kStretchedV2);
   const TokenFile back = read(kStretchedV2.data(), kStretchedV2.size());
   require_same(back, stretched);
-  CHECK(back.header.coded_width == 256);
+  CHECK(back.header.coded_width == 512);
   CHECK(back.header.coded_height == 256);
-  CHECK(summarize(kStretchedV2.data(), kStretchedV2.size()).header_bytes == 17);
+  CHECK(summarize(kStretchedV2.data(), kStretchedV2.size()).header_bytes == 16);
 }
 
-TEST_CASE("a coded size takes its shortest form: one q, one q per axis, else two leb128") {
+TEST_CASE("the spec's one-tile example (13.7) is produced and read byte for byte") {
+  TokenFile stretched = downscaled_image();
+  stretched.header.coded_height = 256;
+  REQUIRE(write(stretched) == kOneTileStretchedV2);
+  const TokenFile back = read(kOneTileStretchedV2.data(), kOneTileStretchedV2.size());
+  require_same(back, stretched);
+  CHECK(back.header.coded_width == 256);
+  CHECK(back.header.coded_height == 256);
+  CHECK(summarize(kOneTileStretchedV2.data(), kOneTileStretchedV2.size()).header_bytes == 14);
+  // The previous writer's file of the same image (size form 2, per-axis scale form) reads as the same image
+  // and is rewritten 3 bytes shorter.
+  const TokenFile earlier = read(kOneTileStretchedEarlier.data(), kOneTileStretchedEarlier.size());
+  require_same(earlier, stretched);
+  CHECK(write(earlier) == kOneTileStretchedV2);
+  // A portrait photo and one with a side inside the tile: each side is min(side, T).
+  TokenFile portrait = stretched;
+  portrait.header.width = 512, portrait.header.height = 768;
+  const std::vector<uint8_t> portrait_file = write(portrait);
+  CHECK(summarize(portrait_file.data(), portrait_file.size()).header_bytes == 14);
+  CHECK(read(portrait_file.data(), portrait_file.size()).header.grid_height() == 256);
+  TokenFile narrow = stretched;
+  narrow.header.width = 200, narrow.header.coded_width = 200;
+  const std::vector<uint8_t> narrow_file = write(narrow);
+  CHECK(summarize(narrow_file.data(), narrow_file.size()).header_bytes == 14);  // size form 3 again
+  const Header narrow_back = read(narrow_file.data(), narrow_file.size()).header;
+  CHECK(narrow_back.grid_width() == 200);
+  CHECK(narrow_back.grid_height() == 256);
+}
+
+TEST_CASE("a size takes form 3 for sides up to 4096 above 256, else two leb128") {
+  TokenFile image = one_tile_image();
+  // width, height, size_form, header bytes (11 besides the size: the coded size in one-tile form).
+  const std::vector<std::tuple<uint32_t, uint32_t, int, size_t>> cases = {
+      {257, 1, 3, 14},   {4096, 4096, 3, 14}, {4032, 3024, 3, 14},
+      {4097, 10, 2, 14}, {10, 4097, 2, 14},   {65535, 2, 2, 15}};
+  for (const auto& [width, height, size_form, header_bytes] : cases) {
+    image.header.width = width, image.header.height = height;
+    image.header.coded_width = std::min(width, 256u), image.header.coded_height = std::min(height, 256u);
+    const std::vector<uint8_t> file = write(image);
+    INFO(width << "x" << height);
+    CHECK((file[2] & 3) == size_form);
+    const TokenFile back = read(file.data(), file.size());
+    CHECK(back.header.width == width);
+    CHECK(back.header.height == height);
+    CHECK(summarize(file.data(), file.size()).header_bytes == header_bytes);
+  }
+}
+
+TEST_CASE("a coded size takes its shortest form: one tile, one q, one q per axis, else two leb128") {
   TokenFile image = downscaled_image();
   image.tile_tokens.clear();
   // The encoder's divisors over 768x512 (base::scaled_size rounds half away from zero, the spec half up: the
-  // same for these positive sizes), the copy shrunk per axis, which no q gives, and the copies stretched to
-  // whole tiles, which take one q per axis.
+  // same for these positive sizes), the copy shrunk per axis, which no q gives, the copy stretched to one
+  // tile, which takes no bytes, and the one stretched to two whole tiles, which takes one q per axis.
   const std::vector<std::tuple<uint32_t, uint32_t, size_t>> cases = {
-      {384, 256, 16}, {256, 171, 16}, {192, 128, 16}, {128, 85, 16},
-      {96, 64, 16},   {704, 480, 19}, {256, 256, 17}, {512, 256, 17}};
+      {384, 256, 15}, {256, 171, 15}, {192, 128, 15}, {128, 85, 15},
+      {96, 64, 15},   {704, 480, 18}, {256, 256, 14}, {512, 256, 16}};
   for (const auto& [width, height, header_bytes] : cases) {
     image.header.coded_width = width, image.header.coded_height = height;
     image.tile_tokens.assign(image.header.tile_count(), {1});
@@ -147,7 +212,7 @@ TEST_CASE("a coded size takes its shortest form: one q, one q per axis, else two
     CHECK(back.header.coded_height == height);
     const size_t header = summarize(file.data(), file.size()).header_bytes;
     INFO(width << "x" << height);
-    CHECK(header == header_bytes);  // 13.5's 16 bytes; two q: 17; two leb128 of 2 bytes each: 19
+    CHECK(header == header_bytes);  // 13.5's 15 bytes; one tile: 14; two q: 16; two leb128 of 2 bytes: 18
   }
 }
 

@@ -44,9 +44,14 @@ int main(int argc, char** argv) {
   downscaled.header.coded_width = 256;
   downscaled.header.coded_height = 171;
   seeds.emplace_back(downscaled, "downscaled");
-  TokenFile stretched = downscaled;  // coded_size in per-axis scale form (48, 32): one whole tile
+  TokenFile stretched = downscaled;  // coded_size in one-tile form (no bytes): one whole tile
   stretched.header.coded_height = 256;
   seeds.emplace_back(stretched, "stretched");
+  TokenFile two_tiles = tabled(test::make_image(768, 512, 256, 0, 12, {6, 5}));
+  two_tiles.header.coded_width = 512;  // coded_size in per-axis scale form (24, 32): two whole tiles
+  two_tiles.header.coded_height = 256;
+  seeds.emplace_back(two_tiles, "stretched_two_tiles");
+  seeds.emplace_back(test::make_image(300, 20, 512, 0, 8, {4}), "size_form_3");
   for (size_t i = 0, n = seeds.size(); i < n; ++i) {  // the same shapes in version 1
     if (seeds[i].first.header.coded_width) continue;  // (and flat tiles: version 2 only)
     TokenFile v1 = seeds[i].first;
@@ -64,5 +69,16 @@ int main(int argc, char** argv) {
       odp::base::write_file_atomic((dir / "alloc" / (name + suffix + ".odp")).string(), alloc_input);
     }
   }
+  // Earlier writers' files, still read (spec 3.3, 5.2): 13.5's image with its size in form 2, and 13.7's with
+  // its size in form 2 and its one-tile coded size in per-axis scale form.
+  const std::vector<std::pair<std::vector<uint8_t>, std::string>> earlier = {
+      {{0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0x05, 0xFF, 0x03, 0x12, 0x30, 0x01, 0xF8, 0x06, 0x12,
+        0x3A, 0xBC},
+       "earlier_size_form_2"},
+      {{0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0x05, 0xFF,
+        0x03, 0x32, 0x30, 0x20, 0x01, 0x7D, 0x1A, 0x12, 0x3A, 0xBC},
+       "earlier_one_tile_per_axis"}};
+  for (const auto& [bytes, name] : earlier)
+    odp::base::write_file_atomic((dir / (name + ".odp")).string(), bytes);
   return 0;
 }
