@@ -28,8 +28,8 @@ namespace detail {
 // encode() for a coded size the caller chose (1..width x 1..height; the image's own size: no scaling).
 EncodeResult encode_at(const Image& image, int coded_width, int coded_height, model::TileModel& model,
                        const EncodeOptions& options);
-// encode_at() given the coded copy itself: `coded` is `image`, or base::resize_bicubic of it to the coded size
-// (what encode_at makes), so that a caller coding one size several times resamples once.
+// encode_at() given the coded copy itself: `coded` is `image`, or base::resize_bicubic of it to the coded
+// size (what encode_at makes), so that a caller coding one size several times resamples once.
 EncodeResult encode_coded(const Image& image, const Image& coded, model::TileModel& model,
                           const EncodeOptions& options);
 

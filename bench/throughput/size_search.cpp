@@ -1,11 +1,14 @@
-// odp-size-search: wall time of odpenc --size's search (codec::detail::encode_within_size) per phase, model calls apart.
+// odp-size-search: wall time of odpenc --size's search (codec::detail::encode_within_size) per phase, model
+// calls apart.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/cli_common.h"
@@ -35,6 +38,8 @@ struct Call {
   bool decode;
   int n;
   double seconds;
+  bool new_shape;  // the process's first call of this kind and batch: lazy GPU work (graph capture, cuDNN
+                   // plans, kernel loading) lands here
 };
 
 // A TileModel that forwards to another and records every encode and decode call.
@@ -48,7 +53,8 @@ class TimedModel final : public odp::model::TileModel {
   auto timed(bool decode, int n, Run&& run) {
     const Clock::time_point start = Clock::now();
     auto result = run();
-    calls.push_back({decode, n, std::chrono::duration<double>(Clock::now() - start).count()});
+    const bool new_shape = shapes_seen_.insert({decode, n}).second;
+    calls.push_back({decode, n, std::chrono::duration<double>(Clock::now() - start).count(), new_shape});
     return result;
   }
 
@@ -75,10 +81,13 @@ class TimedModel final : public odp::model::TileModel {
   void set_gpu_encode_precision(odp::model::GpuEncodePrecision precision) override {
     inner_.set_gpu_encode_precision(precision);
   }
-  odp::model::GpuEncodePrecision gpu_encode_precision() const override { return inner_.gpu_encode_precision(); }
+  odp::model::GpuEncodePrecision gpu_encode_precision() const override {
+    return inner_.gpu_encode_precision();
+  }
 
  private:
   odp::model::TileModel& inner_;
+  std::set<std::pair<bool, int>> shapes_seen_;
 };
 
 uint64_t fingerprint(const std::vector<uint8_t>& bytes) {  // FNV-1a, 64 bits
@@ -90,15 +99,22 @@ uint64_t fingerprint(const std::vector<uint8_t>& bytes) {  // FNV-1a, 64 bits
 // "N calls, X s, batches {n: count, ...}" over the calls of one kind.
 std::string describe_calls(const std::vector<Call>& calls, bool decode, double* seconds) {
   std::map<int, int> batches;
-  int count = 0;
+  int count = 0, new_shapes = 0;
+  double new_shape_seconds = 0;
   *seconds = 0;
   for (const Call& call : calls)
     if (call.decode == decode) {
       ++count;
       *seconds += call.seconds;
       ++batches[call.n];
+      if (call.new_shape) {
+        ++new_shapes;
+        new_shape_seconds += call.seconds;
+      }
     }
-  std::string text = std::to_string(count) + " calls, " + odp::cli::fixed(*seconds, 3) + " s, batches {";
+  std::string text = std::to_string(count) + " calls, " + odp::cli::fixed(*seconds, 3) + " s, of which " +
+                     std::to_string(new_shapes) + " at new batch sizes " +
+                     odp::cli::fixed(new_shape_seconds, 3) + " s; batches {";
   bool first = true;
   for (const auto& [n, times] : batches) {
     text += (first ? "" : ", ") + std::to_string(n) + ": " + std::to_string(times);
@@ -112,14 +128,14 @@ std::string describe_calls(const std::vector<Call>& calls, bool decode, double* 
 int main(int argc, char** argv) {
   using odp::cli::fixed;
   try {
-    const odp::cli::Arguments arguments(argc, argv,
-                                        {"--model", "--device", "--size", "--repeats", "--graphs"},
-                                        {"-h", "--help"});
+    const odp::cli::Arguments arguments(
+        argc, argv, {"--model", "--device", "--size", "--repeats", "--graphs"}, {"-h", "--help"});
     if (arguments.has("-h") || arguments.has("--help") || arguments.inputs().empty()) {
       std::cout << kUsage;
       return arguments.inputs().empty() && !arguments.has("-h") && !arguments.has("--help") ? 2 : 0;
     }
-    const uint64_t budget = static_cast<uint64_t>(arguments.has("--size") ? arguments.integer("--size", 1, 1 << 30) : 300);
+    const uint64_t budget =
+        static_cast<uint64_t>(arguments.has("--size") ? arguments.integer("--size", 1, 1 << 30) : 300);
     const int repeats = arguments.has("--repeats") ? arguments.integer("--repeats", 1, 100) : 3;
     const std::string graphs = arguments.text("--graphs", "on");
     if (graphs != "on" && graphs != "off") throw std::invalid_argument("--graphs must be on or off");
@@ -163,23 +179,26 @@ int main(int argc, char** argv) {
         const std::string encode_calls = describe_calls(model.calls, false, &encode_model);
         const std::string decode_calls = describe_calls(model.calls, true, &decode_model);
         const double phases = times.resample + times.encode + times.decode + times.upsample + times.psnr;
-        std::printf("%s run %d%s: total %.3f s, %d candidates, coded %dx%d overlap %d, %zu B, fnv %016llx%s\n",
-                    path.c_str(), run + 1, run == 0 ? " (cold)" : "", total, times.candidates,
-                    result.stats.coded_width, result.stats.coded_height, result.stats.tile_overlap,
-                    result.bytes.size(), static_cast<unsigned long long>(fingerprint(result.bytes)),
-                    same ? "" : " DIFFERS FROM RUN 1");
-        std::printf("  resample %.3f | encode %.3f (model %.3f: %s; CPU %.3f) | decode %.3f (model %.3f: %s; "
-                    "CPU %.3f) | upsample %.3f | psnr %.3f | rest %.3f\n",
-                    times.resample, times.encode, encode_model, encode_calls.c_str(),
-                    times.encode - encode_model, times.decode, decode_model, decode_calls.c_str(),
-                    times.decode - decode_model, times.upsample, times.psnr, total - phases);
+        std::printf(
+            "%s run %d%s: total %.3f s, %d candidates, coded %dx%d overlap %d, %zu B, fnv %016llx%s\n",
+            path.c_str(), run + 1, run == 0 ? " (cold)" : "", total, times.candidates,
+            result.stats.coded_width, result.stats.coded_height, result.stats.tile_overlap,
+            result.bytes.size(), static_cast<unsigned long long>(fingerprint(result.bytes)),
+            same ? "" : " DIFFERS FROM RUN 1");
+        std::printf(
+            "  resample %.3f | encode %.3f (model %.3f: %s; CPU %.3f) | decode %.3f (model %.3f: %s; "
+            "CPU %.3f) | upsample %.3f | psnr %.3f | rest %.3f\n",
+            times.resample, times.encode, encode_model, encode_calls.c_str(), times.encode - encode_model,
+            times.decode, decode_model, decode_calls.c_str(), times.decode - decode_model, times.upsample,
+            times.psnr, total - phases);
       }
     }
     if (runs > 0) std::printf("mean of the warm runs (2..%d): %.3f s per image\n", repeats, total_all / runs);
     std::printf("files %s across repeats\n", mismatches == 0 ? "identical" : "DIFFER");
     return mismatches == 0 ? 0 : 1;
   } catch (const std::exception& error) {
-    std::cerr << "odp-size-search: " << error.what() << "\n" << (std::string(error.what()).empty() ? kUsage : "");
+    std::cerr << "odp-size-search: " << error.what() << "\n"
+              << (std::string(error.what()).empty() ? kUsage : "");
     return 2;
   }
 }

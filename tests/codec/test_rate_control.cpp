@@ -1,6 +1,5 @@
 // Rate control over resolution: coded sizes (--scale), kSize's search over scale and overlap, tokens by area.
 #include <catch2/catch.hpp>
-
 #include <tuple>
 
 #include "codec/odp.h"
@@ -171,7 +170,7 @@ TEST_CASE("--size's search picks the same file as the direct path, and as before
   // Fingerprints of the chosen files before the search shared coded copies and split decode() (commit
   // 9911729): a change to the search's plumbing must not move them.
   const std::vector<std::tuple<int, uint64_t, uint64_t>> golden = {
-      {0, 24, 9642805747736263849ull},  {0, 40, 9931322466852923376ull},  {0, 80, 3223327957326164234ull},
+      {0, 24, 9642805747736263849ull},   {0, 40, 9931322466852923376ull},   {0, 80, 3223327957326164234ull},
       {0, 160, 10313480760965295623ull}, {0, 400, 10313480760965295623ull}, {1, 40, 8212125590104845910ull},
       {1, 160, 10464363407755956566ull}};
   for (const auto& [which, budget, expected] : golden) {
@@ -187,8 +186,8 @@ TEST_CASE("--size's search picks the same file as the direct path, and as before
     CHECK(times.encode > 0);
     // The winner coded on its own, through encode_at's resampling, gives the same bytes.
     options.tile_overlap = searched.stats.tile_overlap;
-    const EncodeResult direct = detail::encode_at(image, searched.stats.coded_width,
-                                                  searched.stats.coded_height, model, options);
+    const EncodeResult direct =
+        detail::encode_at(image, searched.stats.coded_width, searched.stats.coded_height, model, options);
     CHECK(direct.bytes == searched.bytes);
   }
 }
