@@ -1,5 +1,4 @@
-// odp-size-search: wall time of odpenc --size's search (codec::detail::encode_within_size) per phase, model
-// calls apart.
+// odp-size-search: the wall time of odpenc --size's search per phase, with the model's calls apart.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
