@@ -301,11 +301,12 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
 
 namespace detail {
 
-EncodeResult encode_at(const Image& image, int coded_width, int coded_height, model::TileModel& model,
-                       const EncodeOptions& options) {
-  const model::ModelInfo& info = model.info();
-  const int num_tokens = info.config.num_tokens, t = info.config.tile_size;
-  // Check the request before the slow part.
+namespace {
+
+// The tokens per tile of the rates that fix them (all others: the model's count), checking the request.
+int fixed_token_count(int coded_width, int coded_height, const model::TileModel& model,
+                      const EncodeOptions& options) {
+  const int num_tokens = model.info().config.num_tokens, t = model.info().config.tile_size;
   int fixed_tokens = num_tokens;
   if (options.rate == RateControl::kTokens) fixed_tokens = clamp_tokens(options.tokens, num_tokens);
   if (options.rate == RateControl::kQuality)
@@ -315,15 +316,32 @@ EncodeResult encode_at(const Image& image, int coded_width, int coded_height, mo
     throw CodecError("the size budget must be at least 1 byte", ErrorKind::kUsage);
   if (options.rate == RateControl::kTargetPsnr && !(options.target_psnr > 0 && options.target_psnr < 200))
     throw CodecError("the target PSNR must be between 0 and 200 dB", ErrorKind::kUsage);
+  return fixed_tokens;
+}
+
+}  // namespace
+
+EncodeResult encode_at(const Image& image, int coded_width, int coded_height, model::TileModel& model,
+                       const EncodeOptions& options) {
+  // Check the request before the slow part.
+  fixed_token_count(coded_width, coded_height, model, options);
   // The tokens code this image; the file records the original size and the decoder upsamples (spec 5.2).
   if (coded_width < 1 || coded_height < 1 || coded_width > image.width || coded_height > image.height)
     throw CodecError("the coded size " + std::to_string(coded_width) + "x" + std::to_string(coded_height) +
                          " must be 1x1 to the image's " + std::to_string(image.width) + "x" +
                          std::to_string(image.height),
                      ErrorKind::kUsage);
-  const bool scaled = coded_width != image.width || coded_height != image.height;
-  const Image downscaled = scaled ? base::resize_bicubic(image, coded_width, coded_height) : Image{};
-  const Image& coded = scaled ? downscaled : image;
+  if (coded_width == image.width && coded_height == image.height)
+    return encode_coded(image, image, model, options);
+  return encode_coded(image, base::resize_bicubic(image, coded_width, coded_height), model, options);
+}
+
+EncodeResult encode_coded(const Image& image, const Image& coded, model::TileModel& model,
+                          const EncodeOptions& options) {
+  const int fixed_tokens = fixed_token_count(coded.width, coded.height, model, options);
+  const model::ModelInfo& info = model.info();
+  const int num_tokens = info.config.num_tokens, t = info.config.tile_size;
+  const bool scaled = coded.width != image.width || coded.height != image.height;
   const int overlap = options.tile_overlap == kAutoOverlap
                           ? choose_overlap(coded.width, coded.height, t, std::min(kDefaultMinOverlap, t / 2))
                           : options.tile_overlap;
@@ -464,7 +482,10 @@ void check_decode_limits(const uint8_t* data, size_t size, const DecodeLimits& l
   summarize_within(data, size, limits);
 }
 
-Image decode(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options) {
+namespace detail {
+
+Image decode_grid(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options,
+                  format::TokenFile* file_out) {
   if (options.max_tokens < 0 || options.max_tokens > kMaxTokens)
     throw CodecError("tokens per tile must be 1..256, not " + std::to_string(options.max_tokens),
                      ErrorKind::kUsage);
@@ -475,7 +496,7 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
   if (summary.header.tile_size != static_cast<uint32_t>(t) ||
       summary.header.codebook_bits != info.config.codebook_bits())
     throw CodecError("the file's tile size or codebook does not match the model's", ErrorKind::kModel);
-  const format::TokenFile file = read_tokens(summary, data, size, tables_for(info));
+  format::TokenFile file = read_tokens(summary, data, size, tables_for(info));
   // The grid covers the coded image (spec 5.2); restore_coded_size brings it to the image's size at the end.
   const TileGrid grid =
       TileGrid::make(static_cast<int>(file.header.grid_width()), static_cast<int>(file.header.grid_height()),
@@ -528,6 +549,11 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
   // The seam filters (overlap 0 only) move pixels near a seam, flat tiles' too: those get their colour back,
   // the neighbour keeps its share of the correction.
   if (grid.overlap == 0) repaint_flat_tiles(file.header.flat_tiles, grid, image);
+  *file_out = std::move(file);
+  return image;
+}
+
+void finish_decode(Image& image, const format::TokenFile& file) {
   restore_coded_size(image, file.header);
   if (file.header.grey) make_grey(image);
   for (const format::MetadataChunk& chunk : file.metadata) {
@@ -536,6 +562,14 @@ Image decode(const uint8_t* data, size_t size, model::TileModel& model, const De
     if (chunk.tag == "EXIF") image.exif = chunk.bytes;
   }
   if (file.was_cut) image.notes.push_back("the file was cut short; decoded the tokens that survived");
+}
+
+}  // namespace detail
+
+Image decode(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options) {
+  format::TokenFile file;
+  Image image = detail::decode_grid(data, size, model, options, &file);
+  detail::finish_decode(image, file);
   return image;
 }
 

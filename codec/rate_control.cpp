@@ -2,6 +2,7 @@
 #include "codec/rate_control.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -13,7 +14,29 @@
 
 namespace odp::codec::detail {
 
-EncodeResult encode_within_size(const Image& image, model::TileModel& model, const EncodeOptions& options) {
+namespace {
+
+// Adds the wall time of its scope to *into (when into is set).
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(double* into) : into_(into), start_(std::chrono::steady_clock::now()) {}
+  ~PhaseTimer() {
+    if (into_) *into_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  PhaseTimer(const PhaseTimer&) = delete;
+  PhaseTimer& operator=(const PhaseTimer&) = delete;
+
+ private:
+  double* into_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+EncodeResult encode_within_size(const Image& image, model::TileModel& model, const EncodeOptions& options,
+                                SizeSearchTimes* times) {
+  SizeSearchTimes unused;
+  SizeSearchTimes& spent = times ? *times : unused;
   const int tile = model.info().config.tile_size;
   struct Candidate {
     int width, height, overlap;
@@ -74,7 +97,14 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
   constexpr int64_t kUnits = 1000;  // progress units per candidate
   for (const auto& rules : by_scale) {
     double scale_psnr = -std::numeric_limits<double>::infinity();
+    // Rules of one size share its coded copy (resampled once); the image's own size codes the image.
+    Image coded;
     for (const Candidate& candidate : rules) {
+      const bool own_size = candidate.width == image.width && candidate.height == image.height;
+      if (!own_size && (coded.width != candidate.width || coded.height != candidate.height)) {
+        PhaseTimer timer(&spent.resample);
+        coded = base::resize_bicubic(image, candidate.width, candidate.height);
+      }
       EncodeOptions one = options;
       one.tile_overlap = candidate.overlap;
       const int64_t base_units = tried * kUnits;
@@ -82,15 +112,31 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
         if (options.progress && of > 0) options.progress(base_units + done * kUnits / of, total * kUnits);
       };
       ++tried;
+      ++spent.candidates;
       EncodeResult result;
       try {
-        result = encode_at(image, candidate.width, candidate.height, model, one);
+        PhaseTimer timer(&spent.encode);
+        result = encode_coded(image, own_size ? image : coded, model, one);
       } catch (const CodecError& error) {
         if (error.kind() != ErrorKind::kUsage) throw;
         smallest_failure = error;  // does not fit at this scale and overlap
         continue;
       }
-      const double psnr = base::psnr(image, decode(result.bytes.data(), result.bytes.size(), model));
+      format::TokenFile file;
+      Image decoded;
+      {
+        PhaseTimer timer(&spent.decode);
+        decoded = decode_grid(result.bytes.data(), result.bytes.size(), model, DecodeOptions{}, &file);
+      }
+      {
+        PhaseTimer timer(&spent.upsample);
+        finish_decode(decoded, file);
+      }
+      double psnr = 0;
+      {
+        PhaseTimer timer(&spent.psnr);
+        psnr = base::psnr(image, decoded);
+      }
       scale_psnr = std::max(scale_psnr, psnr);
       if (psnr > best_psnr) {
         best_psnr = psnr;

@@ -1,5 +1,6 @@
 // Rate control over resolution: coded sizes (--scale), kSize's search over scale and overlap, tokens by area.
 #include <catch2/catch.hpp>
+#include <tuple>
 
 #include "codec/odp.h"
 #include "codec/rate_control.h"
@@ -150,6 +151,45 @@ TEST_CASE("--size also weighs the copies stretched to whole tiles, and keeps one
     stretched_kept += whole_tiles && summary.header.grid_width() != 150;
   }
   CHECK(stretched_kept > 0);  // the stretched copy wins somewhere on this image
+}
+
+namespace {
+// FNV-1a, 64 bits: a file's fingerprint for the golden values below.
+uint64_t fingerprint(const std::vector<uint8_t>& bytes) {
+  uint64_t hash = 14695981039346656037ull;
+  for (uint8_t byte : bytes) hash = (hash ^ byte) * 1099511628211ull;
+  return hash;
+}
+}  // namespace
+
+TEST_CASE("--size's search picks the same file as the direct path, and as before its speed work", "[codec]") {
+  FakeTileModel model;
+  Image grey = synthetic_image(150, 90);  // also through finish_decode's grey step
+  for (size_t i = 0; i < grey.rgb.size(); i += 3) grey.rgb[i + 1] = grey.rgb[i + 2] = grey.rgb[i];
+  const Image images[] = {synthetic_image(150, 90), grey};
+  // Fingerprints of the chosen files before the search shared coded copies and split decode() (commit
+  // 9911729): a change to the search's plumbing must not move them.
+  const std::vector<std::tuple<int, uint64_t, uint64_t>> golden = {
+      {0, 24, 9642805747736263849ull},   {0, 40, 9931322466852923376ull},   {0, 80, 3223327957326164234ull},
+      {0, 160, 10313480760965295623ull}, {0, 400, 10313480760965295623ull}, {1, 40, 8212125590104845910ull},
+      {1, 160, 10464363407755956566ull}};
+  for (const auto& [which, budget, expected] : golden) {
+    const Image& image = images[which];
+    EncodeOptions options;
+    options.rate = RateControl::kSize;
+    options.max_bytes = budget;
+    detail::SizeSearchTimes times;
+    const EncodeResult searched = detail::encode_within_size(image, model, options, &times);
+    INFO("image " << which << " budget " << budget << " fingerprint " << fingerprint(searched.bytes));
+    CHECK(fingerprint(searched.bytes) == expected);
+    CHECK(times.candidates == searched.stats.candidates);
+    CHECK(times.encode > 0);
+    // The winner coded on its own, through encode_at's resampling, gives the same bytes.
+    options.tile_overlap = searched.stats.tile_overlap;
+    const EncodeResult direct =
+        detail::encode_at(image, searched.stats.coded_width, searched.stats.coded_height, model, options);
+    CHECK(direct.bytes == searched.bytes);
+  }
 }
 
 TEST_CASE("an image smaller than a tile gets tokens in proportion to its area", "[codec]") {
