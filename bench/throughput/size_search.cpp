@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/fingerprint.h"
 #include "cli/cli_common.h"
 #include "cli/process.h"
 #include "codec/odp.h"
@@ -88,12 +89,6 @@ class TimedModel final : public odp::model::TileModel {
   odp::model::TileModel& inner_;
   std::set<std::pair<bool, int>> shapes_seen_;
 };
-
-uint64_t fingerprint(const std::vector<uint8_t>& bytes) {  // FNV-1a, 64 bits
-  uint64_t hash = 14695981039346656037ull;
-  for (uint8_t byte : bytes) hash = (hash ^ byte) * 1099511628211ull;
-  return hash;
-}
 
 // "N calls, X s, batches {n: count, ...}" over the calls of one kind.
 std::string describe_calls(const std::vector<Call>& calls, bool decode, double* seconds) {
@@ -182,7 +177,7 @@ int main(int argc, char** argv) {
             "%s run %d%s: total %.3f s, %d candidates, coded %dx%d overlap %d, %zu B, fnv %016llx%s\n",
             path.c_str(), run + 1, run == 0 ? " (cold)" : "", total, times.candidates,
             result.stats.coded_width, result.stats.coded_height, result.stats.tile_overlap,
-            result.bytes.size(), static_cast<unsigned long long>(fingerprint(result.bytes)),
+            result.bytes.size(), static_cast<unsigned long long>(odp::base::fingerprint(result.bytes)),
             same ? "" : " DIFFERS FROM RUN 1");
         std::printf(
             "  resample %.3f | encode %.3f (model %.3f: %s; CPU %.3f) | decode %.3f (model %.3f: %s; "

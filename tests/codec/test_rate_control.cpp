@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <tuple>
 
+#include "base/fingerprint.h"
 #include "codec/odp.h"
 #include "codec/rate_control.h"
 #include "format/odp_format.h"
@@ -153,15 +154,6 @@ TEST_CASE("--size also weighs the copies stretched to whole tiles, and keeps one
   CHECK(stretched_kept > 0);  // the stretched copy wins somewhere on this image
 }
 
-namespace {
-// FNV-1a, 64 bits: a file's fingerprint for the golden values below.
-uint64_t fingerprint(const std::vector<uint8_t>& bytes) {
-  uint64_t hash = 14695981039346656037ull;
-  for (uint8_t byte : bytes) hash = (hash ^ byte) * 1099511628211ull;
-  return hash;
-}
-}  // namespace
-
 TEST_CASE("--size's search picks the same file as the direct path, and as before its speed work", "[codec]") {
   FakeTileModel model;
   Image grey = synthetic_image(150, 90);  // also through finish_decode's grey step
@@ -180,8 +172,9 @@ TEST_CASE("--size's search picks the same file as the direct path, and as before
     options.max_bytes = budget;
     detail::SizeSearchTimes times;
     const EncodeResult searched = detail::encode_within_size(image, model, options, &times);
-    INFO("image " << which << " budget " << budget << " fingerprint " << fingerprint(searched.bytes));
-    CHECK(fingerprint(searched.bytes) == expected);
+    INFO("image " << which << " budget " << budget << " fingerprint "
+                  << odp::base::fingerprint(searched.bytes));
+    CHECK(odp::base::fingerprint(searched.bytes) == expected);
     CHECK(times.candidates == searched.stats.candidates);
     CHECK(times.encode > 0);
     // The winner coded on its own, through encode_at's resampling, gives the same bytes.
