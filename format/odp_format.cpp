@@ -720,13 +720,11 @@ std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t
   // The coded size's shortest form (spec 5.2): one tile (no bytes), else one q for both axes, else one per
   // axis, else two leb128.
   const bool one_tile = is_one_tile_coded_size(header);
-  const uint32_t coded_scale = has_coded_size(header) && !one_tile ? coded_scale_for(header) : 0;
-  const uint32_t scale_x = has_coded_size(header) && !one_tile && !coded_scale
-                               ? axis_scale_for(header.width, header.grid_width())
-                               : 0,
-                 scale_y = has_coded_size(header) && !one_tile && !coded_scale
-                               ? axis_scale_for(header.height, header.grid_height())
-                               : 0;
+  const bool stores_coded_size = has_coded_size(header) && !one_tile;  // in bytes after ext_flags
+  const uint32_t coded_scale = stores_coded_size ? coded_scale_for(header) : 0;
+  const bool try_per_axis = stores_coded_size && !coded_scale;
+  const uint32_t scale_x = try_per_axis ? axis_scale_for(header.width, header.grid_width()) : 0,
+                 scale_y = try_per_axis ? axis_scale_for(header.height, header.grid_height()) : 0;
   const bool per_axis = scale_x != 0 && scale_y != 0;
   const uint8_t extensions = static_cast<uint8_t>(
       (colour != 0 ? kExtColour : 0) | (has_coded_size(header) ? kExtCodedSize : 0) |

@@ -15,11 +15,11 @@ measure() {  # FILE.odp IMAGE -> "psnr bytes"
   "$bin/odpdec" "$1" -o "$work/d.png" --quiet --compare "$2" | awk '{print $3, $5}'
 }
 for image in $(ls "$dir"/*.png | head -n "$limit"); do
-  "$bin/odpenc" "$image" -o "$work/full.odp" --tokens 256 --quiet
+  "$bin/odpenc" "$image" -o "$work/full.odp" --tokens 256 --scale 1 --quiet
   for count in $counts; do
     "$bin/odptrunc" "$work/full.odp" -o "$work/fixed.odp" --tokens "$count"
     read -r fixed_psnr fixed_bytes < <(measure "$work/fixed.odp" "$image")
-    "$bin/odpenc" "$image" -o "$work/adaptive.odp" --target-psnr "$fixed_psnr" --quiet
+    "$bin/odpenc" "$image" -o "$work/adaptive.odp" --target-psnr "$fixed_psnr" --scale 1 --quiet
     read -r psnr bytes < <(measure "$work/adaptive.odp" "$image")
     echo "$(basename "$image") $count $fixed_psnr $fixed_bytes $psnr $bytes" |
       awk '{ printf "%s %s %.3f %d %.3f %d %.1f%%\n", $1, $2, $3, $4, $5, $6, 100 * (1 - $6 / $4) }'
