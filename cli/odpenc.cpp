@@ -174,6 +174,10 @@ int main(int argc, char** argv) {
             if (!model) {
               const Clock::time_point load_start = Clock::now();
               model = cli::load_tool_model(arguments, verbose);
+              // A CUDA graph is captured at a batch shape's first use and pays back only over many replays;
+              // one image (even --size's search over it) meets each shape a few times, so its captures cost
+              // more than they save (docs/notes/2026-12-03-size-search-speed.md). Several inputs replay them.
+              model->set_gpu_graphs(outputs.size() > 1);
               if (verbose)
                 std::cerr << "odpenc: model " << model::model_id_text(model->info().model_id) << " on "
                           << (model->device() == model::Device::kCuda ? "cuda" : "cpu") << ", loaded in "
