@@ -227,11 +227,19 @@ class PsnrRate : public CandidateRate {
             options.tile_overlap == kAutoOverlap
                 ? choose_overlap(image.width, image.height, model.info().config.tile_size,
                                  std::min(kDefaultMinOverlap, model.info().config.tile_size / 2))
-                : options.tile_overlap) {}
+                : options.tile_overlap),
+        fallback_tiles_(
+            coded_grid(image.width, image.height, model.info().config.tile_size, fallback_overlap_).count()) {
+  }
 
   std::optional<Measured> code(const Image& image, const Image& coded, const ScaleCandidate& candidate,
                                const EncodeOptions& one, SizeSearchTimes& spent, bool* encoded) override {
     const bool own_size = coded.width == image.width && coded.height == image.height;
+    const bool fallback = own_size && candidate.overlap == fallback_overlap_;
+    const model::ModelInfo& info = model_.info();
+    const TileGrid grid = coded_grid(coded.width, coded.height, info.config.tile_size, candidate.overlap);
+    // A copy as costly as the fallback would double the search's largest encode.
+    if (!fallback && grid.count() >= fallback_tiles_) return std::nullopt;
     // The error the resolution alone costs: the copy upsampled as the decoder will, without coding.
     if (!own_size && (resolution_width_ != coded.width || resolution_height_ != coded.height)) {
       PhaseTimer timer(&spent.upsample);
@@ -244,17 +252,18 @@ class PsnrRate : public CandidateRate {
     const double allowed_mse = mse_for_psnr(target_) - resolution_mse;
     if (allowed_mse <= 0) return std::nullopt;  // misses the target before any token is spent
     *encoded = true;
-    const model::ModelInfo& info = model_.info();
-    const TileGrid grid = coded_grid(coded.width, coded.height, info.config.tile_size, candidate.overlap);
-    const int64_t lengths = static_cast<int64_t>(equal_slope_lengths(info.config.num_tokens).size());
-    const int64_t total = grid.count() * (1 + lengths + kPsnrAllocations);
+    // The full size of the fallback measures what a forced scale of 1 does (its file must be that one).
+    std::vector<int> lengths =
+        fallback ? equal_slope_lengths(info.config.num_tokens) : octave_lengths(info.config.num_tokens);
+    const int64_t total = grid.count() * (1 + static_cast<int64_t>(lengths.size()) + kPsnrAllocations);
     std::vector<uint16_t> tokens;
     SlopeErrors errors;
     {
       PhaseTimer timer(&spent.encode);
       tokens = encode_tiles(coded, grid, model_, one.progress, total);
       try {
-        errors = measure_slope_errors(coded, grid, tokens, model_, one.progress, grid.count(), total);
+        errors = measure_slope_errors(coded, grid, tokens, model_, std::move(lengths), one.progress,
+                                      grid.count(), total);
       } catch (...) {
         rethrow_model_failure("the model failed to run", model_.device());
       }
@@ -266,7 +275,6 @@ class PsnrRate : public CandidateRate {
         errors.values);
     const bool reachable = least_db >= target_ - (own_size ? 0 : kReachMarginDb);
     scale_reachable_ = scale_reachable_ || reachable;
-    const bool fallback = own_size && candidate.overlap == fallback_overlap_;
     if (!reachable && !fallback) return std::nullopt;
     // The full size codes at the target itself: its first file is what a forced scale of 1 gives.
     double coded_db = own_size ? target_ : 10 * std::log10(255.0 * 255.0 / allowed_mse);
@@ -285,7 +293,8 @@ class PsnrRate : public CandidateRate {
       if (round == 0 && fallback) fallback_ = measured.result;
       if (!reachable) break;  // kept only as the fallback
       measured.psnr = measure(image, measured.result, model_, spent);
-      if (one.progress) one.progress(grid.count() * (1 + lengths + round), total);
+      if (one.progress)
+        one.progress(grid.count() * (1 + static_cast<int64_t>(errors.lengths.size()) + round), total);
       const double miss = target_ - measured.psnr;
       if (miss <= 0 && (!kept || better(measured, *kept))) kept = std::move(measured);
       if (miss <= 0 && -miss < kCloseEnoughDb) break;
@@ -323,6 +332,7 @@ class PsnrRate : public CandidateRate {
   const double target_;
   const int fallback_overlap_;  // the overlap of the full-size encode a forced scale of 1 gives
   std::optional<EncodeResult> fallback_;
+  const int fallback_tiles_;  // its grid's tiles
   int resolution_width_ = 0, resolution_height_ = 0;
   double resolution_mse_ = 0;
   bool scale_reachable_ = false;
@@ -374,22 +384,31 @@ std::vector<int> equal_slope_lengths(int num_tokens) {
   return lengths;
 }
 
+std::vector<int> octave_lengths(int num_tokens) {
+  std::vector<int> lengths;
+  for (int octave = 1; octave < num_tokens; octave *= 2) lengths.push_back(octave);
+  lengths.push_back(num_tokens);
+  return lengths;
+}
+
 std::vector<int> allocate_equal_slope(const Image& image, const TileGrid& grid,
                                       const std::vector<uint16_t>& tokens, model::TileModel& model,
                                       double target_db, const ProgressFn& progress, int64_t done,
                                       int64_t total) {
-  const SlopeErrors errors = measure_slope_errors(image, grid, tokens, model, progress, done, total);
+  const SlopeErrors errors = measure_slope_errors(
+      image, grid, tokens, model, equal_slope_lengths(model.info().config.num_tokens), progress, done, total);
   return choose_equal_slope(errors, target_db, model.info().config.num_tokens,
                             model.info().config.codebook_bits());
 }
 
 SlopeErrors measure_slope_errors(const Image& image, const TileGrid& grid,
                                  const std::vector<uint16_t>& tokens, model::TileModel& model,
-                                 const ProgressFn& progress, int64_t done, int64_t total) {
+                                 std::vector<int> lengths_measured, const ProgressFn& progress, int64_t done,
+                                 int64_t total) {
   const int num_tokens = model.info().config.num_tokens, t = grid.tile,
             batch = std::max(1, model.preferred_batch());
   SlopeErrors errors;
-  errors.lengths = equal_slope_lengths(num_tokens);
+  errors.lengths = std::move(lengths_measured);
   errors.tiles = grid.count();
   const std::vector<int>& lengths = errors.lengths;
   const size_t tile_values = 3ull * t * t, n_lengths = lengths.size();

@@ -89,7 +89,9 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
 
 // kTargetPsnr (kEqualSlope) without a forced scale: the smallest file among scale_candidates() whose decoded
 // image, upsampled to the image's size, reaches target_psnr against `image` (ties: the higher PSNR). Each
-// copy is encoded by the model once, with one table of slope errors; its coded target starts from the error
+// copy is encoded by the model once, with one table of slope errors (octave_lengths but at the full size);
+// a copy other than the full-size one of the image's overlap that has as many tiles as it is not tried (it
+// would cost a second full-size encode). A copy's coded target starts from the error
 // its resolution alone costs (the copy upsampled without coding: the target's squared error less that one is
 // what its tokens may add), and the measured PSNR corrects it (at most kPsnrAllocations files per copy).
 // A copy whose resolution alone misses the target is not encoded. After a scale whose every copy misses
@@ -115,7 +117,7 @@ std::vector<int> allocate_equal_slope(const Image& image, const TileGrid& grid,
                                       int64_t total);
 // Per tile, its squared error over its pixels inside the image at each prefix length.
 struct SlopeErrors {
-  std::vector<int> lengths;   // equal_slope_lengths(num_tokens)
+  std::vector<int> lengths;   // increasing, the last num_tokens: equal_slope_lengths or octave_lengths
   std::vector<double> error;  // [tile * lengths.size() + k]: tile's squared error keeping lengths[k] tokens
   size_t values = 0;          // samples compared over all tiles
   int tiles = 0;
@@ -123,11 +125,15 @@ struct SlopeErrors {
 };
 SlopeErrors measure_slope_errors(const Image& image, const TileGrid& grid,
                                  const std::vector<uint16_t>& tokens, model::TileModel& model,
-                                 const ProgressFn& progress, int64_t done, int64_t total);
+                                 std::vector<int> lengths, const ProgressFn& progress, int64_t done,
+                                 int64_t total);
 std::vector<int> choose_equal_slope(const SlopeErrors& errors, double target_db, int num_tokens,
                                     int codebook_bits);
 // The prefix lengths allocate_equal_slope measures: about two per octave, up to num_tokens.
 std::vector<int> equal_slope_lengths(int num_tokens);
+// One per octave (1, 2, 4, ..., num_tokens): what encode_to_psnr measures on copies other than the full
+// size, whose measured PSNR corrects the coarser allocation, for fewer decodes.
+std::vector<int> octave_lengths(int num_tokens);
 
 // Squared error of one decoded tile (TileModel::decode_bytes layout) over its pixels inside the image;
 // *values receives the number of samples compared.
