@@ -337,6 +337,13 @@ TEST_CASE("--target-psnr's search encodes no candidate twice and reuses the full
     INFO("target " << target << ": " << times.candidates << " candidates");
     CHECK(model.tiles_encoded == tiles_of(times.encoded));
     CHECK(searched.stats.candidates <= 13);
+    // The full size first; no other copy as costly (as many tiles) is encoded.
+    REQUIRE_FALSE(times.encoded.empty());
+    const int full_tiles = detail::coded_grid(150, 90, 32, kAutoOverlap).count();
+    CHECK(times.encoded.front().width == 150);
+    for (size_t i = 1; i < times.encoded.size(); ++i)
+      CHECK(detail::coded_grid(times.encoded[i].width, times.encoded[i].height, 32, times.encoded[i].overlap)
+                .count() < full_tiles);
   }
 }
 
