@@ -530,7 +530,8 @@ std::string describe_run(const Options& o, const odp::model::TileModel& model, s
        << (model.device() == odp::model::Device::kCuda ? "CUDA" : "CPU") << ". Images: " << images
        << ". Points: t*N* = *N* tokens per tile (one encode, then truncation), psnr*X* = adaptive mode "
           "(odpenc "
-          "--target-psnr *X*: the image reaches *X* dB, tokens at equal slope across tiles), b*N* = odpenc "
+          "--target-psnr *X*: the smallest file over scale and overlap whose image reaches *X* dB, tokens at "
+          "equal slope across tiles), b*N* = odpenc "
           "--size *N* (its search over scale and overlap). Anchors search quality "
           "and a downscale factor (";
   for (double d : odp::bench::default_divisors())

@@ -25,8 +25,10 @@ its area):
                      (1, 1/2, 1/3, 1/4, 1/6, 1/8; overlap 0, auto, or 32 over a copy shrunk to keep the
                      tiles), keeps the best PSNR; fails naming the smallest size
   -psnr, --target-psnr DB
-                     adaptive: the image reaches DB (e.g. 19) with the fewest tokens, spent across tiles
-                     where they remove the most error (a flat sky gets fewer than a tree line)
+                     adaptive: the smallest file whose image reaches DB (e.g. 19): tokens spent across
+                     tiles where they remove the most error (a flat sky gets fewer than a tree line), and
+                     the image downscaled as --size tries it where that is smaller; out of reach, the
+                     full-size file that comes closest. --scale 1 keeps the full size
 Options:
   -o OUT             output file (or directory for several inputs); "-" = stdout
   --max-pixels N     refuse images above N pixels (e.g. 50M) from their header (default 64M = 64000000)
@@ -36,7 +38,8 @@ Options:
                      of positions in the benchmark), bf16 (3x faster on large batches, 96.6% the same)
                      or fp32 (100%, slowest). Decoding is unaffected
   --scale S          code the image downscaled by S (0 < S <= 1, e.g. 0.5 or 1/2; bicubic) and record its
-                     size; the decoder upsamples to the original size. Default: --size chooses, others 1
+                     size; the decoder upsamples to the original size. Default: --size and --target-psnr
+                     choose, others 1
   --overlap PX|auto  pixels shared by neighbouring tiles, 0..255. auto (default): only where that costs no
                      extra tile (padding becomes overlap, blended); elsewhere seams are smoothed at decode.
                      32 hides seams in busy regions better but costs tiles (768x512: 12 instead of 6)
@@ -81,7 +84,9 @@ KeptMetadata parse_metadata(const odp::cli::Arguments& arguments) {
   return kept;
 }
 
-// For -v: " coded at CWxCH (+N candidates tried)" when the tokens code a downscaled copy or --size searched.
+// For -v: " coded at CWxCH (best of N candidates)" when the tokens code a downscaled copy or a search
+// (--size,
+// --target-psnr) encoded several.
 std::string coded_size_note(const odp::codec::EncodeStats& stats, const odp::codec::Image& image) {
   std::string note;
   if (stats.coded_width != image.width || stats.coded_height != image.height)

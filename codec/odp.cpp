@@ -293,6 +293,9 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   const GpuPrecisionScope precision(model, options.gpu_precision);
   if (options.rate == RateControl::kSize && options.scale == kAutoScale)
     return detail::encode_within_size(image, model, options);
+  if (options.rate == RateControl::kTargetPsnr && options.scale == kAutoScale &&
+      options.allocation == EncodeOptions::Allocation::kEqualSlope)
+    return detail::encode_to_psnr(image, model, options);
   int coded_width = image.width, coded_height = image.height;
   if (options.scale != kAutoScale)
     base::scaled_size(image.width, image.height, 1.0 / options.scale, &coded_width, &coded_height);
@@ -312,14 +315,18 @@ int fixed_token_count(int coded_width, int coded_height, const model::TileModel&
   if (options.rate == RateControl::kQuality)
     fixed_tokens = std::min(tokens_for_quality(options.quality), num_tokens);
   if (options.tokens_by_area) fixed_tokens = tokens_for_area(fixed_tokens, coded_width, coded_height, t);
-  if (options.rate == RateControl::kSize && options.max_bytes == 0)
-    throw CodecError("the size budget must be at least 1 byte", ErrorKind::kUsage);
-  if (options.rate == RateControl::kTargetPsnr && !(options.target_psnr > 0 && options.target_psnr < 200))
-    throw CodecError("the target PSNR must be between 0 and 200 dB", ErrorKind::kUsage);
+  check_rate(options);
   return fixed_tokens;
 }
 
 }  // namespace
+
+void check_rate(const EncodeOptions& options) {
+  if (options.rate == RateControl::kSize && options.max_bytes == 0)
+    throw CodecError("the size budget must be at least 1 byte", ErrorKind::kUsage);
+  if (options.rate == RateControl::kTargetPsnr && !(options.target_psnr > 0 && options.target_psnr < 200))
+    throw CodecError("the target PSNR must be between 0 and 200 dB", ErrorKind::kUsage);
+}
 
 EncodeResult encode_at(const Image& image, int coded_width, int coded_height, model::TileModel& model,
                        const EncodeOptions& options) {
@@ -336,28 +343,22 @@ EncodeResult encode_at(const Image& image, int coded_width, int coded_height, mo
   return encode_coded(image, base::resize_bicubic(image, coded_width, coded_height), model, options);
 }
 
-EncodeResult encode_coded(const Image& image, const Image& coded, model::TileModel& model,
-                          const EncodeOptions& options) {
-  const int fixed_tokens = fixed_token_count(coded.width, coded.height, model, options);
-  const model::ModelInfo& info = model.info();
-  const int num_tokens = info.config.num_tokens, t = info.config.tile_size;
-  const bool scaled = coded.width != image.width || coded.height != image.height;
-  const int overlap = options.tile_overlap == kAutoOverlap
-                          ? choose_overlap(coded.width, coded.height, t, std::min(kDefaultMinOverlap, t / 2))
-                          : options.tile_overlap;
-  const TileGrid grid = TileGrid::make(coded.width, coded.height, t, overlap);
+TileGrid coded_grid(int coded_width, int coded_height, int tile, int tile_overlap) {
+  const int overlap = tile_overlap == kAutoOverlap ? choose_overlap(coded_width, coded_height, tile,
+                                                                    std::min(kDefaultMinOverlap, tile / 2))
+                                                   : tile_overlap;
+  const TileGrid grid = TileGrid::make(coded_width, coded_height, tile, overlap);
   if (static_cast<uint32_t>(grid.count()) > kMaxTiles)
     throw CodecError("the image needs " + std::to_string(grid.count()) + " tiles, more than the format's " +
                      std::to_string(kMaxTiles));
+  return grid;
+}
 
+std::vector<uint16_t> encode_tiles(const Image& coded, const TileGrid& grid, model::TileModel& model,
+                                   const ProgressFn& progress, int64_t total) {
+  const int num_tokens = model.info().config.num_tokens, t = grid.tile;
   const int batch = std::max(1, model.preferred_batch());
   const size_t tile_values = 3ull * t * t;
-  const bool adaptive = options.rate == RateControl::kTargetPsnr;
-  const int64_t search_rounds = !adaptive ? 0
-                                : options.allocation == EncodeOptions::Allocation::kEqualSlope
-                                    ? static_cast<int64_t>(detail::equal_slope_lengths(num_tokens).size()) - 1
-                                    : static_cast<int64_t>(std::ceil(std::log2(std::max(num_tokens, 2))));
-  const int64_t total = grid.count() * (1 + search_rounds + (adaptive ? 1 : 0));  // + the all-token pass
   std::vector<uint16_t> tokens(static_cast<size_t>(grid.count()) * num_tokens);
   // Bytes: the model sees exactly the floats byte / 255 either way, and the GPU receives a quarter of the
   // data.
@@ -368,12 +369,27 @@ EncodeResult encode_coded(const Image& image, const Image& coded, model::TileMod
       extract_tiles(coded.rgb.data(), grid, first, n, tiles.data());
       std::vector<uint16_t> encoded = model.encode_bytes(tiles.data(), n);
       std::copy(encoded.begin(), encoded.end(), tokens.begin() + static_cast<size_t>(first) * num_tokens);
-      report(options.progress, first + n, total);
+      report(progress, first + n, total);
     }
   } catch (...) {
     detail::rethrow_model_failure("the model failed to run", model.device());
   }
-  tiles = {};
+  return tokens;
+}
+
+EncodeResult encode_coded(const Image& image, const Image& coded, model::TileModel& model,
+                          const EncodeOptions& options) {
+  const int fixed_tokens = fixed_token_count(coded.width, coded.height, model, options);
+  const int num_tokens = model.info().config.num_tokens;
+  const TileGrid grid =
+      coded_grid(coded.width, coded.height, model.info().config.tile_size, options.tile_overlap);
+  const bool adaptive = options.rate == RateControl::kTargetPsnr;
+  const int64_t search_rounds = !adaptive ? 0
+                                : options.allocation == EncodeOptions::Allocation::kEqualSlope
+                                    ? static_cast<int64_t>(detail::equal_slope_lengths(num_tokens).size()) - 1
+                                    : static_cast<int64_t>(std::ceil(std::log2(std::max(num_tokens, 2))));
+  const int64_t total = grid.count() * (1 + search_rounds + (adaptive ? 1 : 0));  // + the all-token pass
+  const std::vector<uint16_t> tokens = encode_tiles(coded, grid, model, options.progress, total);
   std::vector<int> keep(grid.count(), fixed_tokens);
   if (adaptive) {
     try {
@@ -386,7 +402,16 @@ EncodeResult encode_coded(const Image& image, const Image& coded, model::TileMod
       detail::rethrow_model_failure("the model failed to run", model.device());
     }
   }
+  EncodeResult result = write_coded(image, coded, grid, tokens, std::move(keep), model.info(), options);
+  report(options.progress, total, total);
+  return result;
+}
 
+EncodeResult write_coded(const Image& image, const Image& coded, const TileGrid& grid,
+                         const std::vector<uint16_t>& tokens, std::vector<int> keep,
+                         const model::ModelInfo& info, const EncodeOptions& options) {
+  const int num_tokens = info.config.num_tokens, t = info.config.tile_size;
+  const bool scaled = coded.width != image.width || coded.height != image.height;
   format::TokenFile file;
   format::Header& header = file.header;
   header.width = static_cast<uint32_t>(image.width);
@@ -424,7 +449,6 @@ EncodeResult encode_coded(const Image& image, const Image& coded, model::TileMod
   EncodeResult result;
   result.bytes = options.rate == RateControl::kSize ? fit_to_bytes(file, options.max_bytes, tables)
                                                     : write_or_throw(file, tables);
-  report(options.progress, total, total);
   result.stats.tiles = grid.count();
   result.stats.coded_width = coded.width;
   result.stats.coded_height = coded.height;

@@ -11,7 +11,8 @@
 // downscaled, bicubic, and the file recording the coded size) and, with kAutoOverlap, for overlap 0, the
 // free overlap and a blended grid (rate_control.h), decodes every fitted candidate and keeps the one of the
 // best PSNR against the original (rate_control.h). kTargetPsnr (adaptive) by default allocates tokens across
-// tiles at equal slope of squared error per token until the whole image reaches the target (rate_control.h);
+// tiles at equal slope of squared error per token until the whole image reaches the target, and unless
+// EncodeOptions::scale forces one, searches kSize's candidates for the smallest such file (rate_control.h);
 // with Allocation::kPerTileTarget (after Duggal et al.) it keeps, per tile, the shortest prefix whose decoded
 // tile reaches the target (binary search, tiles batched; a tile that cannot reach it stops within
 // kAdaptiveSlackDb of its all-token PSNR).
@@ -90,8 +91,8 @@ struct EncodeOptions {
   int tile_overlap = kAutoOverlap;  // pixels shared by neighbouring tiles, 0..tile-1; kAutoOverlap: see Seams
   // The coded image's size over the image's, 0 < scale <= 1: the tokens code a bicubic downscale of
   // max(1, round(width * scale)) x max(1, round(height * scale)) pixels, which the decoder upsamples back
-  // (spec 5.2). 0 (kAutoScale): kSize searches the scale (and, with kAutoOverlap, the overlap); the other
-  // modes code the image at its size.
+  // (spec 5.2). 0 (kAutoScale): kSize and kTargetPsnr (kEqualSlope) search the scale (and, with
+  // kAutoOverlap, the overlap); the other modes code the image at its size.
   double scale = kAutoScale;
   // kTokens/kQuality: an image smaller than one tile gets its token count times its share of the tile's
   // area, at least 1 (a 64x64 image at 64 tokens gets 4); what odpenc does when no rate is given.
@@ -110,7 +111,7 @@ struct EncodeStats {
   int tiles = 0;
   int coded_width = 0, coded_height = 0;  // the size the tokens code (the image's unless downscaled)
   int tile_overlap = 0;
-  int candidates = 1;      // encodes tried (kSize's search over scale and overlap)
+  int candidates = 1;      // model encodes (copies) tried by kSize's or kTargetPsnr's search
   double mean_tokens = 0;  // tokens per tile actually kept, averaged over tiles
   uint64_t bytes = 0;      // size of the .odp file
 };

@@ -1,4 +1,5 @@
-// kSize's search over the coded image's scale and the tile overlap, measured by decoding each candidate.
+// The searches over the coded image's scale and the tile overlap (kSize, kTargetPsnr), measured by decoding
+// each candidate, and the equal-slope allocation of tokens across tiles.
 #include "codec/rate_control.h"
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "base/psnr.h"
 #include "base/resample.h"
+#include "codec/model_failure.h"
 #include "codec/tiling.h"
 
 namespace odp::codec::detail {
@@ -33,28 +35,19 @@ class PhaseTimer {
 
 }  // namespace
 
-EncodeResult encode_within_size(const Image& image, model::TileModel& model, const EncodeOptions& options,
-                                SizeSearchTimes* times) {
-  SizeSearchTimes unused;
-  SizeSearchTimes& spent = times ? *times : unused;
-  const int tile = model.info().config.tile_size;
-  struct Candidate {
-    int width, height, overlap;
-    bool operator==(const Candidate& other) const {
-      return width == other.width && height == other.height && overlap == other.overlap;
-    }
-  };
-  std::vector<std::vector<Candidate>> by_scale;  // per divisor, its overlap rules
+std::vector<std::vector<ScaleCandidate>> scale_candidates(int image_width, int image_height, int tile,
+                                                          int tile_overlap) {
+  std::vector<std::vector<ScaleCandidate>> by_scale;  // per divisor, its overlap rules
   for (double divisor : kSizeDivisors) {
     int width = 0, height = 0;
-    base::scaled_size(image.width, image.height, divisor, &width, &height);
+    base::scaled_size(image_width, image_height, divisor, &width, &height);
     if (divisor != 1 && std::min(width, height) < kMinCodedSide) break;
     if (!by_scale.empty() && by_scale.back().front().width == width &&
         by_scale.back().front().height == height)
       continue;
-    std::vector<Candidate> rules;
-    if (options.tile_overlap != kAutoOverlap) {
-      rules.push_back({width, height, options.tile_overlap});
+    std::vector<ScaleCandidate> rules;
+    if (tile_overlap != kAutoOverlap) {
+      rules.push_back({width, height, tile_overlap});
     } else {
       // Wider overlaps that cost tiles lost at every budget measured (docs/performance.md).
       const int free = choose_overlap(width, height, tile, std::min(kDefaultMinOverlap, tile / 2));
@@ -77,29 +70,79 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
     const auto filled = [&](int length, int image_length) {
       return std::min(image_length, static_cast<int>(format::tiles_along(length, tile, 0)) * tile);
     };
-    const Candidate fill{filled(width, image.width), filled(height, image.height), 0};
-    const auto tried_before = [&](const Candidate& c) {
-      const auto holds = [&](const std::vector<Candidate>& list) {
+    const ScaleCandidate fill{filled(width, image_width), filled(height, image_height), 0};
+    const auto tried_before = [&](const ScaleCandidate& c) {
+      const auto holds = [&](const std::vector<ScaleCandidate>& list) {
         return std::find(list.begin(), list.end(), c) != list.end();
       };
       return holds(rules) || std::any_of(by_scale.begin(), by_scale.end(), holds);
     };
-    if (options.tile_overlap == kAutoOverlap && !tried_before(fill)) rules.push_back(fill);
+    if (tile_overlap == kAutoOverlap && !tried_before(fill)) rules.push_back(fill);
     by_scale.push_back(rules);
   }
+  return by_scale;
+}
+
+namespace {
+
+// A candidate's file and its PSNR against the image, decoded and upsampled as a decoder does.
+struct Measured {
+  EncodeResult result;
+  double psnr = 0;
+};
+
+double measure(const Image& image, const EncodeResult& result, model::TileModel& model,
+               SizeSearchTimes& spent) {
+  format::TokenFile file;
+  Image decoded;
+  {
+    PhaseTimer timer(&spent.decode);
+    decoded = decode_grid(result.bytes.data(), result.bytes.size(), model, DecodeOptions{}, &file);
+  }
+  {
+    PhaseTimer timer(&spent.upsample);
+    finish_decode(decoded, file);
+  }
+  PhaseTimer timer(&spent.psnr);
+  return base::psnr(image, decoded);
+}
+
+// What one rate does with the candidates search_candidates hands it, in scale_candidates' order.
+class CandidateRate {
+ public:
+  virtual ~CandidateRate() = default;
+  // Codes `candidate` from `coded` (the image resampled to the candidate's size, or the image itself) under
+  // `one` (the options with the candidate's overlap and a share of the progress); returns its file when it
+  // is one the search may keep. Sets *encoded when the model encoded the copy.
+  virtual std::optional<Measured> code(const Image& image, const Image& coded,
+                                       const ScaleCandidate& candidate, const EncodeOptions& one,
+                                       SizeSearchTimes& spent, bool* encoded) = 0;
+  // Whether `a` is a better file than `b`.
+  virtual bool better(const Measured& a, const Measured& b) const = 0;
+  // After each scale: true ends the search. `improved`: this scale gave the best file so far.
+  virtual bool stop_after_scale(const std::optional<Measured>& best, bool improved) = 0;
+  // The result when no candidate gave a file the search keeps (or throws).
+  virtual EncodeResult none_kept() = 0;
+};
+
+// The one loop of the searches over resolution: every candidate of scale_candidates, each size resampled
+// once, the best of what `rate` returns kept, until `rate` stops it.
+EncodeResult search_candidates(const Image& image, model::TileModel& model, const EncodeOptions& options,
+                               CandidateRate& rate, SizeSearchTimes* times) {
+  SizeSearchTimes unused;
+  SizeSearchTimes& spent = times ? *times : unused;
+  const std::vector<std::vector<ScaleCandidate>> by_scale =
+      scale_candidates(image.width, image.height, model.info().config.tile_size, options.tile_overlap);
   int total = 0;
   for (const auto& rules : by_scale) total += static_cast<int>(rules.size());
-
-  std::optional<EncodeResult> best;
-  double best_psnr = -std::numeric_limits<double>::infinity();
-  std::optional<CodecError> smallest_failure;  // from the smallest candidate tried: the smallest file
-  int tried = 0, worse_in_a_row = 0;
+  std::optional<Measured> best;
+  int tried = 0, visited = 0;
   constexpr int64_t kUnits = 1000;  // progress units per candidate
   for (const auto& rules : by_scale) {
-    double scale_psnr = -std::numeric_limits<double>::infinity();
+    bool improved = false;
     // Rules of one size share its coded copy (resampled once); the image's own size codes the image.
     Image coded;
-    for (const Candidate& candidate : rules) {
+    for (const ScaleCandidate& candidate : rules) {
       const bool own_size = candidate.width == image.width && candidate.height == image.height;
       if (!own_size && (coded.width != candidate.width || coded.height != candidate.height)) {
         PhaseTimer timer(&spent.resample);
@@ -107,51 +150,208 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
       }
       EncodeOptions one = options;
       one.tile_overlap = candidate.overlap;
-      const int64_t base_units = tried * kUnits;
+      const int64_t base_units = visited * kUnits;
       one.progress = [&](int64_t done, int64_t of) {
         if (options.progress && of > 0) options.progress(base_units + done * kUnits / of, total * kUnits);
       };
-      ++tried;
-      ++spent.candidates;
-      EncodeResult result;
-      try {
-        PhaseTimer timer(&spent.encode);
-        result = encode_coded(image, own_size ? image : coded, model, one);
-      } catch (const CodecError& error) {
-        if (error.kind() != ErrorKind::kUsage) throw;
-        smallest_failure = error;  // does not fit at this scale and overlap
-        continue;
+      ++visited;
+      bool encoded = false;
+      std::optional<Measured> measured =
+          rate.code(image, own_size ? image : coded, candidate, one, spent, &encoded);
+      if (encoded) {
+        ++tried;
+        ++spent.candidates;
+        spent.encoded.push_back(candidate);
       }
-      format::TokenFile file;
-      Image decoded;
-      {
-        PhaseTimer timer(&spent.decode);
-        decoded = decode_grid(result.bytes.data(), result.bytes.size(), model, DecodeOptions{}, &file);
-      }
-      {
-        PhaseTimer timer(&spent.upsample);
-        finish_decode(decoded, file);
-      }
-      double psnr = 0;
-      {
-        PhaseTimer timer(&spent.psnr);
-        psnr = base::psnr(image, decoded);
-      }
-      scale_psnr = std::max(scale_psnr, psnr);
-      if (psnr > best_psnr) {
-        best_psnr = psnr;
-        best = std::move(result);
+      if (measured && (!best || rate.better(*measured, *best))) {
+        best = std::move(measured);
+        improved = true;
       }
     }
-    worse_in_a_row = best && scale_psnr < best_psnr ? worse_in_a_row + 1 : 0;
-    if (worse_in_a_row >= 2) break;
-    // Every token of every tile fits: a smaller copy can only lose detail.
-    if (best && best->stats.mean_tokens >= model.info().config.num_tokens) break;
+    if (rate.stop_after_scale(best, improved)) break;
   }
-  if (!best) throw *smallest_failure;
-  best->stats.candidates = tried;
+  EncodeResult result = best ? std::move(best->result) : rate.none_kept();
+  result.stats.candidates = tried;
   if (options.progress) options.progress(total * kUnits, total * kUnits);
-  return std::move(*best);
+  return result;
+}
+
+// kSize: each candidate at every token, fitted to the budget; the best PSNR wins.
+class SizeRate : public CandidateRate {
+ public:
+  explicit SizeRate(model::TileModel& model) : model_(model) {}
+  std::optional<Measured> code(const Image& image, const Image& coded, const ScaleCandidate&,
+                               const EncodeOptions& one, SizeSearchTimes& spent, bool* encoded) override {
+    *encoded = true;
+    Measured measured;
+    try {
+      PhaseTimer timer(&spent.encode);
+      measured.result = encode_coded(image, coded, model_, one);
+    } catch (const CodecError& error) {
+      if (error.kind() != ErrorKind::kUsage) throw;
+      smallest_failure_ = error;  // does not fit at this scale and overlap
+      return std::nullopt;
+    }
+    measured.psnr = measure(image, measured.result, model_, spent);
+    scale_psnr_ = std::max(scale_psnr_, measured.psnr);
+    return measured;
+  }
+  bool better(const Measured& a, const Measured& b) const override { return a.psnr > b.psnr; }
+  bool stop_after_scale(const std::optional<Measured>& best, bool) override {
+    worse_in_a_row_ = best && scale_psnr_ < best->psnr ? worse_in_a_row_ + 1 : 0;
+    scale_psnr_ = -std::numeric_limits<double>::infinity();
+    // Every token of every tile fits: a smaller copy can only lose detail.
+    return worse_in_a_row_ >= 2 ||
+           (best && best->result.stats.mean_tokens >= model_.info().config.num_tokens);
+  }
+  EncodeResult none_kept() override { throw *smallest_failure_; }
+
+ private:
+  model::TileModel& model_;
+  double scale_psnr_ = -std::numeric_limits<double>::infinity();
+  int worse_in_a_row_ = 0;
+  std::optional<CodecError> smallest_failure_;  // from the smallest candidate tried: the smallest file
+};
+
+// Squared error per sample that a PSNR of `db` allows (8-bit peak).
+double mse_for_psnr(double db) { return 255.0 * 255.0 / std::pow(10.0, db / 10.0); }
+
+// kTargetPsnr: each copy's tokens allocated at equal slope for the coded target its resolution leaves,
+// corrected by the measured PSNR; the smallest file reaching the target wins.
+class PsnrRate : public CandidateRate {
+ public:
+  PsnrRate(const Image& image, model::TileModel& model, const EncodeOptions& options)
+      : model_(model),
+        target_(options.target_psnr),
+        fallback_overlap_(
+            options.tile_overlap == kAutoOverlap
+                ? choose_overlap(image.width, image.height, model.info().config.tile_size,
+                                 std::min(kDefaultMinOverlap, model.info().config.tile_size / 2))
+                : options.tile_overlap),
+        fallback_tiles_(
+            coded_grid(image.width, image.height, model.info().config.tile_size, fallback_overlap_).count()) {
+  }
+
+  std::optional<Measured> code(const Image& image, const Image& coded, const ScaleCandidate& candidate,
+                               const EncodeOptions& one, SizeSearchTimes& spent, bool* encoded) override {
+    const bool own_size = coded.width == image.width && coded.height == image.height;
+    const bool fallback = own_size && candidate.overlap == fallback_overlap_;
+    const model::ModelInfo& info = model_.info();
+    const TileGrid grid = coded_grid(coded.width, coded.height, info.config.tile_size, candidate.overlap);
+    // A copy as costly as the fallback would double the search's largest encode.
+    if (!fallback && grid.count() >= fallback_tiles_) return std::nullopt;
+    // The error the resolution alone costs: the copy upsampled as the decoder will, without coding.
+    if (!own_size && (resolution_width_ != coded.width || resolution_height_ != coded.height)) {
+      PhaseTimer timer(&spent.upsample);
+      resolution_mse_ =
+          mse_for_psnr(base::psnr(image, base::resize_bicubic(coded, image.width, image.height)));
+      resolution_width_ = coded.width;
+      resolution_height_ = coded.height;
+    }
+    const double resolution_mse = own_size ? 0 : resolution_mse_;
+    const double allowed_mse = mse_for_psnr(target_) - resolution_mse;
+    if (allowed_mse <= 0) return std::nullopt;  // misses the target before any token is spent
+    *encoded = true;
+    // The full size of the fallback measures what a forced scale of 1 does (its file must be that one).
+    std::vector<int> lengths =
+        fallback ? equal_slope_lengths(info.config.num_tokens) : octave_lengths(info.config.num_tokens);
+    const int64_t total = grid.count() * (1 + static_cast<int64_t>(lengths.size()) + kPsnrAllocations);
+    std::vector<uint16_t> tokens;
+    SlopeErrors errors;
+    {
+      PhaseTimer timer(&spent.encode);
+      tokens = encode_tiles(coded, grid, model_, one.progress, total);
+      try {
+        errors = measure_slope_errors(coded, grid, tokens, model_, std::move(lengths), one.progress,
+                                      grid.count(), total);
+      } catch (...) {
+        rethrow_model_failure("the model failed to run", model_.device());
+      }
+    }
+    // With every token (each tile's least error) the coding error adds to the resolution's; upsampling
+    // smooths the coded error, so the sum is pessimistic for a scaled copy, hence its margin.
+    const double least_db = base::psnr_from_squared_error(
+        (resolution_mse + errors.least() / std::max<size_t>(1, errors.values)) * errors.values,
+        errors.values);
+    const bool reachable = least_db >= target_ - (own_size ? 0 : kReachMarginDb);
+    scale_reachable_ = scale_reachable_ || reachable;
+    if (!reachable && !fallback) return std::nullopt;
+    // The full size codes at the target itself: its first file is what a forced scale of 1 gives.
+    double coded_db = own_size ? target_ : 10 * std::log10(255.0 * 255.0 / allowed_mse);
+    std::optional<Measured> kept;
+    std::vector<int> previous;
+    for (int round = 0; round < kPsnrAllocations; ++round) {
+      std::vector<int> keep =
+          choose_equal_slope(errors, coded_db, info.config.num_tokens, info.config.codebook_bits());
+      if (keep == previous) break;  // the correction no longer moves a token
+      previous = keep;
+      Measured measured;
+      {
+        PhaseTimer timer(&spent.encode);
+        measured.result = write_coded(image, coded, grid, tokens, std::move(keep), info, one);
+      }
+      if (round == 0 && fallback) fallback_ = measured.result;
+      if (!reachable) break;  // kept only as the fallback
+      measured.psnr = measure(image, measured.result, model_, spent);
+      if (one.progress)
+        one.progress(grid.count() * (1 + static_cast<int64_t>(errors.lengths.size()) + round), total);
+      const double miss = target_ - measured.psnr;
+      if (miss <= 0 && (!kept || better(measured, *kept))) kept = std::move(measured);
+      if (miss <= 0 && -miss < kCloseEnoughDb) break;
+      // A file short of the target asks for a little more than it missed by, so that the next one reaches.
+      coded_db += miss > 0 ? miss + kCloseEnoughDb / 2 : miss;
+    }
+    return kept;
+  }
+
+  bool better(const Measured& a, const Measured& b) const override {
+    return a.result.bytes.size() < b.result.bytes.size() ||
+           (a.result.bytes.size() == b.result.bytes.size() && a.psnr > b.psnr);
+  }
+
+  bool stop_after_scale(const std::optional<Measured>&, bool improved) override {
+    no_gain_in_a_row_ = improved ? 0 : no_gain_in_a_row_ + 1;
+    const bool stop = !scale_reachable_ || no_gain_in_a_row_ >= 2;
+    scale_reachable_ = false;
+    return stop;
+  }
+
+  EncodeResult none_kept() override {
+    if (fallback_) return std::move(*fallback_);
+    // The first candidate is always the full size at the fallback's overlap, so this is not reached.
+    throw CodecError("the target PSNR search coded no full-size file; encode with --scale 1",
+                     ErrorKind::kUsage);
+  }
+
+ private:
+  // How far a scaled copy's pessimistic every-token estimate may fall below the target and still be tried.
+  static constexpr double kReachMarginDb = 0.5;
+  // A file within this much above the target is not refined further.
+  static constexpr double kCloseEnoughDb = 0.05;
+  model::TileModel& model_;
+  const double target_;
+  const int fallback_overlap_;  // the overlap of the full-size encode a forced scale of 1 gives
+  std::optional<EncodeResult> fallback_;
+  const int fallback_tiles_;  // its grid's tiles
+  int resolution_width_ = 0, resolution_height_ = 0;
+  double resolution_mse_ = 0;
+  bool scale_reachable_ = false;
+  int no_gain_in_a_row_ = 0;
+};
+
+}  // namespace
+
+EncodeResult encode_within_size(const Image& image, model::TileModel& model, const EncodeOptions& options,
+                                SizeSearchTimes* times) {
+  SizeRate rate(model);
+  return search_candidates(image, model, options, rate, times);
+}
+
+EncodeResult encode_to_psnr(const Image& image, model::TileModel& model, const EncodeOptions& options,
+                            SizeSearchTimes* times) {
+  check_rate(options);
+  PsnrRate rate(image, model, options);
+  return search_candidates(image, model, options, rate, times);
 }
 
 double tile_squared_error(const Image& image, const TileGrid& grid, int tile_index, const uint8_t* decoded,
@@ -184,19 +384,39 @@ std::vector<int> equal_slope_lengths(int num_tokens) {
   return lengths;
 }
 
+std::vector<int> octave_lengths(int num_tokens) {
+  std::vector<int> lengths;
+  for (int octave = 1; octave < num_tokens; octave *= 2) lengths.push_back(octave);
+  lengths.push_back(num_tokens);
+  return lengths;
+}
+
 std::vector<int> allocate_equal_slope(const Image& image, const TileGrid& grid,
                                       const std::vector<uint16_t>& tokens, model::TileModel& model,
                                       double target_db, const ProgressFn& progress, int64_t done,
                                       int64_t total) {
+  const SlopeErrors errors = measure_slope_errors(
+      image, grid, tokens, model, equal_slope_lengths(model.info().config.num_tokens), progress, done, total);
+  return choose_equal_slope(errors, target_db, model.info().config.num_tokens,
+                            model.info().config.codebook_bits());
+}
+
+SlopeErrors measure_slope_errors(const Image& image, const TileGrid& grid,
+                                 const std::vector<uint16_t>& tokens, model::TileModel& model,
+                                 std::vector<int> lengths_measured, const ProgressFn& progress, int64_t done,
+                                 int64_t total) {
   const int num_tokens = model.info().config.num_tokens, t = grid.tile,
             batch = std::max(1, model.preferred_batch());
-  const std::vector<int> lengths = equal_slope_lengths(num_tokens);
+  SlopeErrors errors;
+  errors.lengths = std::move(lengths_measured);
+  errors.tiles = grid.count();
+  const std::vector<int>& lengths = errors.lengths;
   const size_t tile_values = 3ull * t * t, n_lengths = lengths.size();
-  // error[tile * n_lengths + k]: the tile's squared error when it keeps lengths[k] tokens.
-  std::vector<double> error(static_cast<size_t>(grid.count()) * n_lengths);
+  std::vector<double>& error = errors.error;
+  error.resize(static_cast<size_t>(grid.count()) * n_lengths);
   std::vector<uint8_t> decoded(batch * tile_values);
   std::vector<int> keep(batch);
-  size_t values = 0;
+  size_t& values = errors.values;
   for (size_t k = 0; k < n_lengths; ++k) {
     std::fill(keep.begin(), keep.end(), lengths[k]);
     for (int first = 0; first < grid.count(); first += batch) {
@@ -213,12 +433,29 @@ std::vector<int> allocate_equal_slope(const Image& image, const TileGrid& grid,
       if (progress) progress(std::min(done, total - 1), total);
     }
   }
+  return errors;
+}
+
+double SlopeErrors::least() const {
+  const size_t n_lengths = lengths.size();
+  double sum = 0;
+  for (int i = 0; i < tiles; ++i)
+    sum += *std::min_element(error.begin() + i * n_lengths, error.begin() + (i + 1) * n_lengths);
+  return sum;
+}
+
+std::vector<int> choose_equal_slope(const SlopeErrors& errors, double target_db, int num_tokens,
+                                    int codebook_bits) {
+  const std::vector<int>& lengths = errors.lengths;
+  const std::vector<double>& error = errors.error;
+  const size_t n_lengths = lengths.size(), values = errors.values;
+  const int tiles = errors.tiles;
   // The largest lambda (fewest tokens) whose choice reaches the target; per tile the length minimising
   // error + lambda * length (ties: the shorter).
-  std::vector<int> choice(grid.count());
+  std::vector<int> choice(tiles);
   const auto choose = [&](double lambda) {
     double sum = 0;
-    for (int i = 0; i < grid.count(); ++i) {
+    for (int i = 0; i < tiles; ++i) {
       size_t best = 0;
       for (size_t k = 1; k < n_lengths; ++k)
         if (error[i * n_lengths + k] + lambda * lengths[k] <
@@ -254,7 +491,7 @@ std::vector<int> allocate_equal_slope(const Image& image, const TileGrid& grid,
     const double f = double(length - lengths[k]) / double(lengths[k + 1] - lengths[k]);
     return (1 - f) * error[tile * n_lengths + k] + f * error[tile * n_lengths + k + 1];
   };
-  for (int i = 0; i < grid.count(); ++i) {
+  for (int i = 0; i < tiles; ++i) {
     while (choice[i] > fewer[i]) {
       const double next = sum - interpolated(i, choice[i]) + interpolated(i, choice[i] - 1);
       if (next > allowed) break;
@@ -267,15 +504,14 @@ std::vector<int> allocate_equal_slope(const Image& image, const TileGrid& grid,
   int uniform = 1;
   for (; uniform < num_tokens; ++uniform) {
     double total_error = 0;
-    for (int i = 0; i < grid.count(); ++i) total_error += interpolated(i, uniform);
+    for (int i = 0; i < tiles; ++i) total_error += interpolated(i, uniform);
     if (total_error <= allowed) break;
   }
   int64_t chosen_tokens = 0;
   for (int count : choice) chosen_tokens += count;
   const bool unequal = std::any_of(choice.begin(), choice.end(), [&](int c) { return c != choice[0]; });
-  const double count_bytes_in_tokens =
-      unequal ? 8.0 * (grid.count() - 1) / std::max(1, model.info().config.codebook_bits()) : 0.0;
-  if (double(uniform) * grid.count() <= double(chosen_tokens) + count_bytes_in_tokens)
+  const double count_bytes_in_tokens = unequal ? 8.0 * (tiles - 1) / std::max(1, codebook_bits) : 0.0;
+  if (double(uniform) * tiles <= double(chosen_tokens) + count_bytes_in_tokens)
     std::fill(choice.begin(), choice.end(), uniform);
   return choice;
 }

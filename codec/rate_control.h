@@ -40,40 +40,101 @@ Image decode_grid(const uint8_t* data, size_t size, model::TileModel& model, con
                   format::TokenFile* file);
 void finish_decode(Image& image, const format::TokenFile& file);
 
-// Where encode_within_size's wall time went, in seconds summed over its candidates (for benchmarks; the
-// model's own share of encode and decode is for the caller to time, e.g. around TileModel's calls).
+// The steps of encode_coded, for searches that code one copy several ways: the grid over a coded size
+// (kAutoOverlap: choose_overlap; refuses more tiles than the format holds), the model's tokens for every tile
+// of it (all num_tokens each, tile-major; progress reports tiles done out of `total`), and the file keeping
+// keep[i] tokens of tile i (flat tiles keep one; kSize: the longest prefix fitting max_bytes), without the
+// model. check_rate refuses (kUsage) a rate's out-of-range parameter before anything slow.
+TileGrid coded_grid(int coded_width, int coded_height, int tile, int tile_overlap);
+std::vector<uint16_t> encode_tiles(const Image& coded, const TileGrid& grid, model::TileModel& model,
+                                   const ProgressFn& progress, int64_t total);
+EncodeResult write_coded(const Image& image, const Image& coded, const TileGrid& grid,
+                         const std::vector<uint16_t>& tokens, std::vector<int> keep,
+                         const model::ModelInfo& info, const EncodeOptions& options);
+void check_rate(const EncodeOptions& options);
+
+// One coded size and tile overlap that a search over resolution may code.
+struct ScaleCandidate {
+  int width = 0, height = 0, overlap = 0;
+  bool operator==(const ScaleCandidate& other) const {
+    return width == other.width && height == other.height && overlap == other.overlap;
+  }
+};
+// The candidates of the searches over resolution, per divisor of kSizeDivisors (largest copy first; a
+// divisor whose size repeats the previous one's, or whose shorter side is below kMinCodedSide, is left out),
+// each with its overlap rules: with kAutoOverlap overlap 0, the free overlap when it differs, kBlendOverlap
+// over a copy shrunk per axis to keep the tile count, and the copy stretched per axis to fill its tiles
+// whole (once over all sizes); a forced overlap gives one rule per size. No candidate appears twice.
+std::vector<std::vector<ScaleCandidate>> scale_candidates(int width, int height, int tile, int tile_overlap);
+
+// Where a search's wall time went, in seconds summed over its candidates (for benchmarks; the model's own
+// share of encode and decode is for the caller to time, e.g. around TileModel's calls).
 struct SizeSearchTimes {
   double resample = 0;  // the coded copies: base::resize_bicubic of the image, once per coded size
-  double encode = 0;    // encode_coded: tiling, the model's encode, flat tiles, fitting to the budget
-  double decode = 0;    // decode_grid of each fitted file: parsing, the model's decode, stitching, seams
+  double encode = 0;    // the model's tokens for each candidate and the files made from them
+  double decode = 0;    // decode_grid of each file measured: parsing, the model's decode, stitching, seams
   double upsample = 0;  // finish_decode: the decoded copy back to the image's size
   double psnr = 0;      // measuring it against the image
-  int candidates = 0;   // candidates encoded (those that fit or not)
+  int candidates = 0;   // candidates the model encoded (those that fit or not)
+  std::vector<ScaleCandidate> encoded;  // those candidates, in order (each at most once)
 };
 
-// kSize without a forced scale: every candidate of kSizeDivisors x the overlap rules (with kAutoOverlap: 0,
-// the default free overlap when it differs, kBlendOverlap over a copy shrunk per axis to keep the tile
-// count, and the copy stretched per axis to fill its tiles whole, once per size) encoded at the full token
-// count and fitted to
-// max_bytes, decoded, upsampled, and measured against `image`; the candidate of the highest PSNR wins. Stops
-// early once two scales in a row measured worse than the best, or once the best keeps every token. Fails as
-// kSize does (naming the smallest possible file) when no candidate fits.
+// kSize without a forced scale: every candidate of scale_candidates() encoded at the full token count and
+// fitted to max_bytes, decoded, upsampled, and measured against `image`; the candidate of the highest PSNR
+// wins. Stops early once two scales in a row measured worse than the best, or once the best keeps every
+// token. Fails as kSize does (naming the smallest possible file) when no candidate fits.
 // With `times`, adds its phases' wall time there.
 EncodeResult encode_within_size(const Image& image, model::TileModel& model, const EncodeOptions& options,
                                 SizeSearchTimes* times = nullptr);
+
+// kTargetPsnr (kEqualSlope) without a forced scale: the smallest file among scale_candidates() whose decoded
+// image, upsampled to the image's size, reaches target_psnr against `image` (ties: the higher PSNR).
+// The first candidate, the full size at the image's own overlap, is coded as a forced scale of 1 codes it
+// (equal_slope_lengths); every other copy is encoded by the model once, with one table of slope errors at
+// octave_lengths, and a copy with as many tiles as that first one is not tried (it would cost a second
+// full-size encode). A copy's coded target starts from the error its resolution alone costs (the copy
+// upsampled without coding: the target's squared error less that one is what its tokens may add), and the
+// measured PSNR corrects it (at most kPsnrAllocations files per copy). A copy whose resolution alone misses
+// the target is not encoded. After a scale whose every copy misses the target even with every token, no
+// smaller one is tried (a smaller copy is assumed not to do better); nor after two scales in a row that
+// found no smaller file. When no candidate reaches the target, the result is the first candidate's file at
+// target_psnr, byte for byte what a forced scale of 1 gives (from the same model encode: no coded size and
+// overlap is encoded twice). With `times`, adds its phases' wall time there.
+EncodeResult encode_to_psnr(const Image& image, model::TileModel& model, const EncodeOptions& options,
+                            SizeSearchTimes* times = nullptr);
+// encode_to_psnr's files per copy: the estimate and up to two corrections from the measured PSNR.
+constexpr int kPsnrAllocations = 3;
 
 // kTargetPsnr with Allocation::kEqualSlope: per tile, the squared error at each of equal_slope_lengths()
 // (batched decodes), then one Lagrange multiplier for all tiles: each tile keeps the length that minimises
 // its squared error + lambda x length, and lambda is the largest whose total squared error reaches target_db
 // over the whole coded image (equal slope of error per token across tiles, so a flat sky stops early and a
 // tree line gets more). Out of reach, the target becomes kAdaptiveSlackDb below the least error's PSNR.
-// Returns tokens per tile.
+// Returns tokens per tile. It is measure_slope_errors then choose_equal_slope, which a caller trying
+// several targets on one copy calls apart (one table, many targets).
 std::vector<int> allocate_equal_slope(const Image& image, const TileGrid& grid,
                                       const std::vector<uint16_t>& tokens, model::TileModel& model,
                                       double target_db, const ProgressFn& progress, int64_t done,
                                       int64_t total);
+// Per tile, its squared error over its pixels inside the image at each prefix length.
+struct SlopeErrors {
+  std::vector<int> lengths;   // increasing, the last num_tokens: equal_slope_lengths or octave_lengths
+  std::vector<double> error;  // [tile * lengths.size() + k]: tile's squared error keeping lengths[k] tokens
+  size_t values = 0;          // samples compared over all tiles
+  int tiles = 0;
+  double least() const;  // the smallest total squared error any choice of lengths gives
+};
+SlopeErrors measure_slope_errors(const Image& image, const TileGrid& grid,
+                                 const std::vector<uint16_t>& tokens, model::TileModel& model,
+                                 std::vector<int> lengths, const ProgressFn& progress, int64_t done,
+                                 int64_t total);
+std::vector<int> choose_equal_slope(const SlopeErrors& errors, double target_db, int num_tokens,
+                                    int codebook_bits);
 // The prefix lengths allocate_equal_slope measures: about two per octave, up to num_tokens.
 std::vector<int> equal_slope_lengths(int num_tokens);
+// One per octave (1, 2, 4, ..., num_tokens): what encode_to_psnr measures on copies other than the full
+// size, whose measured PSNR corrects the coarser allocation, for fewer decodes.
+std::vector<int> octave_lengths(int num_tokens);
 
 // Squared error of one decoded tile (TileModel::decode_bytes layout) over its pixels inside the image;
 // *values receives the number of samples compared.

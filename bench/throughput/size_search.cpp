@@ -25,11 +25,13 @@ using Clock = std::chrono::steady_clock;
 
 const char* const kUsage =
     "usage: odp-size-search IMAGE... [--model FILE] [--device cpu|cuda|auto] [--size BYTES] [--repeats N]\n"
-    "                       [--graphs on|off]\n"
+    "                       [--graphs on|off] [--target-psnr DB]\n"
     "  Times odpenc --size's search over scales and overlaps on each image, N times in one process (the\n"
     "  first run pays for lazy GPU state: CUDA graph captures, fp32 weights, cuBLAS handles), and prints\n"
     "  per run: the total, the search's phases, and the model's encode and decode calls (count, batch\n"
     "  sizes, seconds). --graphs off runs small GPU batches eagerly (TileModel::set_gpu_graphs).\n"
+    "  With --target-psnr it times odpenc --target-psnr's search instead (the encode phase then also holds\n"
+    "  the model's decodes of the error tables).\n"
     "  Defaults: --size 300, --repeats 3, --graphs on, --device auto.\n";
 
 // One model call: which entry point, its batch and its wall time (the model's results are on the host when
@@ -123,7 +125,8 @@ int main(int argc, char** argv) {
   using odp::cli::fixed;
   try {
     const odp::cli::Arguments arguments(
-        argc, argv, {"--model", "--device", "--size", "--repeats", "--graphs"}, {"-h", "--help"});
+        argc, argv, {"--model", "--device", "--size", "--repeats", "--graphs", "--target-psnr"},
+        {"-h", "--help"});
     if (arguments.has("-h") || arguments.has("--help") || arguments.inputs().empty()) {
       std::cout << kUsage;
       return arguments.inputs().empty() && !arguments.has("-h") && !arguments.has("--help") ? 2 : 0;
@@ -142,10 +145,18 @@ int main(int argc, char** argv) {
     odp::codec::EncodeOptions options;
     options.rate = odp::codec::RateControl::kSize;
     options.max_bytes = budget;
+    const bool psnr_search = arguments.has("--target-psnr");
+    if (psnr_search) {
+      options.rate = odp::codec::RateControl::kTargetPsnr;
+      options.target_psnr = arguments.number("--target-psnr", 1, 150);
+    }
     // What codec::encode() sets around the search (its GpuPrecisionScope).
     model.set_gpu_encode_precision(options.gpu_precision);
-    std::cout << "odp-size-search: --size " << budget << ", device " << (cuda ? "cuda" : "cpu")
-              << ", CUDA graphs " << (cuda && model.gpu_graphs() ? "on" : "off") << ", model "
+    std::cout << "odp-size-search: "
+              << (psnr_search ? "--target-psnr " + fixed(options.target_psnr, 2)
+                              : "--size " + std::to_string(budget))
+              << ", device " << (cuda ? "cuda" : "cpu") << ", CUDA graphs "
+              << (cuda && model.gpu_graphs() ? "on" : "off") << ", model "
               << odp::model::model_id_text(model.info().model_id) << " loaded in "
               << fixed(odp::cli::seconds_since(load_start), 2) << " s\n";
 
@@ -160,7 +171,8 @@ int main(int argc, char** argv) {
         odp::codec::detail::SizeSearchTimes times;
         const Clock::time_point start = Clock::now();
         const odp::codec::EncodeResult result =
-            odp::codec::detail::encode_within_size(image, model, options, &times);
+            psnr_search ? odp::codec::detail::encode_to_psnr(image, model, options, &times)
+                        : odp::codec::detail::encode_within_size(image, model, options, &times);
         const double total = odp::cli::seconds_since(start);
         if (run == 0) first_bytes = result.bytes;
         const bool same = result.bytes == first_bytes;

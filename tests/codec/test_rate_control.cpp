@@ -224,6 +224,7 @@ TEST_CASE("target PSNR at equal slope: the image reaches it in no more bytes tha
     options.rate = RateControl::kTargetPsnr;
     options.target_psnr = target;
     options.tile_overlap = 0;
+    options.scale = 1;  // the allocation at full size (the scale search is tested below)
     const EncodeResult adaptive = encode(image, model, options);
     const double reached = psnr(image, decode(adaptive.bytes.data(), adaptive.bytes.size(), model, exact));
     const FileInfo info = inspect(adaptive.bytes.data(), adaptive.bytes.size());
@@ -249,4 +250,130 @@ TEST_CASE("target PSNR at equal slope: the image reaches it in no more bytes tha
     }
   }
   CHECK(unequal_and_smaller);
+}
+
+namespace {
+
+// The fake model, counting the tiles it encodes.
+class CountingModel : public FakeTileModel {
+ public:
+  std::vector<uint16_t> encode(const float* tiles, int n) override {
+    tiles_encoded += n;
+    return FakeTileModel::encode(tiles, n);
+  }
+  int tiles_encoded = 0;
+};
+
+// The tiles of every candidate a search encoded; fails the test when one was encoded twice.
+int tiles_of(const std::vector<detail::ScaleCandidate>& encoded, int tile = 32) {
+  int tiles = 0;
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) CHECK_FALSE(encoded[i] == encoded[j]);
+    tiles += detail::coded_grid(encoded[i].width, encoded[i].height, tile, encoded[i].overlap).count();
+  }
+  return tiles;
+}
+
+EncodeOptions target_psnr(double target) {
+  EncodeOptions options;
+  options.rate = RateControl::kTargetPsnr;
+  options.target_psnr = target;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("a forced scale of 1 gives the target PSNR's full-size file as before the scale search",
+          "[codec]") {
+  FakeTileModel model;
+  const Image image = synthetic_image(150, 90);
+  // Fingerprints of the files of commit 3d6186e (before --target-psnr searched the scale).
+  const std::vector<std::pair<double, uint64_t>> golden = {{15.9, 3265643022671869967ull},
+                                                           {16.0, 12718529346793554241ull},
+                                                           {16.1, 9514574212244628171ull},
+                                                           {150, 8234885598813258411ull}};
+  for (const auto& [target, expected] : golden) {
+    EncodeOptions options = target_psnr(target);
+    options.scale = 1;
+    const EncodeResult encoded = encode(image, model, options);
+    INFO("target " << target << " fingerprint " << odp::base::fingerprint(encoded.bytes));
+    CHECK(odp::base::fingerprint(encoded.bytes) == expected);
+  }
+}
+
+TEST_CASE("--target-psnr searches the scale: the smallest file reaching the target", "[codec]") {
+  FakeTileModel model;  // 32-pixel tiles: 15.87 dB (1 token) to 16.16 (16) at scale 1
+  const Image image = synthetic_image(150, 90);  // 5x3 tiles at scale 1
+  int smaller = 0;
+  for (double target : {15.0, 15.5, 15.9, 16.0, 16.1}) {
+    EncodeOptions options = target_psnr(target);
+    options.scale = 1;
+    const EncodeResult full = encode(image, model, options);
+    const double full_psnr = psnr(image, decode(full.bytes.data(), full.bytes.size(), model));
+    options.scale = kAutoScale;
+    detail::SizeSearchTimes times;
+    const EncodeResult searched = detail::encode_to_psnr(image, model, options, &times);
+    const double searched_psnr = psnr(image, decode(searched.bytes.data(), searched.bytes.size(), model));
+    INFO("target " << target << ": full " << full.bytes.size() << " B at " << full_psnr << " dB, searched "
+                   << searched.bytes.size() << " B at " << searched_psnr << " dB, coded "
+                   << searched.stats.coded_width << "x" << searched.stats.coded_height);
+    CHECK(searched_psnr >= target);
+    if (full_psnr >= target) CHECK(searched.bytes.size() <= full.bytes.size());
+    smaller += searched.bytes.size() < full.bytes.size();
+    CHECK(times.candidates == searched.stats.candidates);
+    CHECK(times.encoded.size() == static_cast<size_t>(searched.stats.candidates));
+    // encode() takes the same path.
+    CHECK(encode(image, model, options).bytes == searched.bytes);
+  }
+  CHECK(smaller > 0);  // a downscaled copy wins at the lower targets
+}
+
+TEST_CASE("--target-psnr's search encodes no candidate twice and reuses the full size's tokens", "[codec]") {
+  const Image image = synthetic_image(150, 90);
+  for (double target : {15.0, 15.9, 16.1}) {
+    CountingModel model;
+    detail::SizeSearchTimes times;
+    const EncodeResult searched = detail::encode_to_psnr(image, model, target_psnr(target), &times);
+    INFO("target " << target << ": " << times.candidates << " candidates");
+    CHECK(model.tiles_encoded == tiles_of(times.encoded));
+    CHECK(searched.stats.candidates <= 13);
+    // The full size first; no other copy as costly (as many tiles) is encoded.
+    REQUIRE_FALSE(times.encoded.empty());
+    const int full_tiles = detail::coded_grid(150, 90, 32, kAutoOverlap).count();
+    CHECK(times.encoded.front().width == 150);
+    for (size_t i = 1; i < times.encoded.size(); ++i)
+      CHECK(detail::coded_grid(times.encoded[i].width, times.encoded[i].height, 32, times.encoded[i].overlap)
+                .count() < full_tiles);
+  }
+}
+
+TEST_CASE("--target-psnr out of reach: the full-size file, from the full size's one encode", "[codec]") {
+  const Image image = synthetic_image(150, 90);
+  CountingModel model;
+  EncodeOptions options = target_psnr(150);
+  detail::SizeSearchTimes times;
+  const EncodeResult searched = detail::encode_to_psnr(image, model, options, &times);
+  CHECK(odp::base::fingerprint(searched.bytes) == 8234885598813258411ull);  // the forced scale 1's file
+  CHECK(searched.stats.coded_width == 150);
+  // The full size misses even with every token, so no smaller copy is encoded, and the full size only once.
+  REQUIRE_FALSE(times.encoded.empty());
+  for (const detail::ScaleCandidate& candidate : times.encoded) {
+    CHECK(candidate.width == 150);
+    CHECK(candidate.height == 90);
+  }
+  CHECK(model.tiles_encoded == tiles_of(times.encoded));
+  // An invalid target is refused before anything is encoded.
+  options.target_psnr = 0;
+  CHECK_THROWS_WITH(encode(image, model, options), Catch::Contains("target PSNR"));
+}
+
+TEST_CASE("the searches' candidates: one list, no size and overlap twice", "[codec]") {
+  const auto by_scale = detail::scale_candidates(768, 512, 256, kAutoOverlap);
+  REQUIRE(!by_scale.empty());
+  CHECK(by_scale.front().front() == detail::ScaleCandidate{768, 512, 0});
+  std::vector<detail::ScaleCandidate> all;
+  for (const auto& rules : by_scale) all.insert(all.end(), rules.begin(), rules.end());
+  CHECK(tiles_of(all, 256) > 0);  // checks that none repeats
+  const auto forced = detail::scale_candidates(768, 512, 256, 0);
+  for (const auto& rules : forced) CHECK(rules.size() == 1);
 }
