@@ -293,7 +293,7 @@ EncodeResult encode(const Image& image, model::TileModel& model, const EncodeOpt
   const GpuPrecisionScope precision(model, options.gpu_precision);
   if (options.rate == RateControl::kSize && options.scale == kAutoScale)
     return detail::encode_within_size(image, model, options);
-  if (options.rate == RateControl::kTargetPsnr && options.scale == kAutoScale &&
+  if (options.rate == RateControl::kTargetPsnr &&
       options.allocation == EncodeOptions::Allocation::kEqualSlope)
     return detail::encode_to_psnr(image, model, options);
   int coded_width = image.width, coded_height = image.height;

@@ -125,6 +125,14 @@ class CandidateRate {
   virtual EncodeResult none_kept() = 0;
 };
 
+// The one size a forced scale codes (the image's own without one), at the overlap the grid over it takes.
+ScaleCandidate forced_candidate(const Image& image, int tile, const EncodeOptions& options) {
+  int width = image.width, height = image.height;
+  if (options.scale != kAutoScale)
+    base::scaled_size(image.width, image.height, 1.0 / options.scale, &width, &height);
+  return {width, height, coded_grid(width, height, tile, options.tile_overlap).overlap};
+}
+
 // The one loop of the searches over resolution: every candidate of scale_candidates, each size resampled
 // once, the best of what `rate` returns kept, until `rate` stops it.
 EncodeResult search_candidates(const Image& image, model::TileModel& model, const EncodeOptions& options,
@@ -132,7 +140,10 @@ EncodeResult search_candidates(const Image& image, model::TileModel& model, cons
   SizeSearchTimes unused;
   SizeSearchTimes& spent = times ? *times : unused;
   const std::vector<std::vector<ScaleCandidate>> by_scale =
-      scale_candidates(image.width, image.height, model.info().config.tile_size, options.tile_overlap);
+      options.scale == kAutoScale
+          ? scale_candidates(image.width, image.height, model.info().config.tile_size, options.tile_overlap)
+          : std::vector<std::vector<ScaleCandidate>>{
+                {forced_candidate(image, model.info().config.tile_size, options)}};
   int total = 0;
   for (const auto& rules : by_scale) total += static_cast<int>(rules.size());
   std::optional<Measured> best;
@@ -223,19 +234,15 @@ class PsnrRate : public CandidateRate {
   PsnrRate(const Image& image, model::TileModel& model, const EncodeOptions& options)
       : model_(model),
         target_(options.target_psnr),
-        fallback_overlap_(
-            options.tile_overlap == kAutoOverlap
-                ? choose_overlap(image.width, image.height, model.info().config.tile_size,
-                                 std::min(kDefaultMinOverlap, model.info().config.tile_size / 2))
-                : options.tile_overlap),
-        fallback_tiles_(
-            coded_grid(image.width, image.height, model.info().config.tile_size, fallback_overlap_).count()) {
-  }
+        fallback_candidate_(forced_candidate(image, model.info().config.tile_size, options)),
+        fallback_tiles_(coded_grid(fallback_candidate_.width, fallback_candidate_.height,
+                                   model.info().config.tile_size, fallback_candidate_.overlap)
+                            .count()) {}
 
   std::optional<Measured> code(const Image& image, const Image& coded, const ScaleCandidate& candidate,
                                const EncodeOptions& one, SizeSearchTimes& spent, bool* encoded) override {
     const bool own_size = coded.width == image.width && coded.height == image.height;
-    const bool fallback = own_size && candidate.overlap == fallback_overlap_;
+    const bool fallback = candidate == fallback_candidate_;
     const model::ModelInfo& info = model_.info();
     const TileGrid grid = coded_grid(coded.width, coded.height, info.config.tile_size, candidate.overlap);
     // A copy as costly as the fallback would double the search's largest encode.
@@ -250,9 +257,9 @@ class PsnrRate : public CandidateRate {
     }
     const double resolution_mse = own_size ? 0 : resolution_mse_;
     const double allowed_mse = mse_for_psnr(target_) - resolution_mse;
-    if (allowed_mse <= 0) return std::nullopt;  // misses the target before any token is spent
+    if (allowed_mse <= 0 && !fallback) return std::nullopt;  // misses the target before any token is spent
     *encoded = true;
-    // The full size of the fallback measures what a forced scale of 1 does (its file must be that one).
+    // The fallback measures every length the allocation on one size measures (its first file is that one).
     std::vector<int> lengths =
         fallback ? equal_slope_lengths(info.config.num_tokens) : octave_lengths(info.config.num_tokens);
     const int64_t total = grid.count() * (1 + static_cast<int64_t>(lengths.size()) + kPsnrAllocations);
@@ -276,8 +283,9 @@ class PsnrRate : public CandidateRate {
     const bool reachable = least_db >= target_ - (own_size ? 0 : kReachMarginDb);
     scale_reachable_ = scale_reachable_ || reachable;
     if (!reachable && !fallback) return std::nullopt;
-    // The full size codes at the target itself: its first file is what a forced scale of 1 gives.
-    double coded_db = own_size ? target_ : 10 * std::log10(255.0 * 255.0 / allowed_mse);
+    // The fallback codes at the target itself: its first file is the allocation on that one size alone
+    // (detail::encode_at's), which the measured PSNR then corrects.
+    double coded_db = fallback ? target_ : 10 * std::log10(255.0 * 255.0 / allowed_mse);
     std::optional<Measured> kept;
     std::vector<int> previous;
     for (int round = 0; round < kPsnrAllocations; ++round) {
@@ -318,7 +326,7 @@ class PsnrRate : public CandidateRate {
 
   EncodeResult none_kept() override {
     if (fallback_) return std::move(*fallback_);
-    // The first candidate is always the full size at the fallback's overlap, so this is not reached.
+    // The fallback is among the first scale's candidates and always coded, so this is not reached.
     throw CodecError("the target PSNR search coded no full-size file; encode with --scale 1",
                      ErrorKind::kUsage);
   }
@@ -330,9 +338,11 @@ class PsnrRate : public CandidateRate {
   static constexpr double kCloseEnoughDb = 0.05;
   model::TileModel& model_;
   const double target_;
-  const int fallback_overlap_;  // the overlap of the full-size encode a forced scale of 1 gives
-  std::optional<EncodeResult> fallback_;
+  // The size and overlap of the result when no file reaches the target: the forced scale's, else the full
+  // size's (what --scale 1 codes), whose first file is kept as fallback_.
+  const ScaleCandidate fallback_candidate_;
   const int fallback_tiles_;  // its grid's tiles
+  std::optional<EncodeResult> fallback_;
   int resolution_width_ = 0, resolution_height_ = 0;
   double resolution_mse_ = 0;
   bool scale_reachable_ = false;

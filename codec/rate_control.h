@@ -87,19 +87,21 @@ struct SizeSearchTimes {
 EncodeResult encode_within_size(const Image& image, model::TileModel& model, const EncodeOptions& options,
                                 SizeSearchTimes* times = nullptr);
 
-// kTargetPsnr (kEqualSlope) without a forced scale: the smallest file among scale_candidates() whose decoded
-// image, upsampled to the image's size, reaches target_psnr against `image` (ties: the higher PSNR).
-// The first candidate, the full size at the image's own overlap, is coded as a forced scale of 1 codes it
-// (equal_slope_lengths); every other copy is encoded by the model once, with one table of slope errors at
-// octave_lengths, and a copy with as many tiles as that first one is not tried (it would cost a second
+// kTargetPsnr (kEqualSlope): the smallest file whose decoded image, upsampled to the image's size, reaches
+// target_psnr against `image` (ties: the higher PSNR), among scale_candidates() or, with a forced scale, that
+// one size. The fallback (the forced size, else the full size at the image's own overlap) is measured at
+// equal_slope_lengths and its first file is the allocation on that size alone (encode_at's, at
+// target_psnr); every other copy is encoded by the model once, with one table of slope errors at
+// octave_lengths, and a copy with as many tiles as the fallback is not tried (it would cost a second
 // full-size encode). A copy's coded target starts from the error its resolution alone costs (the copy
 // upsampled without coding: the target's squared error less that one is what its tokens may add), and the
-// measured PSNR corrects it (at most kPsnrAllocations files per copy). A copy whose resolution alone misses
+// measured PSNR corrects it (at most kPsnrAllocations files per copy; the fallback's too, since the
+// allocation reaches its target before the decoder's seam filters). A copy whose resolution alone misses
 // the target is not encoded. After a scale whose every copy misses the target even with every token, no
 // smaller one is tried (a smaller copy is assumed not to do better); nor after two scales in a row that
-// found no smaller file. When no candidate reaches the target, the result is the first candidate's file at
-// target_psnr, byte for byte what a forced scale of 1 gives (from the same model encode: no coded size and
-// overlap is encoded twice). With `times`, adds its phases' wall time there.
+// found no smaller file. When no file reaches the target, the result is the fallback's first file (from the
+// same model encode: no coded size and overlap is encoded twice). With `times`, adds its phases' wall time
+// there.
 EncodeResult encode_to_psnr(const Image& image, model::TileModel& model, const EncodeOptions& options,
                             SizeSearchTimes* times = nullptr);
 // encode_to_psnr's files per copy: the estimate and up to two corrections from the measured PSNR.

@@ -224,8 +224,9 @@ TEST_CASE("target PSNR at equal slope: the image reaches it in no more bytes tha
     options.rate = RateControl::kTargetPsnr;
     options.target_psnr = target;
     options.tile_overlap = 0;
-    options.scale = 1;  // the allocation at full size (the scale search is tested below)
-    const EncodeResult adaptive = encode(image, model, options);
+    // The allocation on one size, before the measured PSNR corrects it (the correction and the scale search
+    // are tested below).
+    const EncodeResult adaptive = detail::encode_at(image, 64, 64, model, options);
     const double reached = psnr(image, decode(adaptive.bytes.data(), adaptive.bytes.size(), model, exact));
     const FileInfo info = inspect(adaptive.bytes.data(), adaptive.bytes.size());
     // The smallest file one count for every tile needs for the same image PSNR.
@@ -283,11 +284,12 @@ EncodeOptions target_psnr(double target) {
 
 }  // namespace
 
-TEST_CASE("a forced scale of 1 gives the target PSNR's full-size file as before the scale search",
+TEST_CASE("a forced scale codes that size alone: the allocation as before, corrected by the decoded PSNR",
           "[codec]") {
   FakeTileModel model;
   const Image image = synthetic_image(150, 90);
-  // Fingerprints of the files of commit 3d6186e (before --target-psnr searched the scale).
+  // Fingerprints of the full-size files of commit 3d6186e (before --target-psnr searched the scale and
+  // measured its files): the allocation on one size, which encode_at still makes.
   const std::vector<std::pair<double, uint64_t>> golden = {{15.9, 3265643022671869967ull},
                                                            {16.0, 12718529346793554241ull},
                                                            {16.1, 9514574212244628171ull},
@@ -295,10 +297,45 @@ TEST_CASE("a forced scale of 1 gives the target PSNR's full-size file as before 
   for (const auto& [target, expected] : golden) {
     EncodeOptions options = target_psnr(target);
     options.scale = 1;
-    const EncodeResult encoded = encode(image, model, options);
-    INFO("target " << target << " fingerprint " << odp::base::fingerprint(encoded.bytes));
-    CHECK(odp::base::fingerprint(encoded.bytes) == expected);
+    const EncodeResult allocated = detail::encode_at(image, 150, 90, model, options);
+    INFO("target " << target << " fingerprint " << odp::base::fingerprint(allocated.bytes));
+    CHECK(odp::base::fingerprint(allocated.bytes) == expected);
+    const double allocated_psnr = psnr(image, decode(allocated.bytes.data(), allocated.bytes.size(), model));
+    // encode() with the forced scale: that one size, encoded once, and the file the measured PSNR picks.
+    CountingModel counting;
+    detail::SizeSearchTimes times;
+    const EncodeResult encoded = detail::encode_to_psnr(image, counting, options, &times);
+    CHECK(encode(image, model, options).bytes == encoded.bytes);
+    REQUIRE(times.encoded.size() == 1);
+    CHECK(times.encoded.front() == detail::ScaleCandidate{150, 90, allocated.stats.tile_overlap});
+    CHECK(counting.tiles_encoded == allocated.stats.tiles);
+    const double encoded_psnr = psnr(image, decode(encoded.bytes.data(), encoded.bytes.size(), model));
+    INFO("allocation " << allocated.bytes.size() << " B at " << allocated_psnr << " dB, corrected "
+                       << encoded.bytes.size() << " B at " << encoded_psnr << " dB");
+    if (allocated_psnr >= target) {
+      CHECK(encoded_psnr >= target);                          // still reaches it ...
+      CHECK(encoded.bytes.size() <= allocated.bytes.size());  // ... in no more bytes
+    } else if (encoded.bytes != allocated.bytes) {
+      CHECK(encoded_psnr >= target);  // a corrected file is kept only when it reaches the target
+    }
   }
+  // Where the allocation overshoots (it measures the tiles before the decoder's seam filters), the correction
+  // finds a smaller file that still reaches the target.
+  EncodeOptions overshooting = target_psnr(15.96);
+  overshooting.scale = 1;
+  const EncodeResult allocated = detail::encode_at(image, 150, 90, model, overshooting);
+  const EncodeResult corrected = encode(image, model, overshooting);
+  CHECK(corrected.bytes.size() < allocated.bytes.size());
+  CHECK(psnr(image, decode(corrected.bytes.data(), corrected.bytes.size(), model)) >= 15.96);
+  // A forced downscale is that one size too.
+  EncodeOptions half = target_psnr(15.5);
+  half.scale = 0.5;
+  detail::SizeSearchTimes times;
+  const EncodeResult encoded = detail::encode_to_psnr(image, model, half, &times);
+  REQUIRE(times.encoded.size() == 1);
+  CHECK(times.encoded.front().width == 75);
+  CHECK(times.encoded.front().height == 45);
+  CHECK(encoded.stats.coded_width == 75);
 }
 
 TEST_CASE("--target-psnr searches the scale: the smallest file reaching the target", "[codec]") {
