@@ -11,8 +11,9 @@
 // downscaled, bicubic, and the file recording the coded size) and, with kAutoOverlap, for overlap 0, the
 // free overlap and a blended grid (rate_control.h), decodes every fitted candidate and keeps the one of the
 // best PSNR against the original (rate_control.h). kTargetPsnr (adaptive) by default allocates tokens across
-// tiles at equal slope of squared error per token until the whole image reaches the target, and unless
-// EncodeOptions::scale forces one, searches kSize's candidates for the smallest such file (rate_control.h);
+// tiles at equal slope of squared error per token until the whole image reaches the target, measures the
+// decoded file and corrects the allocation, and unless EncodeOptions::scale forces one size, searches kSize's
+// candidates for the smallest such file (rate_control.h);
 // with Allocation::kPerTileTarget (after Duggal et al.) it keeps, per tile, the shortest prefix whose decoded
 // tile reaches the target (binary search, tiles batched; a tile that cannot reach it stops within
 // kAdaptiveSlackDb of its all-token PSNR).

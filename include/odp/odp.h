@@ -126,7 +126,8 @@ typedef struct odp_encode_options {
   int tile_overlap;      /* pixels shared by neighbouring tiles, 0..tile-1, or ODP_AUTO_OVERLAP (default) */
   int keep_metadata;     /* carry icc/exif of odp_image into the file (default 1) */
   /* The coded image's size over the image's, 0 < scale <= 1 (the decoder upsamples back), or ODP_AUTO_SCALE
-   * (0, default): ODP_RATE_SIZE searches the scale and overlap for the best PSNR, other rates code at 1.
+   * (0, default): ODP_RATE_SIZE searches the scale and overlap for the best PSNR, ODP_RATE_TARGET_PSNR for
+   * the smallest file reaching the target, other rates code at 1.
    * Taken from reserved (zero in older callers: the default), so the struct's size is unchanged. */
   double scale;
   /* Taken from reserved like scale (zero in older callers: ODP_GPU_PRECISION_TF32, the default). */
