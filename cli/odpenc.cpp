@@ -85,8 +85,7 @@ KeptMetadata parse_metadata(const odp::cli::Arguments& arguments) {
 }
 
 // For -v: " coded at CWxCH (best of N candidates)" when the tokens code a downscaled copy or a search
-// (--size,
-// --target-psnr) encoded several.
+// (--size, --target-psnr) encoded several.
 std::string coded_size_note(const odp::codec::EncodeStats& stats, const odp::codec::Image& image) {
   std::string note;
   if (stats.coded_width != image.width || stats.coded_height != image.height)
