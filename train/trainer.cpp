@@ -415,6 +415,31 @@ torch::Tensor draw_kept_lengths(int64_t batch, int num_tokens, double full_lengt
   return torch::where(full, torch::full({batch}, num_tokens, options), keep);
 }
 
+LengthBalancedLogMse::LengthBalancedLogMse(int num_tokens, double momentum)
+    : momentum_(momentum), octaves_(1 + static_cast<int>(std::floor(std::log2(std::max(1, num_tokens))))) {
+  if (!(momentum >= 0 && momentum < 1)) throw ModelError("the log-MSE loss's momentum must be in [0, 1)");
+}
+
+torch::Tensor LengthBalancedLogMse::operator()(const torch::Tensor& recon, const torch::Tensor& images,
+                                               const torch::Tensor& kept) {
+  const auto mse = (recon.to(torch::kFloat32) - images.to(torch::kFloat32)).pow(2).flatten(1).mean(1);
+  // floor(log2(k)) exactly, from the integers (a float log2 of 2^j may land just below j).
+  auto octave = torch::zeros_like(kept);
+  for (int j = 1; j < octaves_; ++j) octave = octave + (kept >= (int64_t{1} << j)).to(kept.scalar_type());
+  {
+    torch::NoGradGuard no_grad;
+    const auto options = mse.options();
+    if (!reference_.defined()) reference_ = torch::full({octaves_}, -1.0, options);
+    const auto sums = torch::zeros({octaves_}, options).scatter_add(0, octave, mse.detach());
+    const auto counts = torch::zeros({octaves_}, options).scatter_add(0, octave, torch::ones_like(mse));
+    const auto batch_mean = sums / counts.clamp_min(1);
+    const auto blended =
+        torch::where(reference_ < 0, batch_mean, momentum_ * reference_ + (1 - momentum_) * batch_mean);
+    reference_ = torch::where(counts > 0, blended, reference_);
+  }
+  return (reference_.index_select(0, octave) * torch::log(mse.clamp_min(1e-10))).mean();
+}
+
 void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& eval_images) {
   const Device dev = parse_device(o.device);
   const bool cuda = dev == Device::kCuda;
@@ -505,7 +530,9 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   log("# parameters: " + std::to_string(count_parameters(*net)) + ", device: " + (cuda ? "cuda" : "cpu") +
       ", batch " + std::to_string(o.batch) + ", lr " + std::to_string(o.lr) +
       ", kept lengths: " + std::to_string(o.full_length_fraction) + " full, of the rest " +
-      std::to_string(o.log_uniform_fraction) + " log-uniform");
+      std::to_string(o.log_uniform_fraction) + " log-uniform; loss: MSE " + std::to_string(o.mse_weight) +
+      ", log MSE " + std::to_string(o.log_mse_weight) + ", L1 " + std::to_string(o.l1_weight) + ", MS-SSIM " +
+      std::to_string(o.ms_ssim_weight));
   if (lpips) log("# LPIPS loss, weight " + std::to_string(o.lpips_weight) + ", weights " + lpips->path());
 
   // Matrices decay; norms, biases, embeddings and tokens do not.
@@ -642,6 +669,7 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   };
 
   // One training step at learning rate lr; returns the reconstruction and the loss (on the device).
+  LengthBalancedLogMse log_mse(config.num_tokens);
   auto train_step = [&](double lr, bool gan_on) {
     auto images = bank.sample(o.batch, rng);
     auto keep =
@@ -652,6 +680,7 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
       recon = net->decode_codes(net->encode_codes(images), keep).to(torch::kFloat32);
       auto diff = recon - images;
       loss = o.mse_weight * diff.pow(2).mean();
+      if (o.log_mse_weight > 0) loss = loss + o.log_mse_weight * log_mse(recon, images, keep);
       if (o.l1_weight > 0) loss = loss + o.l1_weight * diff.abs().mean();
       if (o.ms_ssim_weight > 0) loss = loss + o.ms_ssim_weight * (1 - ms_ssim(recon, images).mean());
       if (gan_on) loss = loss - o.gan_weight * disc->forward(recon).to(torch::kFloat32).mean();

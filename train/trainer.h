@@ -77,7 +77,8 @@ struct TrainOptions {
   double full_length_fraction = 0.25;
   double log_uniform_fraction = 0;  // see draw_kept_lengths
   double l1_weight = 0.0, mse_weight = 1.0, ms_ssim_weight = 0.0;
-  double gan_weight = 0.0;  // > 0: adversarial stage with a patch discriminator after gan_start_fraction
+  double log_mse_weight = 0.0;  // > 0: adds log_mse_weight * LengthBalancedLogMse (below) to the loss
+  double gan_weight = 0.0;      // > 0: adversarial stage with a patch discriminator after gan_start_fraction
   double gan_start_fraction = 0.8;
   std::string
       lpips_path;  // LPIPS-alex weights file (model/lpips.h; the state dict of lpips.LPIPS(net='alex'))
@@ -105,6 +106,29 @@ SafetensorsFile slim_train_state(const SafetensorsFile& state);
 // exactly the random numbers runs 1-5 drew, and log_uniform_fraction 0 those of runs 6-8.
 torch::Tensor draw_kept_lengths(int64_t batch, int num_tokens, double full_length_fraction,
                                 const torch::Device& device, double log_uniform_fraction = 0);
+
+// The evaluation table's measure as a loss: the mean over samples of ln(MSE_i), whose gradient weights each
+// image by 1 / MSE_i, so that a dB gained on an easy image counts as much as one on a hard image (plain MSE
+// spends its gradient on the images and prefixes with the largest errors). Each sample's term is scaled by
+// the running mean MSE of its kept length's octave (1, 2-3, 4-7, ..., 256; no gradient), so that the lengths
+// keep the weights plain MSE gives them and only the weighting across images within a length changes: where
+// every sample's MSE equals its octave's mean the gradient is exactly plain MSE's. The running means start
+// from the first batch that has the octave (they are not in the train state: a resume restarts them).
+class LengthBalancedLogMse {
+ public:
+  explicit LengthBalancedLogMse(int num_tokens, double momentum = 0.99);
+  // recon, images: [B,3,H,W]; kept: [B] int64 kept lengths (1..num_tokens). Updates the running means from
+  // this batch, then returns the scalar loss mean_i(ref[octave(kept_i)] * ln(MSE_i)).
+  torch::Tensor operator()(const torch::Tensor& recon, const torch::Tensor& images,
+                           const torch::Tensor& kept);
+  // The running mean MSE per octave ([octaves]; -1 where no batch has had one yet).
+  const torch::Tensor& reference() const { return reference_; }
+
+ private:
+  double momentum_;
+  int octaves_;
+  torch::Tensor reference_;
+};
 
 // Runs training; writes checkpoints (fp16 EMA weights + training record), the train state and a log into
 // out_dir (the state with every checkpoint). eval_images: [E,3,T,T] on the CPU (may be undefined: no

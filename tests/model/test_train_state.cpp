@@ -261,3 +261,48 @@ TEST_CASE("Tail Token Drop keeps 1..N tokens uniformly, all N in the asked fract
         Approx((expected_mean + n / 2.0) / 2).epsilon(0.03));
   CHECK_THROWS_WITH(draw_kept_lengths(8, n, 0.25, cpu, -0.1), Catch::Contains("log-uniform fraction"));
 }
+
+TEST_CASE("The length-balanced log MSE is plain MSE's gradient reweighted by 1 / MSE within each octave") {
+  torch::manual_seed(3);
+  const int n = 256;
+  const auto images = torch::rand({4, 3, 8, 8});
+  // Samples 0 and 1 share the octave 4-7, sample 2 has length 1, sample 3 all 256 tokens.
+  const auto kept = torch::tensor({5, 7, 1, 256}, torch::kInt64);
+  auto noise = torch::randn({4, 3, 8, 8}) * torch::tensor({0.05, 0.2, 0.1, 0.02}).view({4, 1, 1, 1});
+  auto recon = (images + noise).requires_grad_(true);
+
+  LengthBalancedLogMse loss_of(n);
+  const auto loss = loss_of(recon, images, kept);
+  loss.backward();
+  const auto mse = noise.pow(2).flatten(1).mean(1);
+
+  // The first batch sets the octaves' means: 4-7 holds the mean of samples 0 and 1, 1 and 256 their own.
+  const auto ref = loss_of.reference();
+  REQUIRE(ref.size(0) == 9);
+  CHECK(ref[2].item<double>() == Approx(((mse[0] + mse[1]) / 2).item<double>()));
+  CHECK(ref[0].item<double>() == Approx(mse[2].item<double>()));
+  CHECK(ref[8].item<double>() == Approx(mse[3].item<double>()));
+  CHECK(ref[1].item<double>() == -1);  // no sample had 2-3 tokens
+  const double expected = ((ref[2] * torch::log(mse[0]) + ref[2] * torch::log(mse[1]) +
+                            ref[0] * torch::log(mse[2]) + ref[8] * torch::log(mse[3])) /
+                           4)
+                              .item<double>();
+  CHECK(loss.item<double>() == Approx(expected));
+
+  // Plain MSE's gradient: 2 * diff / (4 * 192) per value. A sample alone in its octave gets exactly that; in
+  // the shared octave each sample's is scaled by ref / its MSE (the smaller error weighs more).
+  const auto plain = 2 * noise / (4.0 * 3 * 8 * 8);
+  const auto grad = recon.grad();
+  CHECK(torch::allclose(grad[2], plain[2], 1e-4, 1e-7));
+  CHECK(torch::allclose(grad[3], plain[3], 1e-4, 1e-7));
+  CHECK(torch::allclose(grad[0], plain[0] * (ref[2] / mse[0]), 1e-4, 1e-7));
+  CHECK(torch::allclose(grad[1], plain[1] * (ref[2] / mse[1]), 1e-4, 1e-7));
+  CHECK((ref[2] / mse[0]).item<double>() > 1);
+
+  // The next batch blends into the running means (momentum 0.99) and leaves absent octaves alone.
+  const auto next = loss_of(images + 0.1, images, torch::tensor({5, 5, 5, 5}, torch::kInt64));
+  CHECK(loss_of.reference()[2].item<double>() ==
+        Approx(0.99 * ref[2].item<double>() + 0.01 * 0.01).epsilon(1e-4));
+  CHECK(loss_of.reference()[8].item<double>() == Approx(ref[8].item<double>()));
+  CHECK(std::isfinite(next.item<double>()));
+}
