@@ -166,9 +166,7 @@ TEST_CASE("version 2: reserved and non-canonical values name their field") {
   };
   require_rejected(with([](RawV2& f) { f.byte1 = 0x83; }), "version 3");
   require_rejected(with([](RawV2& f) { f.byte1 = 0x81; }), "version 1 (field 'signature'");
-  for (int bit = 6; bit < 8; ++bit)
-    require_rejected(with([&](RawV2& f) { f.flags = static_cast<uint8_t>(f.flags | 1 << bit); }),
-                     "reserved bits");
+  require_rejected(with([&](RawV2& f) { f.flags = static_cast<uint8_t>(f.flags | 0x80); }), "reserved bit 7");
   require_rejected(with([](RawV2& f) { f.coding = {3, 0x03}; }), "field 'tile_log2'");
   require_rejected(with([](RawV2& f) { f.coding = {13, 0x03}; }), "field 'tile_log2'");
   require_rejected(with([](RawV2& f) { f.coding = {8, 0x1B}; }), "hold the defaults");
