@@ -269,8 +269,9 @@ CountForm count_form_for(int version, uint64_t tiles, uint32_t longest, uint32_t
   return CountForm::kPerTile;
 }
 
-uint64_t count_form_bytes(CountForm form, uint64_t tiles, uint32_t longest, uint32_t shortest) {
-  switch (form) {
+// Bytes of the token counts field in the writer's form for counts from `shortest` to `longest` over `tiles`.
+uint64_t count_field_bytes(int version, uint64_t tiles, uint32_t longest, uint32_t shortest) {
+  switch (count_form_for(version, tiles, longest, shortest)) {
     case CountForm::kSingle:
       return 1;
     case CountForm::kPerTile:
@@ -935,8 +936,7 @@ std::vector<uint8_t> write(const TokenFile& image, const FrequencyTables& tables
 uint64_t token_counts_bytes(const std::vector<uint16_t>& counts, int version) {
   if (counts.empty()) throw FormatError("token_counts_bytes: no tiles");
   const auto [shortest, longest] = std::minmax_element(counts.begin(), counts.end());
-  return count_form_bytes(count_form_for(version, counts.size(), *longest, *shortest), counts.size(),
-                          *longest, *shortest);
+  return count_field_bytes(version, counts.size(), *longest, *shortest);
 }
 
 Summary summarize(const uint8_t* data, size_t size, const ReadLimits& limits) {
@@ -1086,8 +1086,7 @@ std::vector<uint8_t> truncate_to_bytes(const TokenFile& image, uint64_t max_byte
     uint32_t shortest = *std::min_element(kept.begin(), kept.end());
     uint64_t last = tiles - 1;  // moves down a layer's tiles, back to the end at each new layer
     for (uint64_t prefix = bound; prefix > best; --prefix) {
-      if (count_form_bytes(count_form_for(version, tiles, longest, shortest), tiles, longest, shortest) <=
-          size) {
+      if (count_field_bytes(version, tiles, longest, shortest) <= size) {
         best = prefix;
         break;
       }
