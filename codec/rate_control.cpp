@@ -416,8 +416,6 @@ class PsnrRate : public CandidateRate {
   static constexpr double kReachMarginDb = 0.5;
   // A file within this much above the target is not refined further.
   static constexpr double kCloseEnoughDb = 0.05;
-  // Files one_count may decode.
-  static constexpr int kOneCountFiles = 2;
   model::TileModel& model_;
   const double target_;
   // The size and overlap of the result when no file reaches the target: the forced scale's, else the full
