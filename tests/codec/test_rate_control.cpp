@@ -469,9 +469,8 @@ TEST_CASE("--target-psnr keeps one count for all tiles where that is the smalles
       options.scale = 1;
       const EncodeResult searched = encode(image, model, options);
       const double reached = psnr(image, decode(searched.bytes.data(), searched.bytes.size(), model));
-      if (fixed_bytes == 0 || reached < target)
-        continue;  // out of reach, or the allocation's estimate of
-                   // it pessimistic (it measures no seam filter)
+      // Out of reach, or the allocation's estimate of it pessimistic (it measures no seam filter).
+      if (fixed_bytes == 0 || reached < target) continue;
       const FileInfo info = inspect(searched.bytes.data(), searched.bytes.size());
       const bool one_count = std::all_of(info.tokens_per_tile.begin(), info.tokens_per_tile.end(),
                                          [&](int count) { return count == info.tokens_per_tile[0]; });
@@ -490,5 +489,7 @@ TEST_CASE("--target-psnr keeps one count for all tiles where that is the smalles
       "file, %d won over the allocation\n",
       at_most_fixed, reachable, one_count_won);
   CHECK(one_count_won > 0);
+  // Not every target: the fake model's PSNR is not monotone in the count (96x64 at 16.0 dB: 4 tokens reach
+  // it, 5 do not), and one_count measures at most kOneCountFiles counts. (Without it: 249 of 252, none won.)
   CHECK(at_most_fixed >= reachable * 95 / 100);
 }
