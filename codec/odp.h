@@ -12,7 +12,8 @@
 // free overlap and a blended grid (rate_control.h), decodes every fitted candidate and keeps the one of the
 // best PSNR against the original (rate_control.h). kTargetPsnr (adaptive) by default allocates tokens across
 // tiles at equal slope of squared error per token until the whole image reaches the target, measures the
-// decoded file and corrects the allocation, and unless EncodeOptions::scale forces one size, searches kSize's
+// decoded file and corrects the allocation, tries one count for all tiles where that gives a smaller file
+// reaching the target, and unless EncodeOptions::scale forces one size, searches kSize's
 // candidates for the smallest such file (rate_control.h);
 // with Allocation::kPerTileTarget (after Duggal et al.) it keeps, per tile, the shortest prefix whose decoded
 // tile reaches the target (binary search, tiles batched; a tile that cannot reach it stops within

@@ -227,6 +227,36 @@ class SizeRate : public CandidateRate {
 // Squared error per sample that a PSNR of `db` allows (8-bit peak).
 double mse_for_psnr(double db) { return 255.0 * 255.0 / std::pow(10.0, db / 10.0); }
 
+// A tile's squared error keeping `length` tokens, interpolated linearly between the measured lengths (above
+// the truth where the curve is convex).
+double interpolated_error(const SlopeErrors& errors, int tile, int length) {
+  const std::vector<int>& lengths = errors.lengths;
+  const size_t n_lengths = lengths.size();
+  size_t k = 0;
+  while (k + 1 < n_lengths && lengths[k + 1] < length) ++k;
+  if (lengths[k] >= length || k + 1 == n_lengths) return errors.error[tile * n_lengths + k];
+  const double f = double(length - lengths[k]) / double(lengths[k + 1] - lengths[k]);
+  return (1 - f) * errors.error[tile * n_lengths + k] + f * errors.error[tile * n_lengths + k + 1];
+}
+
+// The total squared error target_db allows over the coded image; out of reach, kAdaptiveSlackDb above the
+// least error any lengths give (rather than every token for the last fraction of a dB).
+double allowed_error(const SlopeErrors& errors, double target_db) {
+  return std::max(errors.values * 255.0 * 255.0 / std::pow(10.0, target_db / 10.0),
+                  errors.least() * std::pow(10.0, kAdaptiveSlackDb / 10.0));
+}
+
+// The fewest tokens one count for all tiles needs for a total error within `allowed` (num_tokens if none).
+int uniform_count(const SlopeErrors& errors, double allowed, int num_tokens) {
+  int uniform = 1;
+  for (; uniform < num_tokens; ++uniform) {
+    double total_error = 0;
+    for (int i = 0; i < errors.tiles; ++i) total_error += interpolated_error(errors, i, uniform);
+    if (total_error <= allowed) break;
+  }
+  return uniform;
+}
+
 // kTargetPsnr: each copy's tokens allocated at equal slope for the coded target its resolution leaves,
 // corrected by the measured PSNR; the smallest file reaching the target wins.
 class PsnrRate : public CandidateRate {
@@ -309,7 +339,57 @@ class PsnrRate : public CandidateRate {
       // A file short of the target asks for a little more than it missed by, so that the next one reaches.
       coded_db += miss > 0 ? miss + kCloseEnoughDb / 2 : miss;
     }
+    if (!reachable) return kept;
+    std::optional<Measured> uniform =
+        one_count(image, coded, grid, tokens, errors, coded_db, kept, one, spent);
+    if (uniform && (!kept || better(*uniform, *kept))) kept = std::move(uniform);
     return kept;
+  }
+
+  // One count for all tiles, the file a fixed count gives: the allocation does not always beat it (its
+  // correction can oscillate around the target, and unequal counts cost bytes of their own). Among such files
+  // smaller than `kept`, the one of the fewest tokens the measured PSNR says reaches the target, starting
+  // from the table's estimate at `coded_db` (the target as the allocation's correction left it) and corrected
+  // as the allocation is, in at most kOneCountFiles decodes.
+  std::optional<Measured> one_count(const Image& image, const Image& coded, const TileGrid& grid,
+                                    const std::vector<uint16_t>& tokens, const SlopeErrors& errors,
+                                    double coded_db, const std::optional<Measured>& kept,
+                                    const EncodeOptions& one, SizeSearchTimes& spent) {
+    const model::ModelInfo& info = model_.info();
+    const int num_tokens = info.config.num_tokens;
+    const auto file_of = [&](int count) {
+      PhaseTimer timer(&spent.encode);
+      return write_coded(image, coded, grid, tokens, std::vector<int>(grid.count(), count), info, one);
+    };
+    // The most tokens whose file is smaller than kept's (file size grows with the count).
+    int below = 0, above = num_tokens + 1;  // files of `below` tokens are smaller than kept's, of `above` not
+    if (!kept) {
+      below = num_tokens;
+    } else {
+      while (above - below > 1) {
+        const int middle = (below + above) / 2;
+        (file_of(middle).bytes.size() < kept->result.bytes.size() ? below : above) = middle;
+      }
+    }
+    int lowest = 1, highest = below;  // the counts still worth measuring
+    std::optional<Measured> reached;
+    for (int round = 0; round < kOneCountFiles && lowest <= highest; ++round) {
+      const int count =
+          std::clamp(uniform_count(errors, allowed_error(errors, coded_db), num_tokens), lowest, highest);
+      Measured measured;
+      measured.result = file_of(count);
+      measured.psnr = measure(image, measured.result, model_, spent);
+      const double miss = target_ - measured.psnr;
+      if (miss > 0) {
+        lowest = count + 1;
+      } else {
+        reached = std::move(measured);
+        highest = count - 1;
+        if (-miss < kCloseEnoughDb) break;
+      }
+      coded_db += miss > 0 ? miss + kCloseEnoughDb / 2 : miss;
+    }
+    return reached;
   }
 
   bool better(const Measured& a, const Measured& b) const override {
@@ -458,7 +538,7 @@ std::vector<int> choose_equal_slope(const SlopeErrors& errors, double target_db,
                                     int codebook_bits) {
   const std::vector<int>& lengths = errors.lengths;
   const std::vector<double>& error = errors.error;
-  const size_t n_lengths = lengths.size(), values = errors.values;
+  const size_t n_lengths = lengths.size();
   const int tiles = errors.tiles;
   // The largest lambda (fewest tokens) whose choice reaches the target; per tile the length minimising
   // error + lambda * length (ties: the shorter).
@@ -478,9 +558,7 @@ std::vector<int> choose_equal_slope(const SlopeErrors& errors, double target_db,
   };
   // Out of reach, the image stops within kAdaptiveSlackDb of its least error instead of taking every token
   // for the last fraction of a dB (as each tile did in the per-tile mode).
-  const double least = choose(0);
-  const double allowed = std::max(values * 255.0 * 255.0 / std::pow(10.0, target_db / 10.0),
-                                  least * std::pow(10.0, kAdaptiveSlackDb / 10.0));
+  const double allowed = allowed_error(errors, target_db);
   double low = 0, high = 1;  // choose(low) reaches `allowed`; grow high until it does not
   while (choose(high) <= allowed && high < 1e15) high *= 4;
   for (int round = 0; round < 60; ++round) {
@@ -494,13 +572,7 @@ std::vector<int> choose_equal_slope(const SlopeErrors& errors, double target_db,
   choose(high);
   const std::vector<int> fewer = choice;
   double sum = choose(low);
-  const auto interpolated = [&](int tile, int length) {
-    size_t k = 0;
-    while (k + 1 < n_lengths && lengths[k + 1] < length) ++k;
-    if (lengths[k] >= length || k + 1 == n_lengths) return error[tile * n_lengths + k];
-    const double f = double(length - lengths[k]) / double(lengths[k + 1] - lengths[k]);
-    return (1 - f) * error[tile * n_lengths + k] + f * error[tile * n_lengths + k + 1];
-  };
+  const auto interpolated = [&](int tile, int length) { return interpolated_error(errors, tile, length); };
   for (int i = 0; i < tiles; ++i) {
     while (choice[i] > fewer[i]) {
       const double next = sum - interpolated(i, choice[i]) + interpolated(i, choice[i] - 1);
@@ -509,18 +581,14 @@ std::vector<int> choose_equal_slope(const SlopeErrors& errors, double target_db,
       --choice[i];
     }
   }
-  // Unequal counts cost one byte per tile instead of one (spec 4): where one count for all tiles reaching the
-  // target needs fewer tokens than that saves, it wins.
-  int uniform = 1;
-  for (; uniform < num_tokens; ++uniform) {
-    double total_error = 0;
-    for (int i = 0; i < tiles; ++i) total_error += interpolated(i, uniform);
-    if (total_error <= allowed) break;
-  }
+  // Unequal counts cost more bytes than one count for all tiles (spec 4: per tile, or packed): where one
+  // count reaching the target needs fewer tokens than that saves, it wins.
+  const int uniform = uniform_count(errors, allowed, num_tokens);
   int64_t chosen_tokens = 0;
   for (int count : choice) chosen_tokens += count;
-  const bool unequal = std::any_of(choice.begin(), choice.end(), [&](int c) { return c != choice[0]; });
-  const double count_bytes_in_tokens = unequal ? 8.0 * (tiles - 1) / std::max(1, codebook_bits) : 0.0;
+  const std::vector<uint16_t> counts(choice.begin(), choice.end());
+  const double count_bytes_in_tokens =
+      8.0 * double(format::token_counts_bytes(counts) - 1) / std::max(1, codebook_bits);
   if (double(uniform) * tiles <= double(chosen_tokens) + count_bytes_in_tokens)
     std::fill(choice.begin(), choice.end(), uniform);
   return choice;

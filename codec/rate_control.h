@@ -96,16 +96,20 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
 // full-size encode). A copy's coded target starts from the error its resolution alone costs (the copy
 // upsampled without coding: the target's squared error less that one is what its tokens may add), and the
 // measured PSNR corrects it (at most kPsnrAllocations files per copy; the fallback's too, since the
-// allocation reaches its target before the decoder's seam filters). A copy whose resolution alone misses
-// the target is not encoded. After a scale whose every copy misses the target even with every token, no
-// smaller one is tried (a smaller copy is assumed not to do better); nor after two scales in a row that
-// found no smaller file. When no file reaches the target, the result is the fallback's first file (from the
-// same model encode: no coded size and overlap is encoded twice). With `times`, adds its phases' wall time
-// there.
+// allocation reaches its target before the decoder's seam filters); then one count for all tiles, among the
+// counts whose file is smaller than the best so far, from the table's estimate corrected by the measured PSNR
+// (at most kOneCountFiles more files per copy), the smaller file reaching the target being the copy's. A
+// copy whose resolution alone misses the target is not encoded. After a scale whose every copy misses the
+// target even with every token, no smaller one is tried (a smaller copy is assumed not to do better); nor
+// after two scales in a row that found no smaller file. When no file reaches the target, the result is the
+// fallback's first file (from the same model encode: no coded size and overlap is encoded twice). With
+// `times`, adds its phases' wall time there.
 EncodeResult encode_to_psnr(const Image& image, model::TileModel& model, const EncodeOptions& options,
                             SizeSearchTimes* times = nullptr);
 // encode_to_psnr's files per copy: the estimate and up to two corrections from the measured PSNR.
 constexpr int kPsnrAllocations = 3;
+// encode_to_psnr's files per copy with one count for all tiles, after those.
+constexpr int kOneCountFiles = 2;
 
 // kTargetPsnr with Allocation::kEqualSlope: per tile, the squared error at each of equal_slope_lengths()
 // (batched decodes), then one Lagrange multiplier for all tiles: each tile keeps the length that minimises

@@ -32,7 +32,8 @@ constexpr uint8_t kFlagCoding = 0x04;
 constexpr uint8_t kFlagOverlap = 0x08;
 constexpr uint8_t kFlagExtensions = 0x10;
 constexpr uint8_t kFlagPerTileCounts = 0x20;
-constexpr uint8_t kFlagsReserved = 0xC0;
+constexpr uint8_t kFlagPackedCounts = 0x40;
+constexpr uint8_t kFlagsReserved = 0x80;
 constexpr uint8_t kExtColour = 0x01;
 constexpr uint8_t kExtCodedSize = 0x02;
 constexpr uint8_t kExtMetadata = 0x04;
@@ -242,10 +243,106 @@ int longest_count(const std::vector<uint16_t>& counts) {
   return counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
 }
 
-// spec 4: one count for all tiles, or one per tile (then not all equal).
-void parse_token_counts(wire::ByteReader& in, bool per_tile, uint64_t tile_count, const char* flag_name,
+// spec 4: the forms of the token counts field, and the bytes each takes.
+enum class CountForm { kSingle, kPerTile, kPacked };
+constexpr int kPackedWidthBits = 3;  // the packed form's `count_width` - 1, 1..8 bits per deficit
+
+// The fewest bits (at least 1) that hold every deficit max - count[t] up to `largest_deficit`.
+int deficit_width(uint32_t largest_deficit) {
+  int width = 1;
+  while (width < 8 && (largest_deficit >> width) != 0) ++width;
+  return width;
+}
+
+// Bytes of the packed form (spec 4.1) for `tiles` deficits of `width` bits: count_max, then the bit stream.
+uint64_t packed_counts_bytes(uint64_t tiles, int width) {
+  return 1 + (kPackedWidthBits + tiles * width + 7) / 8;
+}
+
+// The form a writer uses for counts whose largest is `longest` and smallest `shortest` over `tiles` tiles
+// (spec 4): one count when all are equal, else the shorter of per tile and packed (version 2 only; a tie
+// keeps per tile, which every reader reads).
+CountForm count_form_for(int version, uint64_t tiles, uint32_t longest, uint32_t shortest) {
+  if (longest == shortest) return CountForm::kSingle;
+  if (version >= 2 && packed_counts_bytes(tiles, deficit_width(longest - shortest)) < tiles)
+    return CountForm::kPacked;
+  return CountForm::kPerTile;
+}
+
+// Bytes of the token counts field in the writer's form for counts from `shortest` to `longest` over `tiles`.
+uint64_t count_field_bytes(int version, uint64_t tiles, uint32_t longest, uint32_t shortest) {
+  switch (count_form_for(version, tiles, longest, shortest)) {
+    case CountForm::kSingle:
+      return 1;
+    case CountForm::kPerTile:
+      return tiles;
+    case CountForm::kPacked:
+      break;
+  }
+  return packed_counts_bytes(tiles, deficit_width(longest - shortest));
+}
+
+// spec 4.1: count_max, then LSB-first bits: count_width - 1 in 3 bits, per tile its deficit in count_width
+// bits, zero bits to the byte's end.
+void parse_packed_counts(wire::ByteReader& in, uint64_t tile_count, Summary& summary) {
+  const uint32_t longest = in.u8("count_max") + 1u;
+  uint32_t byte = 0;
+  int bits_left = 0;
+  const auto take = [&](int width) {
+    uint32_t value = 0;
+    for (int bit = 0; bit < width; ++bit) {
+      if (bits_left == 0) {
+        byte = in.u8("count_deficits");
+        bits_left = 8;
+      }
+      value |= (byte & 1u) << bit;
+      byte >>= 1;
+      --bits_left;
+    }
+    return value;
+  };
+  const int width = static_cast<int>(take(kPackedWidthBits)) + 1;
+  summary.tokens_per_tile.resize(tile_count);
+  uint32_t largest_deficit = 0;
+  for (uint64_t tile = 0; tile < tile_count; ++tile) {
+    const uint32_t deficit = take(width);
+    if (deficit >= longest) {
+      throw FormatError("field 'count_deficits': tile " + std::to_string(tile) + "'s deficit " +
+                        std::to_string(deficit) + " leaves no token (count_max is " +
+                        std::to_string(longest) + "; every tile holds 1..256)");
+    }
+    largest_deficit = std::max(largest_deficit, deficit);
+    summary.tokens_per_tile[tile] = static_cast<uint16_t>(longest - deficit);
+  }
+  if (byte != 0) throw FormatError("field 'count_deficits': the padding bits after the last tile must be 0");
+  if (largest_deficit == 0) {
+    throw FormatError(
+        "field 'token_counts': flags bit 6 (PACKED_COUNTS) is set but all tiles have the same count (a "
+        "single count must be used)");
+  }
+  if (std::find(summary.tokens_per_tile.begin(), summary.tokens_per_tile.end(), longest) ==
+      summary.tokens_per_tile.end()) {
+    throw FormatError("field 'count_max' = " + std::to_string(longest) +
+                      " is not canonical: no tile has that count (it must be the largest)");
+  }
+  if (width != deficit_width(largest_deficit)) {
+    throw FormatError("field 'count_width' = " + std::to_string(width) +
+                      " is not canonical: the largest deficit " + std::to_string(largest_deficit) +
+                      " needs " + std::to_string(deficit_width(largest_deficit)) + " bit(s)");
+  }
+  if (packed_counts_bytes(tile_count, width) >= tile_count) {
+    throw FormatError("field 'token_counts': flags bit 6 (PACKED_COUNTS) is not canonical: its " +
+                      std::to_string(packed_counts_bytes(tile_count, width)) +
+                      " bytes are not fewer than the per-tile form's " + std::to_string(tile_count));
+  }
+}
+
+// spec 4: one count for all tiles, one per tile (then not all equal), or packed (version 2, 4.1).
+void parse_token_counts(wire::ByteReader& in, CountForm form, uint64_t tile_count, const char* flag_name,
                         Summary& summary) {
-  if (per_tile) {
+  if (form == CountForm::kPacked) {
+    parse_packed_counts(in, tile_count, summary);
+  } else if (form == CountForm::kPerTile) {
     const uint8_t* counts = in.bytes(tile_count, "token_counts");
     summary.tokens_per_tile.assign(counts, counts + tile_count);
     for (uint16_t& count : summary.tokens_per_tile) ++count;
@@ -380,8 +477,8 @@ Summary parse_v1(const uint8_t* data, size_t size, const ReadLimits& limits) {
   set_coding(header, in.u8("coding"));
   check_header_values(header);
   check_limits(header, limits);
-  parse_token_counts(in, flags & kFlagV1PerTileCounts, uint64_t{header.tiles_x()} * header.tiles_y(),
-                     "flags bit 1", summary);
+  parse_token_counts(in, flags & kFlagV1PerTileCounts ? CountForm::kPerTile : CountForm::kSingle,
+                     uint64_t{header.tiles_x()} * header.tiles_y(), "flags bit 1", summary);
   if (flags & kFlagV1Metadata) parse_metadata(in, 1, limits, summary);
 
   const uint32_t payload_size = in.leb128("payload_size");
@@ -426,7 +523,12 @@ Summary parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
   header.version = 2;
   const uint8_t flags = in.u8("flags");
   if (flags & kFlagsReserved) {
-    throw FormatError("field 'flags' = 0x" + hex_byte(flags) + ": reserved bits 6-7 must be zero");
+    throw FormatError("field 'flags' = 0x" + hex_byte(flags) + ": reserved bit 7 must be zero");
+  }
+  if ((flags & kFlagPerTileCounts) && (flags & kFlagPackedCounts)) {
+    throw FormatError(
+        "field 'flags' = 0x" + hex_byte(flags) +
+        ": bits 5 (PER_TILE_COUNTS) and 6 (PACKED_COUNTS) are both set (one form of token_counts)");
   }
   const int size_form = flags & kSizeFormMask;
   header.model_id = in.u16le("model_id");
@@ -576,7 +678,10 @@ Summary parse_v2(const uint8_t* data, size_t size, const ReadLimits& limits) {
   check_limits(header, limits);
   if (extensions & kExtMetadata) parse_metadata(in, 2, limits, summary);
   if (extensions & kExtFlatTiles) parse_flat_tiles(in, header);
-  parse_token_counts(in, flags & kFlagPerTileCounts, uint64_t{header.tiles_x()} * header.tiles_y(),
+  const CountForm count_form = flags & kFlagPackedCounts    ? CountForm::kPacked
+                               : flags & kFlagPerTileCounts ? CountForm::kPerTile
+                                                            : CountForm::kSingle;
+  parse_token_counts(in, count_form, uint64_t{header.tiles_x()} * header.tiles_y(),
                      "flags bit 5 (PER_TILE_COUNTS)", summary);
   summary.check = in.u16le("check");
 
@@ -675,29 +780,55 @@ std::vector<uint8_t> encode_payload(const std::vector<std::vector<uint16_t>>& ti
   return encoder.finish();
 }
 
-void put_counts(std::vector<uint8_t>& out, const std::vector<uint16_t>& counts, bool per_tile_counts) {
-  if (per_tile_counts) {
+// The form write_v1/write_v2 store `counts` in (spec 4), the writer's choice.
+CountForm count_form_of(const std::vector<uint16_t>& counts, int version) {
+  const auto [shortest, longest] = std::minmax_element(counts.begin(), counts.end());
+  return count_form_for(version, counts.size(), *longest, *shortest);
+}
+
+void put_counts(std::vector<uint8_t>& out, const std::vector<uint16_t>& counts, CountForm form) {
+  if (form == CountForm::kPerTile) {
     for (uint16_t count : counts) out.push_back(static_cast<uint8_t>(count - 1));
-  } else {
-    out.push_back(static_cast<uint8_t>(counts.front() - 1));
+    return;
   }
+  const int longest = longest_count(counts);
+  out.push_back(static_cast<uint8_t>(longest - 1));
+  if (form == CountForm::kSingle) return;
+  // spec 4.1: LSB-first bits, count_width - 1 then each tile's deficit, zero bits to the byte's end.
+  const int shortest = *std::min_element(counts.begin(), counts.end());
+  const int width = deficit_width(static_cast<uint32_t>(longest - shortest));
+  uint32_t pending = 0;
+  int pending_bits = 0;
+  const auto put = [&](uint32_t value, int bits) {
+    for (int bit = 0; bit < bits; ++bit) {
+      pending |= ((value >> bit) & 1u) << pending_bits;
+      if (++pending_bits == 8) {
+        out.push_back(static_cast<uint8_t>(pending));
+        pending = 0;
+        pending_bits = 0;
+      }
+    }
+  };
+  put(static_cast<uint32_t>(width - 1), kPackedWidthBits);
+  for (uint16_t count : counts) put(static_cast<uint32_t>(longest - count), width);
+  if (pending_bits) out.push_back(static_cast<uint8_t>(pending));
 }
 
 std::vector<uint8_t> write_v1(const TokenFile& image, const std::vector<uint16_t>& counts,
-                              bool per_tile_counts, const std::vector<uint8_t>& metadata,
+                              CountForm count_form, const std::vector<uint8_t>& metadata,
                               const std::vector<uint8_t>& payload) {
   const Header& header = image.header;
   std::vector<uint8_t> out(kMagicV1, kMagicV1 + 3);
   out.push_back(1);
   out.push_back(static_cast<uint8_t>((metadata.empty() ? 0 : kFlagV1Metadata) |
-                                     (per_tile_counts ? kFlagV1PerTileCounts : 0)));
+                                     (count_form == CountForm::kPerTile ? kFlagV1PerTileCounts : 0)));
   wire::put_leb128(out, header.width);
   wire::put_leb128(out, header.height);
   out.push_back(static_cast<uint8_t>(tile_log2_of(header.tile_size)));
   wire::put_leb128(out, header.tile_overlap);
   wire::put_u32le(out, header.model_id);
   out.push_back(coding_byte(header));
-  put_counts(out, counts, per_tile_counts);
+  put_counts(out, counts, count_form);
   out.insert(out.end(), metadata.begin(), metadata.end());
   if (payload.size() > UINT32_MAX) throw FormatError("payload exceeds 4 GiB");
   wire::put_leb128(out, static_cast<uint32_t>(payload.size()));
@@ -708,7 +839,7 @@ std::vector<uint8_t> write_v1(const TokenFile& image, const std::vector<uint16_t
 }
 
 std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t>& counts,
-                              bool per_tile_counts, const std::vector<uint8_t>& metadata,
+                              CountForm count_form, const std::vector<uint8_t>& metadata,
                               const std::vector<uint8_t>& payload) {
   const Header& header = image.header;
   const int tile_log2 = tile_log2_of(header.tile_size);
@@ -733,7 +864,8 @@ std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t
   std::vector<uint8_t> out{kSignature0, static_cast<uint8_t>(kVersionBit | 2)};
   out.push_back(static_cast<uint8_t>(
       size_form | (explicit_coding ? kFlagCoding : 0) | (header.tile_overlap ? kFlagOverlap : 0) |
-      (extensions ? kFlagExtensions : 0) | (per_tile_counts ? kFlagPerTileCounts : 0)));
+      (extensions ? kFlagExtensions : 0) | (count_form == CountForm::kPerTile ? kFlagPerTileCounts : 0) |
+      (count_form == CountForm::kPacked ? kFlagPackedCounts : 0)));
   wire::put_u16le(out, static_cast<uint16_t>(header.model_id & 0xFFFF));
   if (explicit_coding) {
     out.push_back(static_cast<uint8_t>(tile_log2));
@@ -765,7 +897,7 @@ std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t
   }
   out.insert(out.end(), metadata.begin(), metadata.end());
   if (extensions & kExtFlatTiles) put_flat_tiles(out, header.flat_tiles);
-  put_counts(out, counts, per_tile_counts);
+  put_counts(out, counts, count_form);
   const uint16_t check =
       wire::crc16_of(payload.data(), payload.size(), wire::crc16_of(out.data(), out.size()));
   wire::put_u16le(out, check);
@@ -773,15 +905,15 @@ std::vector<uint8_t> write_v2(const TokenFile& image, const std::vector<uint16_t
   return out;
 }
 
-// Serialises header + payload for the tiles' first counts[t] tokens. The image must have passed check_image;
-// metadata is metadata_section(image).
+// Serialises header + payload for the tiles' first counts[t] tokens, the counts in the writer's form. The
+// image must have passed check_image; metadata is metadata_section(image).
 std::vector<uint8_t> write_with_counts(const TokenFile& image, const std::vector<uint16_t>& counts,
-                                       const coding::TokenModel& model, const std::vector<uint8_t>& metadata,
-                                       bool force_per_tile_counts = false) {
+                                       const coding::TokenModel& model,
+                                       const std::vector<uint8_t>& metadata) {
   const std::vector<uint8_t> payload = encode_payload(image.tile_tokens, counts, model);
-  const bool per_tile_counts = force_per_tile_counts || !all_equal(counts);
-  return image.header.version == 1 ? write_v1(image, counts, per_tile_counts, metadata, payload)
-                                   : write_v2(image, counts, per_tile_counts, metadata, payload);
+  const CountForm form = count_form_of(counts, image.header.version);
+  return image.header.version == 1 ? write_v1(image, counts, form, metadata, payload)
+                                   : write_v2(image, counts, form, metadata, payload);
 }
 
 }  // namespace
@@ -799,6 +931,12 @@ std::vector<uint8_t> write(const TokenFile& image, const FrequencyTables& tables
   const std::vector<uint16_t> counts = counts_of(image);
   const coding::TokenModel model(image.header, tables, longest_count(counts));
   return write_with_counts(image, counts, model, metadata_section(image));
+}
+
+uint64_t token_counts_bytes(const std::vector<uint16_t>& counts, int version) {
+  if (counts.empty()) throw FormatError("token_counts_bytes: no tiles");
+  const auto [shortest, longest] = std::minmax_element(counts.begin(), counts.end());
+  return count_field_bytes(version, counts.size(), *longest, *shortest);
 }
 
 Summary summarize(const uint8_t* data, size_t size, const ReadLimits& limits) {
@@ -897,11 +1035,15 @@ TokenFile truncate_tokens(const TokenFile& image, int tokens) {
 std::vector<uint8_t> truncate_to_bytes(const TokenFile& image, uint64_t max_bytes,
                                        const FrequencyTables& tables) {
   check_image(image);
+  const int version = image.header.version;
   const std::vector<uint16_t> counts = counts_of(image);
   const coding::TokenModel model(image.header, tables, longest_count(counts));
   const std::vector<uint8_t> metadata = metadata_section(image);
-  const auto file_for = [&](uint64_t prefix, bool force_per_tile_counts) {
-    return write_with_counts(image, prefix_counts(counts, prefix), model, metadata, force_per_tile_counts);
+  const uint64_t tiles = counts.size();
+  // A prefix's file without its token counts field: this grows with the prefix (the payload does).
+  const auto rest_for = [&](uint64_t prefix) {
+    const std::vector<uint16_t> kept = prefix_counts(counts, prefix);
+    return write_with_counts(image, kept, model, metadata).size() - token_counts_bytes(kept, version);
   };
   // Largest x in [lo, hi] with fits(x), given fits(lo) and fits monotone (true then false).
   const auto last_fitting = [](uint64_t lo, uint64_t hi, const auto& fits) {
@@ -914,31 +1056,52 @@ std::vector<uint8_t> truncate_to_bytes(const TokenFile& image, uint64_t max_byte
     }
     return lo;
   };
-  const auto layer_prefix = [&](uint64_t layers) {
-    uint64_t prefix = 0;
-    for (uint16_t count : counts) prefix += std::min<uint64_t>(count, layers);
-    return prefix;
-  };
-  const uint64_t one_per_tile = counts.size();
-  const uint64_t smallest = file_for(one_per_tile, false).size();
+  const uint64_t one_per_tile = tiles;
+  const uint64_t total = std::accumulate(counts.begin(), counts.end(), uint64_t{0});
+  // One token per tile is the smallest file: the shortest payload, and one count for all tiles.
+  const uint64_t smallest = rest_for(one_per_tile) + 1;
   if (smallest > max_bytes) {
     throw FormatError("cannot fit " + std::to_string(max_bytes) + " bytes: even 1 token per tile needs " +
                       std::to_string(smallest));
   }
-  // File size is monotone in the prefix except that whole layers with equal counts drop the per-tile count
-  // bytes. So search whole layers exactly, and all prefixes with the per-tile counts forced (an upper bound
-  // that is exact for every prefix that is not a whole equal layer); the longer winner is the answer.
-  const uint64_t best_layers = last_fitting(1, longest_count(counts), [&](uint64_t layers) {
-    return file_for(layer_prefix(layers), false).size() <= max_bytes;
-  });
-  uint64_t best = layer_prefix(best_layers);
-  if (file_for(one_per_tile, true).size() <= max_bytes) {
-    const uint64_t total = layer_prefix(kMaxTokensPerTile);
-    best = std::max(best, last_fitting(one_per_tile, total, [&](uint64_t prefix) {
-                      return file_for(prefix, true).size() <= max_bytes;
-                    }));
+  // The token counts field takes one of a few sizes (spec 4), and a prefix's file is the rest plus it. For
+  // each size s, the longest prefix whose rest fits max_bytes - s bounds the prefixes whose field takes at
+  // most s; going down from there, the first such prefix is the longest file within max_bytes of those.
+  // The longest over all sizes is the answer. The per-tile size always applies, so its bound is a floor.
+  std::vector<uint64_t> sizes = {tiles, 1};
+  if (version >= 2)
+    for (int width = 1; width <= 8; ++width)
+      if (packed_counts_bytes(tiles, width) < tiles) sizes.push_back(packed_counts_bytes(tiles, width));
+  const uint64_t smallest_rest = smallest - 1;
+  uint64_t best = 0;
+  for (uint64_t size : sizes) {
+    if (size > max_bytes || smallest_rest > max_bytes - size) continue;
+    const uint64_t bound = last_fitting(
+        one_per_tile, total, [&](uint64_t prefix) { return rest_for(prefix) <= max_bytes - size; });
+    // Down from the bound: the counts' histogram gives the largest and smallest count in O(1) amortised.
+    std::vector<uint16_t> kept = prefix_counts(counts, bound);
+    std::vector<uint64_t> histogram(kMaxTokensPerTile + 1, 0);
+    for (uint16_t count : kept) ++histogram[count];
+    uint32_t longest = static_cast<uint32_t>(longest_count(kept));
+    uint32_t shortest = *std::min_element(kept.begin(), kept.end());
+    uint64_t last = tiles - 1;  // moves down a layer's tiles, back to the end at each new layer
+    for (uint64_t prefix = bound; prefix > best; --prefix) {
+      if (count_field_bytes(version, tiles, longest, shortest) <= size) {
+        best = prefix;
+        break;
+      }
+      // The prefix's last token leaves: it is the last tile (6.1's order) holding the longest count.
+      while (kept[last] != longest) --last;
+      --histogram[kept[last]];
+      ++histogram[--kept[last]];
+      shortest = std::min<uint32_t>(shortest, kept[last]);
+      if (histogram[longest] == 0) {
+        --longest;
+        last = tiles - 1;
+      }
+    }
   }
-  return file_for(best, false);
+  return write_with_counts(image, prefix_counts(counts, best), model, metadata);
 }
 
 }  // namespace odp::format

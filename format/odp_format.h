@@ -135,6 +135,11 @@ TokenFile read_payload(const Summary& summary, const uint8_t* data, size_t size,
 // summarize() then read_payload(): what a caller that needs nothing from the header in between uses.
 TokenFile read(const uint8_t* data, size_t size, const FrequencyTables& tables = {}, const ReadLimits& = {});
 
+// Bytes of the token counts field (spec 4) that write() stores for tiles of these counts (each 1..256, at
+// least one tile) in a file of `version`: what a rate control weighs against the tokens it could spend
+// instead.
+uint64_t token_counts_bytes(const std::vector<uint16_t>& counts, int version = kLatestVersion);
+
 // Truncation without the model: keep at most `tokens` per tile.
 TokenFile truncate_tokens(const TokenFile& file, int tokens);
 // Largest token-major prefix whose serialised file is at most max_bytes. Throws FormatError if even one

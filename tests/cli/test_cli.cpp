@@ -163,6 +163,15 @@ TEST_CASE("odptrunc: tokens, quality, size, in place, without the model", "[cli]
   CHECK(inspect_file(w.path("tq.odp")).tokens_per_tile == std::vector<uint16_t>(6, 4));
   REQUIRE(run(odptrunc_tool + " t.odp -o ts.odp --size " + std::to_string(size / 3)).code == 0);
   CHECK(file_size(w.path("ts.odp")) <= size / 3);
+  // A cut to bytes that ends inside a layer leaves counts differing by one, stored packed (spec 4.1, flags
+  // bit 6) and listed by odpinfo -v as any counts are.
+  const std::vector<uint16_t> cut_counts = inspect_file(w.path("ts.odp")).tokens_per_tile;
+  std::string listed = "per tile:   ";
+  for (uint16_t count : cut_counts) listed += " " + std::to_string(count);
+  CHECK_THAT(run(odpinfo_tool + " ts.odp -v").out, Catch::Contains(listed + "\n"));
+  const bool equal =
+      std::all_of(cut_counts.begin(), cut_counts.end(), [&](uint16_t c) { return c == cut_counts[0]; });
+  CHECK(((slurp(w.path("ts.odp")).at(2) & 0x40) != 0) == !equal);
   REQUIRE(run("cp t.odp inplace.odp && " + odptrunc_tool + " inplace.odp -o inplace.odp --tokens 2").code ==
           0);
   CHECK(inspect_file(w.path("inplace.odp")).tokens_per_tile == std::vector<uint16_t>(6, 2));

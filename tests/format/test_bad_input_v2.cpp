@@ -17,7 +17,7 @@ void require_rejected(const std::vector<uint8_t>& file, const std::string& expec
     read(file.data(), file.size(), {}, limits);
     FAIL("accepted a file that should fail with: " << expected);
   } catch (const FormatError& e) {
-    INFO("message: " << e.what());
+    INFO("message: " << e.what() << "\nexpected: " << expected);
     CHECK(std::string(e.what()).find(expected) != std::string::npos);
   }
 }
@@ -166,9 +166,7 @@ TEST_CASE("version 2: reserved and non-canonical values name their field") {
   };
   require_rejected(with([](RawV2& f) { f.byte1 = 0x83; }), "version 3");
   require_rejected(with([](RawV2& f) { f.byte1 = 0x81; }), "version 1 (field 'signature'");
-  for (int bit = 6; bit < 8; ++bit)
-    require_rejected(with([&](RawV2& f) { f.flags = static_cast<uint8_t>(f.flags | 1 << bit); }),
-                     "reserved bits");
+  require_rejected(with([&](RawV2& f) { f.flags = static_cast<uint8_t>(f.flags | 0x80); }), "reserved bit 7");
   require_rejected(with([](RawV2& f) { f.coding = {3, 0x03}; }), "field 'tile_log2'");
   require_rejected(with([](RawV2& f) { f.coding = {13, 0x03}; }), "field 'tile_log2'");
   require_rejected(with([](RawV2& f) { f.coding = {8, 0x1B}; }), "hold the defaults");
@@ -255,6 +253,34 @@ TEST_CASE("version 2: reserved and non-canonical values name their field") {
                      f.flags = 0x25, f.size = {31, 15}, f.counts = {0, 0};
                    }),
                    "same count");
+  // packed counts (4.1), over a 32x32 image of 2x2 tiles (size form 1): valid are count_max 2, width 1,
+  // deficits 0 1 0 0 (bits 3-6 of the first byte), i.e. counts 2 1 2 2.
+  const auto packed = [](std::vector<uint8_t> counts) {
+    return [counts](RawV2& f) { f.flags = 0x45, f.size = {31, 31}, f.counts = counts; };
+  };
+  {
+    TokenFile image = make_image(32, 32, 16, 0, 4, {2, 1, 2, 2}, 3);
+    const std::vector<uint8_t> file = write(image);
+    REQUIRE(file[2] == 0x45);
+    REQUIRE(std::vector<uint8_t>(file.begin() + 9, file.begin() + 11) == std::vector<uint8_t>{0x01, 0x10});
+    CHECK(read(file.data(), file.size()).tile_tokens == image.tile_tokens);
+  }
+  require_rejected(with([](RawV2& f) {
+                     f.flags = 0x65, f.size = {31, 31}, f.counts = {1, 0x10};
+                   }),
+                   "bits 5 (PER_TILE_COUNTS) and 6 (PACKED_COUNTS) are both set");
+  require_rejected(with(packed({0, 0x10})), "field 'count_deficits': tile 1's deficit 1 leaves no token");
+  require_rejected(with(packed({1, 0x90})), "field 'count_deficits': the padding bits");
+  require_rejected(with(packed({1, 0x00})), "PACKED_COUNTS) is set but all tiles have the same count");
+  require_rejected(with(packed({2, 0xC9, 0x02})), "field 'count_max' = 3 is not canonical");
+  require_rejected(with(packed({1, 0x21, 0x00})), "field 'count_width' = 2 is not canonical");
+  require_rejected(with([](RawV2& f) {
+                     f.flags = 0x45, f.size = {31, 15}, f.counts = {1, 0x10};
+                   }),
+                   "PACKED_COUNTS) is not canonical: its 2 bytes are not fewer than the per-tile form's 2");
+  const std::vector<uint8_t> whole = with(packed({1, 0x10}));
+  require_rejected({whole.begin(), whole.begin() + 9}, "field 'count_max'");        // the file ends before it
+  require_rejected({whole.begin(), whole.begin() + 10}, "field 'count_deficits'");  // ... before the bits
   // payload and check.
   require_rejected(with([](RawV2& f) { f.payload.push_back(0); }), "1 trailing byte(s)");
   require_rejected(with([](RawV2& f) { f.payload = {0x81}; }), "not the canonical encoding");

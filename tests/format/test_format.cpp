@@ -37,6 +37,10 @@ const std::vector<uint8_t> kOneTileStretchedV2 = {0x4F, 0x82, 0x17, 0xF8, 0x14, 
 const std::vector<uint8_t> kOneTileStretchedEarlier = {0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B,
                                                        0xFF, 0x05, 0xFF, 0x03, 0x32, 0x30, 0x20,
                                                        0x01, 0x7D, 0x1A, 0x12, 0x3A, 0xBC};
+// 13.8: a 768x512 photo in 6 tiles of unequal counts, the counts in packed form.
+const std::vector<uint8_t> kPackedCountsV2 = {0x4F, 0x82, 0x47, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0xF2, 0x1F,
+                                              0x02, 0x49, 0x13, 0xAE, 0x55, 0x12, 0x37, 0x89, 0xAB, 0xCD,
+                                              0xEF, 0x34, 0x56, 0x78, 0x45, 0x60, 0x12, 0x9A, 0xBC, 0xDE};
 // 13.3: version 1.
 const std::vector<uint8_t> kWorkedExample = {0x4F, 0x44, 0x50, 0x01, 0x03, 0x14, 0x0C, 0x04, 0x04,
                                              0x78, 0x56, 0x34, 0x12, 0x03, 0x02, 0x01, 0x01, 0x45,
@@ -173,6 +177,61 @@ TEST_CASE("the spec's one-tile example (13.7) is produced and read byte for byte
   const Header narrow_back = read(narrow_file.data(), narrow_file.size()).header;
   CHECK(narrow_back.grid_width() == 200);
   CHECK(narrow_back.grid_height() == 256);
+}
+
+TEST_CASE("the spec's packed-counts example (13.8) is produced and read byte for byte") {
+  TokenFile photo = one_tile_image();
+  photo.header.width = 768, photo.header.height = 512;  // 3x2 tiles
+  photo.tile_tokens = {{0x123, 0x456}, {0x789}, {0xABC}, {0xDEF, 0x012}, {0x345}, {0x678, 0x9AB, 0xCDE}};
+  REQUIRE(write(photo) == kPackedCountsV2);
+  const TokenFile back = read(kPackedCountsV2.data(), kPackedCountsV2.size());
+  require_same(back, photo);
+  CHECK(summarize(kPackedCountsV2.data(), kPackedCountsV2.size()).header_bytes == 15);
+  CHECK(token_counts_bytes({2, 1, 1, 2, 1, 3}) == 3);
+  // The same image with its counts one byte per tile, as writers before the packed form wrote it: read as the
+  // same image, rewritten 3 bytes shorter with the same payload.
+  test::RawV2 per_tile;
+  per_tile.flags = 0x27;  // size_form 3, CODING, PER_TILE_COUNTS
+  per_tile.model_id = {0xF8, 0x14};
+  per_tile.coding = {0x08, 0x0B};
+  per_tile.size = {0xFF, 0xF2, 0x1F};
+  per_tile.counts = {1, 0, 0, 1, 0, 2};
+  per_tile.payload.assign(kPackedCountsV2.begin() + 15, kPackedCountsV2.end());
+  const std::vector<uint8_t> earlier = per_tile.bytes();
+  REQUIRE(earlier.size() == kPackedCountsV2.size() + 3);
+  CHECK(earlier[16] == 0xF4);  // the check the spec gives
+  CHECK(earlier[17] == 0xF9);
+  require_same(read(earlier.data(), earlier.size()), photo);
+  CHECK(write(read(earlier.data(), earlier.size())) == kPackedCountsV2);
+}
+
+TEST_CASE("token counts take the shortest form: one count, per tile, or packed (a tie keeps per tile)") {
+  // counts, bytes of the field; 6 tiles: packed is 1 + ceil((3 + 6 * width) / 8) bytes.
+  const std::vector<std::pair<std::vector<uint16_t>, uint64_t>> cases = {
+      {{7, 7, 7, 7, 7, 7}, 1},    // one count
+      {{7, 6, 7, 7, 7, 7}, 3},    // deficits 0..1: 1 bit
+      {{7, 4, 7, 7, 7, 7}, 3},    // 0..3: 2 bits
+      {{8, 1, 7, 7, 7, 7}, 4},    // 0..7: 3 bits
+      {{16, 1, 7, 7, 7, 7}, 5},   // 0..15: 4 bits
+      {{32, 1, 7, 7, 7, 7}, 6},   // 0..31: 5 bits, 6 bytes as per tile: per tile
+      {{256, 1, 7, 7, 7, 7}, 6},  // 8 bits
+      {{2, 1}, 2},                // 2 tiles: packed would take 2 bytes too
+      {{3, 1, 1, 1}, 3},          // 4 tiles, 2 bits: 3 bytes
+  };
+  for (const auto& [counts, bytes] : cases) {
+    INFO("counts " << counts.size() << " tiles, first two " << counts[0] << " " << counts[1]);
+    CHECK(token_counts_bytes(counts) == bytes);
+    CHECK(token_counts_bytes(counts, 1) ==
+          (counts == std::vector<uint16_t>(counts.size(), counts[0]) ? 1 : counts.size()));
+  }
+  // Many tiles: 192 (a 4096x3072 photo) of counts 40..47 take 1 + ceil((3 + 192 * 3) / 8) = 74 bytes.
+  std::vector<int> many;
+  for (int tile = 0; tile < 192; ++tile) many.push_back(40 + tile % 8);
+  const TokenFile big = make_image(4096, 3072, 256, 0, 12, many, 5);
+  const std::vector<uint8_t> file = write(big);
+  const Summary summary = summarize(file.data(), file.size());
+  CHECK(summary.header_bytes == 2 + 1 + 2 + 2 + 3 + 74 + 2);
+  CHECK(read(file.data(), file.size()).tile_tokens == big.tile_tokens);
 }
 
 TEST_CASE("a size takes form 3 for sides up to 4096 above 256, else two leb128") {

@@ -47,13 +47,18 @@ TEST_CASE("truncate_to_bytes keeps the longest prefix that fits, for every budge
     image.header.version = version;
     return image;
   };
-  SECTION("equal counts: whole layers drop the per-tile count bytes") {
+  SECTION("equal counts: whole layers drop the per-tile or packed count bytes") {
     check_every_budget(in_version(make_image(64, 40, 16, 0, 9, std::vector<int>(12, 6), 21)));
   }
   SECTION("unequal counts and metadata") {
     TokenFile image = in_version(make_image(30, 30, 16, 4, 3, {9, 2, 5, 7, 1, 9, 3, 8, 9}, 22));
     image.metadata.push_back({"ICCP", {9, 9, 9}});
     check_every_budget(image);
+  }
+  SECTION("many tiles of unequal counts: the packed counts' width changes along the prefixes") {
+    std::vector<int> counts;
+    for (int tile = 0; tile < 40; ++tile) counts.push_back(1 + (tile * 7) % 19 + (tile % 5 == 0 ? 12 : 0));
+    check_every_budget(in_version(make_image(160, 64, 16, 0, 2, counts, 25)));
   }
   SECTION("one tile") { check_every_budget(in_version(make_image(16, 16, 16, 0, 12, {200}, 23))); }
   SECTION("compressible metadata and a coded size (version 2 only)") {

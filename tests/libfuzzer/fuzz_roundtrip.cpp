@@ -34,14 +34,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::vector<uint8_t> file = write(image, tables);
   // Version 2 has one encoding per image; zstd chunks are the exception (encoders differ), and so are the
-  // earlier writers' forms (spec 3.3, 5.2): a size in two leb128 that size form 3 holds, a coded size in a
-  // longer form than the one-tile or a scale form; read, and rewritten shorter with the same payload.
+  // earlier writers' forms (spec 3.3, 4, 5.2): a size in two leb128 that size form 3 holds, counts one byte
+  // per tile that the packed form holds in fewer, a coded size in a longer form than the one-tile or a scale
+  // form; read, and rewritten shorter with the same payload.
   if (image.header.version == 2 && image.metadata.empty() &&
       file != std::vector<uint8_t>(data, data + size)) {
     const Summary input = summarize(data, size, fuzz::fuzz_limits()),
                   output = summarize(file.data(), file.size());
-    const bool size_form_2 = (data[2] & 3) == 2;  // flags bits 0-1 of the input
-    ODP_FUZZ_CHECK(size_form_2 || image.header.grid_width() != image.header.width ||
+    const bool size_form_2 = (data[2] & 3) == 2;         // flags bits 0-1 of the input
+    const bool per_tile_counts = (data[2] & 0x20) != 0;  // flags bit 5
+    ODP_FUZZ_CHECK(size_form_2 || per_tile_counts || image.header.grid_width() != image.header.width ||
                    image.header.grid_height() != image.header.height);
     ODP_FUZZ_CHECK(output.header_bytes < input.header_bytes && output.payload_bytes == input.payload_bytes);
     ODP_FUZZ_CHECK(

@@ -52,6 +52,17 @@ int main(int argc, char** argv) {
   two_tiles.header.coded_height = 256;
   seeds.emplace_back(two_tiles, "stretched_two_tiles");
   seeds.emplace_back(test::make_image(300, 20, 512, 0, 8, {4}), "size_form_3");
+  // Token counts in packed form (spec 4.1): 1, 3 and 7 bits per deficit, and unequal counts that stay one
+  // byte per tile (packed would not be shorter).
+  seeds.emplace_back(tabled(test::make_image(768, 512, 256, 0, 12, {2, 1, 1, 2, 1, 3})), "packed_counts");
+  seeds.emplace_back(test::make_image(64, 48, 16, 0, 4, {3, 3, 2, 3, 3, 3, 3, 3, 2, 3, 3, 3}),
+                     "packed_counts_1_bit");
+  seeds.emplace_back(test::make_image(64, 48, 16, 0, 4, {8, 1, 5, 8, 2, 7, 3, 8, 6, 4, 8, 8}),
+                     "packed_counts_3_bits");
+  std::vector<int> wide(24, 2);
+  wide[5] = 128;
+  seeds.emplace_back(test::make_image(96, 64, 16, 0, 2, wide), "packed_counts_7_bits");
+  seeds.emplace_back(test::make_image(48, 16, 16, 0, 4, {9, 1, 40}), "per_tile_counts");
   for (size_t i = 0, n = seeds.size(); i < n; ++i) {  // the same shapes in version 1
     if (seeds[i].first.header.coded_width) continue;  // (and flat tiles: version 2 only)
     TokenFile v1 = seeds[i].first;
@@ -77,7 +88,11 @@ int main(int argc, char** argv) {
        "earlier_size_form_2"},
       {{0x4F, 0x82, 0x16, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0x05, 0xFF,
         0x03, 0x32, 0x30, 0x20, 0x01, 0x7D, 0x1A, 0x12, 0x3A, 0xBC},
-       "earlier_one_tile_per_axis"}};
+       "earlier_one_tile_per_axis"},
+      // 13.8's image with its counts one byte per tile (before the packed form).
+      {{0x4F, 0x82, 0x27, 0xF8, 0x14, 0x08, 0x0B, 0xFF, 0xF2, 0x1F, 0x01, 0x00, 0x00, 0x01, 0x00, 0x02, 0xF4,
+        0xF9, 0x12, 0x37, 0x89, 0xAB, 0xCD, 0xEF, 0x34, 0x56, 0x78, 0x45, 0x60, 0x12, 0x9A, 0xBC, 0xDE},
+       "earlier_per_tile_counts"}};
   for (const auto& [bytes, name] : earlier)
     odp::base::write_file_atomic((dir / (name + ".odp")).string(), bytes);
   return 0;
