@@ -668,8 +668,8 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
         std::to_string(step) + ")");
   };
 
+  LengthBalancedLogMse log_mse(config.num_tokens);  // its running means live as long as the run
   // One training step at learning rate lr; returns the reconstruction and the loss (on the device).
-  LengthBalancedLogMse log_mse(config.num_tokens);
   auto train_step = [&](double lr, bool gan_on) {
     auto images = bank.sample(o.batch, rng);
     auto keep =
