@@ -26,7 +26,7 @@ const char* kUsage = R"(usage:
   odp-train train --data DIR[,DIR...] --out DIR [--eval DIR] [--init MODEL] [--resume STATE [--new-schedule]]
                   [--minutes M] [--steps S] [--stop-after S]
                   [--batch B] [--lr X] [--warmup S] [--ema D] [--full-length F] [--log-uniform F] [--l1 W] [--mse W] [--log-mse W] [--ms-ssim W]
-                  [--gan W] [--gan-start FRACTION] [--lpips FILE [--lpips-weight W]]
+                  [--augment F] [--weight-decay W] [--min-lr-ratio R] [--gan W] [--gan-start FRACTION] [--lpips FILE [--lpips-weight W]]
                   [--eval-every S] [--save-every-minutes M] [--state-dtype bf16|f32]
                   [--head-form auto|sub-pixel|transposed] [--trace FILE.json]
                   [--device auto|cpu|cuda] [--seed N] [--width W] [--layers ENC,DEC] [--heads H]
@@ -55,7 +55,9 @@ steps (CUDA). --full-length F: Tail Token Drop keeps all N tokens in a fraction 
 1..N uniformly (default 0.25; 0: all uniform, as runs 1-5 trained). --log-uniform F: of those others, a fraction F
 draws its length log-uniformly over 1..N (more short prefixes; default 0). --minutes 0 --steps S runs exactly S steps. --log-mse W adds W * the mean ln(MSE) per image, each
 scaled by its length octave's running mean MSE (the evaluation's mean PSNR as a loss; --mse 0 --log-mse 1
-replaces plain MSE with it). --head-form auto (default) times both forms of the upsampling head on CUDA and keeps the faster.
+replaces plain MSE with it). --augment F gives a fraction F of the training crops a random colour change (white
+balance, gamma, contrast, brightness, saturation; default 0). --weight-decay W (AdamW's on matrices, default 0.05)
+and --min-lr-ratio R (the cosine's floor as a fraction of --lr, default 0.05). --head-form auto (default) times both forms of the upsampling head on CUDA and keeps the faster.
 Images are JPEG/PNG/WebP/PPM files; every file directly inside DIR (or its sub-folders) is read.
 --lpips FILE adds W * LPIPS(reconstruction, image) to the loss (W: --lpips-weight, default 0.1), with the
 LPIPS-alex weights in FILE: a .safetensors state dict of lpips.LPIPS(net='alex'), made as bench/README.md says.
@@ -119,17 +121,18 @@ torch::Tensor load_eval(const std::string& folder, int tile) {
 
 // Every command's options, read by the tools' one parser (cli::Arguments); a command ignores the others'.
 const std::set<std::string> kValueOptions = {
-    "--data",        "--with",          "--alpha",       "--out",
-    "--eval",        "--init",          "--resume",      "--minutes",
-    "--steps",       "--stop-after",    "--batch",       "--lr",
-    "--warmup",      "--ema",           "--l1",          "--mse",
-    "--log-mse",     "--ms-ssim",       "--gan",         "--gan-start",
-    "--lpips",       "--lpips-weight",  "--eval-every",  "--save-every-minutes",
-    "--full-length", "--log-uniform",   "--state-dtype", "--head-form",
-    "--trace",       "--device",        "--seed",        "--width",
-    "--layers",      "--heads",         "--tile",        "--patch",
-    "--tokens",      "--head-channels", "--model",       "--samples",
-    "--state",       "--lengths"};
+    "--data",          "--with",         "--alpha",        "--out",
+    "--eval",          "--init",         "--resume",       "--minutes",
+    "--steps",         "--stop-after",   "--batch",        "--lr",
+    "--warmup",        "--ema",          "--l1",           "--mse",
+    "--log-mse",       "--ms-ssim",      "--gan",          "--gan-start",
+    "--lpips",         "--lpips-weight", "--eval-every",   "--save-every-minutes",
+    "--full-length",   "--log-uniform",  "--state-dtype",  "--head-form",
+    "--augment",       "--weight-decay", "--min-lr-ratio", "--trace",
+    "--device",        "--seed",         "--width",        "--layers",
+    "--heads",         "--tile",         "--patch",        "--tokens",
+    "--head-channels", "--model",        "--samples",      "--state",
+    "--lengths"};
 const std::set<std::string> kSwitches = {"--contribution", "--new-schedule"};
 
 // The options after the command word, by their names without the leading "--".
@@ -179,6 +182,15 @@ int run_train(const Args& a) {
   o.log_uniform_fraction = std::stod(a.get("log-uniform", "0"));
   if (!(o.log_uniform_fraction >= 0 && o.log_uniform_fraction <= 1))
     throw std::invalid_argument("--log-uniform is a fraction in [0, 1]");
+  o.colour_jitter_fraction = std::stod(a.get("augment", "0"));
+  if (!(o.colour_jitter_fraction >= 0 && o.colour_jitter_fraction <= 1))
+    throw std::invalid_argument("--augment is a fraction in [0, 1]");
+  o.weight_decay = std::stod(a.get("weight-decay", "0.05"));
+  if (!(o.weight_decay >= 0 && o.weight_decay < 1))
+    throw std::invalid_argument("--weight-decay is in [0, 1)");
+  o.min_lr_ratio = std::stod(a.get("min-lr-ratio", "0.05"));
+  if (!(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1))
+    throw std::invalid_argument("--min-lr-ratio is a fraction in [0, 1]");
   o.l1_weight = std::stod(a.get("l1", "0"));
   o.mse_weight = std::stod(a.get("mse", "1"));
   o.log_mse_weight = std::stod(a.get("log-mse", "0"));

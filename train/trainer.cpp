@@ -64,7 +64,7 @@ void ImageBank::add(const uint8_t* rgb, int width, int height) {
   images_.push_back(img.contiguous().to(device_));
 }
 
-torch::Tensor ImageBank::sample(int batch, std::mt19937& rng) const {
+torch::Tensor ImageBank::sample(int batch, std::mt19937& rng, double colour_jitter_fraction) const {
   if (images_.empty()) throw ModelError("no training images");
   std::vector<torch::Tensor> crops;
   crops.reserve(batch);
@@ -85,7 +85,39 @@ torch::Tensor ImageBank::sample(int batch, std::mt19937& rng) const {
     if (std::uniform_int_distribution<int>(0, 1)(rng) == 1) crop = crop.flip({3});
     crops.push_back(crop);
   }
-  return torch::cat(crops, 0).clamp(0.0, 1.0);
+  return jitter_colours(torch::cat(crops, 0).clamp(0.0, 1.0), rng, colour_jitter_fraction);
+}
+
+torch::Tensor jitter_colours(const torch::Tensor& images, std::mt19937& rng, double fraction) {
+  if (!(fraction >= 0 && fraction <= 1)) throw ModelError("colour jitter fraction outside [0, 1]");
+  if (fraction == 0) return images;
+  const int64_t B = images.size(0);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  const auto symmetric = [&](float half_width) { return (2 * unit(rng) - 1) * half_width; };
+  const float log_range = std::log(1.18f);  // gamma and contrast: [1 / 1.18, 1.18] ~ [0.85, 1.18]
+  std::vector<float> chosen(B), gains(B * 3), gammas(B), contrasts(B), offsets(B), saturations(B);
+  for (int64_t b = 0; b < B; ++b) {
+    chosen[b] = unit(rng) < fraction ? 1.0f : 0.0f;
+    for (int c = 0; c < 3; ++c) gains[b * 3 + c] = std::exp(symmetric(0.05f));
+    gammas[b] = std::exp(symmetric(log_range));
+    contrasts[b] = std::exp(symmetric(log_range));
+    offsets[b] = symmetric(0.08f);
+    saturations[b] = 0.75f + unit(rng) * (1.3f - 0.75f);
+  }
+  const auto per_image = [&](const std::vector<float>& v, int64_t channels) {
+    return torch::from_blob(const_cast<float*>(v.data()), {B, channels, 1, 1}, torch::kFloat32)
+        .clone()
+        .to(images.device());
+  };
+  const auto x = images.to(torch::kFloat32);
+  // Gamma first, while every value is in [0, 1] (pow of a negative base is NaN), then gains, saturation,
+  // contrast and brightness; one clamp at the end brings the result back into range.
+  auto y = x.clamp_min(0).pow(per_image(gammas, 1)) * per_image(gains, 3);
+  const auto luma = (y.select(1, 0) * 0.299 + y.select(1, 1) * 0.587 + y.select(1, 2) * 0.114).unsqueeze(1);
+  y = luma + (y - luma) * per_image(saturations, 1);
+  const auto mean = y.mean({1, 2, 3}, true);
+  y = (mean + (y - mean) * per_image(contrasts, 1) + per_image(offsets, 1)).clamp(0.0, 1.0);
+  return torch::where(per_image(chosen, 1) > 0.5f, y.to(images.scalar_type()), images);
 }
 
 torch::Tensor eval_crop(const uint8_t* rgb, int width, int height, int tile_size) {
@@ -530,7 +562,9 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   log("# parameters: " + std::to_string(count_parameters(*net)) + ", device: " + (cuda ? "cuda" : "cpu") +
       ", batch " + std::to_string(o.batch) + ", lr " + std::to_string(o.lr) +
       ", kept lengths: " + std::to_string(o.full_length_fraction) + " full, of the rest " +
-      std::to_string(o.log_uniform_fraction) + " log-uniform; loss: MSE " + std::to_string(o.mse_weight) +
+      std::to_string(o.log_uniform_fraction) + " log-uniform; colour jitter " +
+      std::to_string(o.colour_jitter_fraction) + ", weight decay " + std::to_string(o.weight_decay) +
+      ", min lr ratio " + std::to_string(o.min_lr_ratio) + "; loss: MSE " + std::to_string(o.mse_weight) +
       ", log MSE " + std::to_string(o.log_mse_weight) + ", L1 " + std::to_string(o.l1_weight) + ", MS-SSIM " +
       std::to_string(o.ms_ssim_weight));
   if (lpips) log("# LPIPS loss, weight " + std::to_string(o.lpips_weight) + ", weights " + lpips->path());
@@ -671,7 +705,7 @@ void train(const TrainOptions& o, const ImageBank& bank, const torch::Tensor& ev
   LengthBalancedLogMse log_mse(config.num_tokens);  // its running means live as long as the run
   // One training step at learning rate lr; returns the reconstruction and the loss (on the device).
   auto train_step = [&](double lr, bool gan_on) {
-    auto images = bank.sample(o.batch, rng);
+    auto images = bank.sample(o.batch, rng, o.colour_jitter_fraction);
     auto keep =
         draw_kept_lengths(o.batch, config.num_tokens, o.full_length_fraction, device, o.log_uniform_fraction);
     torch::Tensor recon, loss;

@@ -20,13 +20,23 @@ class ImageBank {
   size_t size() const { return images_.size(); }
   // [batch,3,T,T] float in [0,1]. The crop's side is drawn between T and the image's short side, so the
   // network sees both full-resolution detail and whole scenes downscaled (like the evaluation set).
-  torch::Tensor sample(int batch, std::mt19937& rng) const;
+  // A fraction colour_jitter_fraction (in [0, 1]) of the crops then get a random colour change
+  // (jitter_colours); 0 draws no more random numbers than the call without it.
+  torch::Tensor sample(int batch, std::mt19937& rng, double colour_jitter_fraction = 0) const;
 
  private:
   std::vector<torch::Tensor> images_;
   int tile_size_;
   torch::Device device_;
 };
+
+// Random photometric changes, one draw per image of [B,3,H,W] in [0,1], each applied with probability
+// fraction (in [0, 1]) from rng: per-channel gains exp(±0.05) (white balance), gamma and contrast (about the
+// image's mean) each in [0.85, 1.18] log-uniformly, brightness ±0.08 and saturation in [0.75, 1.3] (a blend
+// with Rec. 601 luma); the result is clamped to [0, 1]. Images not drawn stay bit-identical. Geometric
+// changes are left out on purpose: a rotated photo teaches priors (sky at the bottom) that the short prefixes
+// would pay for. fraction 0 draws nothing from rng and returns images unchanged.
+torch::Tensor jitter_colours(const torch::Tensor& images, std::mt19937& rng, double fraction);
 
 // An evaluation image: resized (short side to T, bicubic) and centre-cropped to T x T -> [3,T,T] in [0,1].
 torch::Tensor eval_crop(const uint8_t* rgb, int width, int height, int tile_size);
@@ -75,7 +85,8 @@ struct TrainOptions {
   // Tail Token Drop's mixture: the fraction of samples that keep all tokens (draw_kept_lengths); 0.25 won
   // the A/B against uniform (model/TRAINING.md, run 6).
   double full_length_fraction = 0.25;
-  double log_uniform_fraction = 0;  // see draw_kept_lengths
+  double log_uniform_fraction = 0;    // see draw_kept_lengths
+  double colour_jitter_fraction = 0;  // see jitter_colours; 0 (runs 1-11) draws the crops runs 1-11 drew
   double l1_weight = 0.0, mse_weight = 1.0, ms_ssim_weight = 0.0;
   double log_mse_weight = 0.0;  // > 0: adds log_mse_weight * LengthBalancedLogMse (below) to the loss
   double gan_weight = 0.0;      // > 0: adversarial stage with a patch discriminator after gan_start_fraction

@@ -306,3 +306,37 @@ TEST_CASE("The length-balanced log MSE is plain MSE's gradient reweighted by 1 /
   CHECK(loss_of.reference()[8].item<double>() == Approx(ref[8].item<double>()));
   CHECK(std::isfinite(next.item<double>()));
 }
+
+TEST_CASE("Colour jitter changes the chosen crops' colours within [0, 1] and leaves the rest bit-identical") {
+  const auto bank = smooth_bank(32);
+  // Fraction 0 is the sampler of runs 1-11: the same crops from the same random numbers.
+  std::mt19937 a(7), b(7);
+  const auto plain = bank.sample(16, a);
+  REQUIRE(torch::equal(bank.sample(16, b, 0.0), plain));
+  REQUIRE(a() == b());
+
+  // Fraction 1: every crop changes, stays in range and keeps its shape; the same seed gives the same crops.
+  std::mt19937 c(7), d(7);
+  const auto all = bank.sample(16, c, 1.0);
+  REQUIRE(all.sizes() == plain.sizes());
+  CHECK(all.min().item<float>() >= 0.0f);
+  CHECK(all.max().item<float>() <= 1.0f);
+  REQUIRE(torch::equal(bank.sample(16, d, 1.0), all));
+  const auto changed = (all - plain).abs().flatten(1).amax(1);
+  CHECK((changed > 1e-3).all().item<bool>());
+  // The change is photometric: the crops' spatial structure stays (strongly correlated with the original).
+  for (int64_t i = 0; i < all.size(0); ++i) {
+    const auto x = plain[i].flatten() - plain[i].mean(), y = all[i].flatten() - all[i].mean();
+    const double correlation = ((x * y).sum() / (x.norm() * y.norm() + 1e-12)).item<double>();
+    CHECK(correlation > 0.8);
+  }
+
+  // A fraction in between changes some crops and leaves the others exactly as drawn.
+  const auto images = torch::rand({400, 3, 4, 4});
+  std::mt19937 e(11);
+  const auto half = jitter_colours(images, e, 0.5);
+  const auto same = (half == images).flatten(1).all(1);
+  const double unchanged = same.to(torch::kDouble).mean().item<double>();
+  CHECK(unchanged == Approx(0.5).margin(0.1));
+  CHECK_THROWS_WITH(jitter_colours(images, e, 1.5), Catch::Contains("colour jitter fraction"));
+}
