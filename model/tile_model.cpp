@@ -124,6 +124,9 @@ class TorchTileModel final : public TileModel {
   void set_gpu_graphs(bool enable) override { gpu_graphs_ = enable; }
   bool gpu_graphs() const override { return gpu_graphs_; }
 
+  void set_gpu_batch_padding(bool enable) override { gpu_batch_padding_ = enable; }
+  bool gpu_batch_padding() const override { return gpu_batch_padding_; }
+
   void set_gpu_encode_precision(GpuEncodePrecision precision) override { gpu_encode_precision_ = precision; }
   GpuEncodePrecision gpu_encode_precision() const override { return gpu_encode_precision_; }
 
@@ -188,11 +191,14 @@ class TorchTileModel final : public TileModel {
     if (wide) tf32 = std::make_unique<Tf32Scope>(gpu_encode_precision_ == GpuEncodePrecision::kTf32);
     PendingResults pending;
     for (int start = 0; start < n; start += preferred_batch()) {
-      const int b = std::min(preferred_batch(), n - start);
+      const int b = std::min(preferred_batch(), n - start), padded = padded_batch(b);
       // Pixels cross to the device in the caller's type (bytes: a quarter of fp32's) and become floats there.
-      const torch::Tensor host = torch::from_blob(const_cast<Pixel*>(tiles + start * tile_values),
-                                                  {b, 3, c.tile_size, c.tile_size}, pixel_type<Pixel>());
-      const GraphKey key{false, b, std::is_same_v<Pixel, uint8_t>, static_cast<int>(gpu_encode_precision_)};
+      torch::Tensor host = torch::from_blob(const_cast<Pixel*>(tiles + start * tile_values),
+                                            {b, 3, c.tile_size, c.tile_size}, pixel_type<Pixel>());
+      if (padded > b)
+        host = torch::cat({host, torch::zeros({padded - b, 3, c.tile_size, c.tile_size}, host.options())});
+      const GraphKey key{false, padded, std::is_same_v<Pixel, uint8_t>,
+                         static_cast<int>(gpu_encode_precision_)};
       uint16_t* batch_out = out.data() + static_cast<size_t>(start) * c.num_tokens;
       run_pass(
           key, {host},
@@ -201,8 +207,8 @@ class TorchTileModel final : public TileModel {
             if constexpr (std::is_same_v<Pixel, uint8_t>) input = unit_from_bytes(input, byte_table_);
             return net->encode_indices(input).to(torch::kInt32);
           },
-          [batch_out](const torch::Tensor& result) {
-            const torch::Tensor indices = result.to(torch::kCPU).contiguous();
+          [batch_out, b](const torch::Tensor& result) {
+            const torch::Tensor indices = result.slice(0, 0, b).to(torch::kCPU).contiguous();
             const int32_t* p = indices.data_ptr<int32_t>();
             for (int64_t i = 0; i < indices.numel(); ++i) batch_out[i] = static_cast<uint16_t>(p[i]);
           },
@@ -220,11 +226,12 @@ class TorchTileModel final : public TileModel {
     TokenizerNet net = cpu_bf16_decode_ ? cpu_bf16_net() : net_;
     PendingResults pending;
     for (int start = 0; start < n; start += preferred_batch()) {
-      const int b = std::min(preferred_batch(), n - start);
-      auto idx = torch::empty({b, c.num_tokens}, torch::kInt64);
-      auto keep_t = torch::empty({b}, torch::kInt64);
+      const int b = std::min(preferred_batch(), n - start), padded = padded_batch(b);
+      // Padding rows (if any) keep no tokens: index 0, kept length 0.
+      auto idx = torch::zeros({padded, c.num_tokens}, torch::kInt64);
+      auto keep_t = torch::zeros({padded}, torch::kInt64);
       auto* ip = idx.data_ptr<int64_t>();
-      for (int64_t i = 0; i < idx.numel(); ++i) ip[i] = tokens[start * c.num_tokens + i];
+      for (int64_t i = 0; i < int64_t{b} * c.num_tokens; ++i) ip[i] = tokens[start * c.num_tokens + i];
       auto* kp = keep_t.data_ptr<int64_t>();
       for (int i = 0; i < b; ++i) {
         const int k = keep[start + i];
@@ -235,7 +242,7 @@ class TorchTileModel final : public TileModel {
         throw ModelError("decode: token index outside the codebook");
       // Clamped and converted to the caller's type on the device (bytes: a quarter of fp32's to copy back),
       // then copied into the caller's buffer (from the GPU through pinned memory: see run_pass).
-      const GraphKey key{true, b, std::is_same_v<Pixel, uint8_t>, 0};
+      const GraphKey key{true, padded, std::is_same_v<Pixel, uint8_t>, 0};
       run_pass(
           key, {idx, keep_t},
           [&](const std::vector<torch::Tensor>& device_inputs) {
@@ -248,12 +255,19 @@ class TorchTileModel final : public TileModel {
             }
             return decoded.clamp(0.0, 1.0).to(torch::kFloat32);
           },
-          [batch_out = out + start * tile_values](const torch::Tensor& images) {
-            torch::from_blob(batch_out, images.sizes(), pixel_type<Pixel>()).copy_(images);
+          [batch_out = out + start * tile_values, b](const torch::Tensor& images) {
+            const torch::Tensor kept = images.slice(0, 0, b);
+            torch::from_blob(batch_out, kept.sizes(), pixel_type<Pixel>()).copy_(kept);
           },
           pending);
     }
     pending.finish_all();
+  }
+
+  // The batch a pass of b tiles runs at (see set_gpu_batch_padding).
+  int padded_batch(int b) const {
+    if (device_ != Device::kCuda || !gpu_batch_padding_ || b >= kMaxGraphBatch) return b;
+    return b <= kMaxGraphBatch / 2 ? kMaxGraphBatch / 2 : kMaxGraphBatch;
   }
 
   // One network pass: host inputs in; take() receives the result (encode: int32 indices, decode: the caller's
@@ -443,6 +457,7 @@ class TorchTileModel final : public TileModel {
   torch::Tensor byte_table_;  // byte_unit_table on the model's device, made once: no host copy per call
   bool cpu_bf16_decode_ = false;
   bool gpu_graphs_ = true;
+  bool gpu_batch_padding_ = false;
 };
 
 }  // namespace

@@ -132,6 +132,14 @@ class TileModel {
   virtual void set_gpu_graphs(bool /*enable*/) {}
   virtual bool gpu_graphs() const { return false; }
 
+  // GPU passes of fewer than kMaxGraphBatch tiles padded to 8 or 16 tiles (zero pixels, no tokens kept),
+  // so that a process meets at most two small batch shapes: each new shape pays once for its lazy GPU work
+  // (kernel selection, graph capture), which dominates a one-image search whose candidates have 1, 2, 6 ...
+  // tiles. The padding's results are dropped. Off by default; ignored on the CPU and by models without the
+  // choice.
+  virtual void set_gpu_batch_padding(bool /*enable*/) {}
+  virtual bool gpu_batch_padding() const { return false; }
+
   // The GPU encoder's arithmetic (see GpuEncodePrecision). Ignored on the CPU and by models without the
   // choice.
   virtual void set_gpu_encode_precision(GpuEncodePrecision /*precision*/) {}

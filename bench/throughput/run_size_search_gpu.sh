@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# On a GPU machine: odpenc --size's search timed per phase (odp-size-search) with CUDA graphs on and off, each
-# in a fresh process (cold run, then warm repeats), then odpenc -v itself; output in $OUT when set.
+# On a GPU machine: odpenc --size's search timed per phase (odp-size-search) with CUDA graphs on and off and small
+# batches padded or not, each in a fresh process (cold run, then warm repeats), then odpenc -v itself; output in
+# $OUT when set.
 # Usage: ODP_BUILD_DIR=DIR [ODP_SOURCE_DIR=SRC] bench/throughput/run_size_search_gpu.sh IMAGE MODEL [BYTES]
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,4p "$0"; exit 2; }
@@ -16,8 +17,11 @@ log=/tmp/odp-size-search.txt
 {
   nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader || true
   for graphs in on off; do
-    "$build/bench/throughput/odp-size-search" "$image" --model "$model" --device cuda --size "$size" \
-      --repeats 3 --graphs "$graphs" || echo "odp-size-search --graphs $graphs: exit status $?"
+    for padding in off on; do
+      "$build/bench/throughput/odp-size-search" "$image" --model "$model" --device cuda --size "$size" \
+        --repeats 3 --graphs "$graphs" --pad-batches "$padding" ||
+        echo "odp-size-search --graphs $graphs --pad-batches $padding: exit status $?"
+    done
   done
   # The tool itself, cold (a fresh process, as a user runs it): its -v line has the encode time.
   for run in 1 2; do

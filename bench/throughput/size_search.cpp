@@ -25,14 +25,16 @@ using Clock = std::chrono::steady_clock;
 
 const char* const kUsage =
     "usage: odp-size-search IMAGE... [--model FILE] [--device cpu|cuda|auto] [--size BYTES] [--repeats N]\n"
-    "                       [--graphs on|off] [--target-psnr DB]\n"
+    "                       [--graphs on|off] [--pad-batches on|off] [--target-psnr DB]\n"
     "  Times odpenc --size's search over scales and overlaps on each image, N times in one process (the\n"
     "  first run pays for lazy GPU state: CUDA graph captures, fp32 weights, cuBLAS handles), and prints\n"
     "  per run: the total, the search's phases, and the model's encode and decode calls (count, batch\n"
-    "  sizes, seconds). --graphs off runs small GPU batches eagerly (TileModel::set_gpu_graphs).\n"
+    "  sizes, seconds; each new batch size's first call apart). --graphs off runs small GPU batches\n"
+    "  eagerly (TileModel::set_gpu_graphs); --pad-batches on pads them to 8 or 16 tiles\n"
+    "  (TileModel::set_gpu_batch_padding), so that fewer shapes pay for their first call.\n"
     "  With --target-psnr it times odpenc --target-psnr's search instead (the encode phase then also holds\n"
     "  the model's decodes of the error tables).\n"
-    "  Defaults: --size 300, --repeats 3, --graphs on, --device auto.\n";
+    "  Defaults: --size 300, --repeats 3, --graphs on, --pad-batches off, --device auto.\n";
 
 // One model call: which entry point, its batch and its wall time (the model's results are on the host when
 // it returns, so the time covers the device's work).
@@ -80,6 +82,8 @@ class TimedModel final : public odp::model::TileModel {
   bool cpu_bf16_decode() const override { return inner_.cpu_bf16_decode(); }
   void set_gpu_graphs(bool enable) override { inner_.set_gpu_graphs(enable); }
   bool gpu_graphs() const override { return inner_.gpu_graphs(); }
+  void set_gpu_batch_padding(bool enable) override { inner_.set_gpu_batch_padding(enable); }
+  bool gpu_batch_padding() const override { return inner_.gpu_batch_padding(); }
   void set_gpu_encode_precision(odp::model::GpuEncodePrecision precision) override {
     inner_.set_gpu_encode_precision(precision);
   }
@@ -95,6 +99,7 @@ class TimedModel final : public odp::model::TileModel {
 // "N calls, X s, batches {n: count, ...}" over the calls of one kind.
 std::string describe_calls(const std::vector<Call>& calls, bool decode, double* seconds) {
   std::map<int, int> batches;
+  std::string new_shape_times;  // each new batch size's first call, in call order
   int count = 0, new_shapes = 0;
   double new_shape_seconds = 0;
   *seconds = 0;
@@ -106,11 +111,13 @@ std::string describe_calls(const std::vector<Call>& calls, bool decode, double* 
       if (call.new_shape) {
         ++new_shapes;
         new_shape_seconds += call.seconds;
+        new_shape_times += (new_shape_times.empty() ? "" : ", ") + std::to_string(call.n) + ": " +
+                           odp::cli::fixed(call.seconds, 3);
       }
     }
   std::string text = std::to_string(count) + " calls, " + odp::cli::fixed(*seconds, 3) + " s, of which " +
                      std::to_string(new_shapes) + " at new batch sizes " +
-                     odp::cli::fixed(new_shape_seconds, 3) + " s; batches {";
+                     odp::cli::fixed(new_shape_seconds, 3) + " s {" + new_shape_times + "}; batches {";
   bool first = true;
   for (const auto& [n, times] : batches) {
     text += (first ? "" : ", ") + std::to_string(n) + ": " + std::to_string(times);
@@ -125,7 +132,8 @@ int main(int argc, char** argv) {
   using odp::cli::fixed;
   try {
     const odp::cli::Arguments arguments(
-        argc, argv, {"--model", "--device", "--size", "--repeats", "--graphs", "--target-psnr"},
+        argc, argv,
+        {"--model", "--device", "--size", "--repeats", "--graphs", "--pad-batches", "--target-psnr"},
         {"-h", "--help"});
     if (arguments.has("-h") || arguments.has("--help") || arguments.inputs().empty()) {
       std::cout << kUsage;
@@ -136,10 +144,13 @@ int main(int argc, char** argv) {
     const int repeats = arguments.has("--repeats") ? arguments.integer("--repeats", 1, 100) : 3;
     const std::string graphs = arguments.text("--graphs", "on");
     if (graphs != "on" && graphs != "off") throw std::invalid_argument("--graphs must be on or off");
+    const std::string padding = arguments.text("--pad-batches", "off");
+    if (padding != "on" && padding != "off") throw std::invalid_argument("--pad-batches must be on or off");
 
     const Clock::time_point load_start = Clock::now();
     std::unique_ptr<odp::model::TileModel> loaded = odp::cli::load_tool_model(arguments, false);
     loaded->set_gpu_graphs(graphs == "on");
+    loaded->set_gpu_batch_padding(padding == "on");
     TimedModel model(*loaded);
     const bool cuda = model.device() == odp::model::Device::kCuda;
     odp::codec::EncodeOptions options;
@@ -156,7 +167,8 @@ int main(int argc, char** argv) {
               << (psnr_search ? "--target-psnr " + fixed(options.target_psnr, 2)
                               : "--size " + std::to_string(budget))
               << ", device " << (cuda ? "cuda" : "cpu") << ", CUDA graphs "
-              << (cuda && model.gpu_graphs() ? "on" : "off") << ", model "
+              << (cuda && model.gpu_graphs() ? "on" : "off") << ", batch padding "
+              << (cuda && model.gpu_batch_padding() ? "on" : "off") << ", model "
               << odp::model::model_id_text(model.info().model_id) << " loaded in "
               << fixed(odp::cli::seconds_since(load_start), 2) << " s\n";
 

@@ -636,6 +636,48 @@ TEST_CASE("GPU passes replayed as CUDA graphs give the eager passes' results, fo
   }
 }
 
+TEST_CASE("GPU batches padded to 8 or 16 tiles give the unpadded results and write only the caller's tiles",
+          "[gpu]") {
+  if (!torch_sees_gpu()) return;
+  const odp::model::ModelConfig config = odp::testing::tiny_model_config();
+  auto model = odp::model::TileModel::random(config, 13, odp::model::Device::kCuda);
+  model->set_gpu_encode_precision(odp::model::GpuEncodePrecision::kFp32);
+  std::mt19937 rng(47);
+  const size_t tile_values = 3ull * config.tile_size * config.tile_size;
+  for (bool graphs : {true, false})
+    for (int n : {1, 3, 9}) {
+      CAPTURE(graphs, n);
+      model->set_gpu_graphs(graphs);
+      const auto bytes = random_bytes(n * tile_values, rng);
+      std::vector<int> keep(n);
+      for (int i = 0; i < n; ++i) keep[i] = (i * 5 + 3) % (config.num_tokens + 1);
+      // One guard tile past the caller's n: a padded pass must not write its padding there.
+      std::vector<uint8_t> plain((n + 1) * tile_values, 77), padded((n + 1) * tile_values, 77);
+      model->set_gpu_batch_padding(false);
+      const auto plain_tokens = model->encode_bytes(bytes.data(), n);
+      model->decode_bytes(plain_tokens.data(), keep.data(), n, plain.data());
+      model->set_gpu_batch_padding(true);
+      REQUIRE(model->gpu_batch_padding());
+      const auto padded_tokens = model->encode_bytes(bytes.data(), n);
+      model->decode_bytes(plain_tokens.data(), keep.data(), n, padded.data());
+      REQUIRE(padded_tokens.size() == plain_tokens.size());
+      // fp32 products of another shape may round differently: a token on an FSQ boundary may flip, rarely.
+      size_t flipped = 0;
+      for (size_t i = 0; i < plain_tokens.size(); ++i) flipped += padded_tokens[i] != plain_tokens[i];
+      INFO(flipped << " of " << plain_tokens.size() << " tokens differ");
+      CHECK(flipped * 100 <= plain_tokens.size());
+      CHECK(std::all_of(padded.end() - tile_values, padded.end(), [](uint8_t v) { return v == 77; }));
+      // The decoder runs in bf16, whose kernels may differ with the batch: close, not always identical.
+      double squared = 0;
+      for (size_t i = 0; i < n * tile_values; ++i)
+        squared += (double(plain[i]) - padded[i]) * (plain[i] - padded[i]);
+      const double psnr = 10 * std::log10(255.0 * 255.0 / std::max(squared / (n * tile_values), 1e-20));
+      INFO("padded vs unpadded decode: PSNR " << psnr << " dB");
+      CHECK(psnr > 40.0);
+    }
+  model->set_gpu_batch_padding(false);
+}
+
 TEST_CASE("the GPU model makes its fp32 network on the first tf32/fp32 encode, from the fp32 weights",
           "[gpu]") {
   if (!torch_sees_gpu()) return;
