@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -125,6 +126,8 @@ class CandidateRate {
   virtual bool stop_after_scale(const std::optional<Measured>& best, bool improved) = 0;
   // The result when no candidate gave a file the search keeps (or throws).
   virtual EncodeResult none_kept() = 0;
+  // The search's best file, once every candidate is done: the rate may still improve it.
+  virtual void finish(Measured& /*best*/, SizeSearchTimes& /*spent*/) {}
 };
 
 // The one size a forced scale codes (the image's own without one), at the overlap the grid over it takes.
@@ -183,6 +186,7 @@ EncodeResult search_candidates(const Image& image, model::TileModel& model, cons
     }
     if (rate.stop_after_scale(best, improved)) break;
   }
+  if (best) rate.finish(*best, spent);
   EncodeResult result = best ? std::move(best->result) : rate.none_kept();
   result.stats.candidates = tried;
   if (options.progress) options.progress(total * kUnits, total * kUnits);
@@ -368,7 +372,8 @@ class PsnrRate : public CandidateRate {
         fallback_candidate_(forced_candidate(image, model.info().config.tile_size, options)),
         fallback_tiles_(coded_grid(fallback_candidate_.width, fallback_candidate_.height,
                                    model.info().config.tile_size, fallback_candidate_.overlap)
-                            .count()) {}
+                            .count()),
+        image_(image) {}
 
   std::optional<Measured> code(const Image& image, const Image& coded, const ScaleCandidate& candidate,
                                const EncodeOptions& one, SizeSearchTimes& spent, bool* encoded) override {
@@ -444,13 +449,22 @@ class PsnrRate : public CandidateRate {
     std::optional<Measured> uniform =
         one_count(image, coded, grid, tokens, errors, coded_db, kept, one, spent);
     if (uniform && (!kept || better(*uniform, *kept))) kept = std::move(uniform);
-    // Only a copy whose file beats the best so far is refined: the refinement saves a few per cent.
-    if (refine_ && kept && (!smallest_ || kept->result.bytes.size() <= *smallest_)) {
-      std::optional<Measured> refined = refine(image, coded, grid, tokens, *kept, one, spent);
-      if (refined && better(*refined, *kept)) kept = std::move(refined);
+    // The copy of the best file so far is held for finish() to refine: only the search's winner is refined
+    // (the refinement saves a few per cent, and costs about as much as measuring a copy's table).
+    if (refine_ && kept && (!winner_ || better(*kept, winner_->kept))) {
+      EncodeOptions quiet = one;
+      quiet.progress = nullptr;  // one's progress refers to the search's loop
+      winner_.reset(new Winner{coded, grid, std::move(tokens), quiet, *kept});
     }
-    if (kept && (!smallest_ || kept->result.bytes.size() < *smallest_)) smallest_ = kept->result.bytes.size();
     return kept;
+  }
+
+  // Refines the search's best file where it is the held copy's (PsnrRate::refine).
+  void finish(Measured& best, SizeSearchTimes& spent) override {
+    if (!winner_ || best.result.bytes != winner_->kept.result.bytes) return;
+    std::optional<Measured> refined =
+        refine(image_, winner_->coded, winner_->grid, winner_->tokens, best, winner_->options, spent);
+    if (refined && better(*refined, best)) best = std::move(*refined);
   }
 
   // The exact refinement of a file reaching the target: the allocation's files land up to kCloseEnoughDb
@@ -669,7 +683,16 @@ class PsnrRate : public CandidateRate {
   double resolution_mse_ = 0;
   bool scale_reachable_ = false;
   int no_gain_in_a_row_ = 0;
-  std::optional<size_t> smallest_;  // the smallest file code() returned so far
+  // The coded copy, grid, tokens and options of the best file code() returned so far (with refine_).
+  struct Winner {
+    Image coded;
+    TileGrid grid;
+    std::vector<uint16_t> tokens;
+    EncodeOptions options;
+    Measured kept;
+  };
+  std::unique_ptr<Winner> winner_;
+  const Image& image_;
 };
 
 }  // namespace

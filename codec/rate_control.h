@@ -119,10 +119,10 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
 // copy whose resolution alone misses the target is not encoded. After a scale whose every copy misses the
 // target even with every token, no smaller one is tried (a smaller copy is assumed not to do better); nor
 // after two scales in a row that found no smaller file. When no file reaches the target, the result is the
-// fallback's first file (from the same model encode: no coded size and overlap is encoded twice). A copy's
-// file smaller than every earlier copy's is then refined exactly (with `refine`; off only to measure its
-// gain): tokens cut one tile at a time while the decoded image, the decoder's own, still reaches the target
-// (PsnrRate::refine). With `times`, adds its phases' wall time there.
+// fallback's first file (from the same model encode: no coded size and overlap is encoded twice). The
+// search's best file is then refined exactly on its copy (with `refine`; off only to measure its gain):
+// tokens cut one tile at a time, or moved between tiles, while the decoded image, the decoder's own, still
+// reaches the target (PsnrRate::refine). With `times`, adds its phases' wall time there.
 EncodeResult encode_to_psnr(const Image& image, model::TileModel& model, const EncodeOptions& options,
                             SizeSearchTimes* times = nullptr, bool refine = true);
 // encode_to_psnr's files per copy: the estimate and up to two corrections from the measured PSNR.
