@@ -85,13 +85,13 @@ std::vector<std::vector<ScaleCandidate>> scale_candidates(int width, int height,
 // Where a search's wall time went, in seconds summed over its candidates (for benchmarks; the model's own
 // share of encode and decode is for the caller to time, e.g. around TileModel's calls).
 struct SizeSearchTimes {
-  double resample = 0;     // the coded copies: base::resize_bicubic of the image, once per coded size
-  double encode = 0;       // the model's tokens for each candidate and the files made from them
-  double decode = 0;       // decode_grid of each file measured: parsing, the model's decode, stitching, seams
-  double upsample = 0;     // finish_decode: the decoded copy back to the image's size
-  double psnr = 0;         // measuring it against the image
-  int candidates = 0;      // candidates the model encoded (those that fit or not)
-  int refine_decodes = 0;  // kTargetPsnr's refinement: tiles it decoded
+  double resample = 0;        // the coded copies: base::resize_bicubic of the image, once per coded size
+  double encode = 0;          // the model's tokens for each candidate and the files made from them
+  double decode = 0;          // decode_grid of each file measured (and refine's files from held tiles)
+  double upsample = 0;        // finish_decode: the decoded copy back to the image's size
+  double psnr = 0;            // measuring it against the image
+  int candidates = 0;         // candidates the model encoded (those that fit or not)
+  int refine_decodes = 0;     // kTargetPsnr's refinement: tiles it decoded
   int refine_mismatches = 0;  // refined files whose full decode's PSNR differed from the held tiles' one
   std::vector<ScaleCandidate> encoded;  // those candidates, in order (each at most once)
 };
