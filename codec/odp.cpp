@@ -24,7 +24,9 @@ CodecError bad_file(const format::FormatError& error) {
   return CodecError(std::string("not a valid .odp file: ") + error.what(), ErrorKind::kBadInput);
 }
 
-format::FrequencyTables tables_for(const model::ModelInfo& info) {
+}  // namespace
+
+format::FrequencyTables detail::tables_for(const model::ModelInfo& info) {
   format::FrequencyTables tables;
   if (info.token_frequencies.empty()) return tables;
   const size_t codebook = static_cast<size_t>(info.config.codebook_size());
@@ -34,6 +36,8 @@ format::FrequencyTables tables_for(const model::ModelInfo& info) {
                                      info.token_frequencies.begin() + start + codebook);
   return tables;
 }
+
+namespace {
 
 void report(const ProgressFn& progress, int64_t done, int64_t total) {
   if (progress) progress(done, total);
@@ -508,64 +512,54 @@ void check_decode_limits(const uint8_t* data, size_t size, const DecodeLimits& l
 
 namespace detail {
 
-Image decode_grid(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options,
-                  format::TokenFile* file_out) {
+format::TokenFile parse_for_model(const uint8_t* data, size_t size, const model::ModelInfo& info,
+                                  const DecodeOptions& options, TileGrid* grid) {
   if (options.max_tokens < 0 || options.max_tokens > kMaxTokens)
     throw CodecError("tokens per tile must be 1..256, not " + std::to_string(options.max_tokens),
                      ErrorKind::kUsage);
-  const model::ModelInfo& info = model.info();
   const format::Summary summary = summarize_within(data, size, options.limits);
   check_model_matches(summary.header, info);
-  const int t = info.config.tile_size, num_tokens = info.config.num_tokens;
+  const int t = info.config.tile_size;
   if (summary.header.tile_size != static_cast<uint32_t>(t) ||
       summary.header.codebook_bits != info.config.codebook_bits())
     throw CodecError("the file's tile size or codebook does not match the model's", ErrorKind::kModel);
   format::TokenFile file = read_tokens(summary, data, size, tables_for(info));
   // The grid covers the coded image (spec 5.2); restore_coded_size brings it to the image's size at the end.
-  const TileGrid grid =
+  *grid =
       TileGrid::make(static_cast<int>(file.header.grid_width()), static_cast<int>(file.header.grid_height()),
                      t, static_cast<int>(file.header.tile_overlap));
-  if (static_cast<size_t>(grid.count()) != file.tile_tokens.size())
+  if (static_cast<size_t>(grid->count()) != file.tile_tokens.size())
     throw CodecError("not a valid .odp file: it holds " + std::to_string(file.tile_tokens.size()) +
-                     " tiles where its size needs " + std::to_string(grid.count()));
+                     " tiles where its size needs " + std::to_string(grid->count()));
+  return file;
+}
 
+Image assemble_grid(const format::TokenFile& file, const TileGrid& grid, int batch,
+                    const DecodeOptions& options, const TileSource& decode_tiles) {
   Image image;
   image.width = grid.width;
   image.height = grid.height;
   image.rgb.resize(static_cast<size_t>(grid.width) * grid.height * 3);
-  const int batch = std::max(1, model.preferred_batch());
+  const int t = grid.tile;
   const size_t tile_values = 3ull * t * t;
   // Without overlap every pixel comes from one tile and is only rounded, so the model can round it on the
   // device and send back bytes; overlapping tiles are blended before rounding, so they come back as floats.
   const bool as_bytes = grid.overlap == 0;
   std::vector<float> tiles(as_bytes ? 0 : batch * tile_values);
   std::vector<uint8_t> tile_bytes(as_bytes ? batch * tile_values : 0);
-  std::vector<uint16_t> batch_tokens(static_cast<size_t>(batch) * num_tokens);
-  std::vector<int> keep(batch);
   TileStitcher stitcher(grid, image.rgb.data());
-  try {
-    for (int first = 0; first < grid.count(); first += batch) {
-      const int n = std::min(batch, grid.count() - first);
-      std::fill(batch_tokens.begin(), batch_tokens.end(), 0);
-      for (int j = 0; j < n; ++j) {
-        const std::vector<uint16_t>& prefix = file.tile_tokens[first + j];
-        keep[j] = std::min<int>(static_cast<int>(prefix.size()), num_tokens);
-        if (options.max_tokens > 0) keep[j] = std::min(keep[j], options.max_tokens);
-        std::copy_n(prefix.begin(), keep[j], batch_tokens.begin() + static_cast<size_t>(j) * num_tokens);
-      }
-      if (as_bytes) {
-        model.decode_bytes(batch_tokens.data(), keep.data(), n, tile_bytes.data());
-        paint_flat_tiles(file.header.flat_tiles, first, n, t, tile_bytes.data(), 1.0f);
-        stitcher.add(tile_bytes.data(), first, n);
-      } else {
-        model.decode(batch_tokens.data(), keep.data(), n, tiles.data());
-        paint_flat_tiles(file.header.flat_tiles, first, n, t, tiles.data(), 1.0f / 255);
-        stitcher.add(tiles.data(), first, n);
-      }
-      report(options.progress, first + n, grid.count());
+  for (int first = 0; first < grid.count(); first += batch) {
+    const int n = std::min(batch, grid.count() - first);
+    if (as_bytes) {
+      decode_tiles(first, n, tile_bytes.data(), nullptr);
+      paint_flat_tiles(file.header.flat_tiles, first, n, t, tile_bytes.data(), 1.0f);
+      stitcher.add(tile_bytes.data(), first, n);
+    } else {
+      decode_tiles(first, n, nullptr, tiles.data());
+      paint_flat_tiles(file.header.flat_tiles, first, n, t, tiles.data(), 1.0f / 255);
+      stitcher.add(tiles.data(), first, n);
     }
-  } catch (...) {
-    detail::rethrow_model_failure("the model failed to run", model.device());
+    report(options.progress, first + n, grid.count());
   }
   stitcher.finish();
   correct_seam_casts(image.rgb.data(), grid, options.seam_cast_radius);
@@ -573,6 +567,35 @@ Image decode_grid(const uint8_t* data, size_t size, model::TileModel& model, con
   // The seam filters (overlap 0 only) move pixels near a seam, flat tiles' too: those get their colour back,
   // the neighbour keeps its share of the correction.
   if (grid.overlap == 0) repaint_flat_tiles(file.header.flat_tiles, grid, image);
+  return image;
+}
+
+Image decode_grid(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options,
+                  format::TokenFile* file_out) {
+  TileGrid grid;
+  format::TokenFile file = parse_for_model(data, size, model.info(), options, &grid);
+  const int num_tokens = model.info().config.num_tokens;
+  const int batch = std::max(1, model.preferred_batch());
+  std::vector<uint16_t> batch_tokens(static_cast<size_t>(batch) * num_tokens);
+  std::vector<int> keep(batch);
+  Image image =
+      assemble_grid(file, grid, batch, options, [&](int first, int n, uint8_t* bytes, float* floats) {
+        std::fill(batch_tokens.begin(), batch_tokens.end(), 0);
+        for (int j = 0; j < n; ++j) {
+          const std::vector<uint16_t>& prefix = file.tile_tokens[first + j];
+          keep[j] = std::min<int>(static_cast<int>(prefix.size()), num_tokens);
+          if (options.max_tokens > 0) keep[j] = std::min(keep[j], options.max_tokens);
+          std::copy_n(prefix.begin(), keep[j], batch_tokens.begin() + static_cast<size_t>(j) * num_tokens);
+        }
+        try {
+          if (bytes)
+            model.decode_bytes(batch_tokens.data(), keep.data(), n, bytes);
+          else
+            model.decode(batch_tokens.data(), keep.data(), n, floats);
+        } catch (...) {
+          detail::rethrow_model_failure("the model failed to run", model.device());
+        }
+      });
   *file_out = std::move(file);
   return image;
 }
@@ -608,7 +631,7 @@ std::vector<uint8_t> truncate(const uint8_t* data, size_t size, const TruncateOp
                            "'s tables, so truncating it needs that model file (--model or ODP_MODEL)",
                        ErrorKind::kModel);
     check_model_matches(summary.header, *model_info);
-    tables = tables_for(*model_info);
+    tables = detail::tables_for(*model_info);
   }
   const format::TokenFile file = read_tokens(summary, data, size, tables);
   // A file cut so deep that a tile lost every token cannot be written again (each tile keeps 1..256).

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "base/resample.h"
 #include "codec/model_failure.h"
 #include "codec/tiling.h"
+#include "format/odp_format.h"
 
 namespace odp::codec::detail {
 
@@ -123,6 +126,8 @@ class CandidateRate {
   virtual bool stop_after_scale(const std::optional<Measured>& best, bool improved) = 0;
   // The result when no candidate gave a file the search keeps (or throws).
   virtual EncodeResult none_kept() = 0;
+  // The search's best file, once every candidate is done: the rate may still improve it.
+  virtual void finish(Measured& /*best*/, SizeSearchTimes& /*spent*/) {}
 };
 
 // The one size a forced scale codes (the image's own without one), at the overlap the grid over it takes.
@@ -181,6 +186,7 @@ EncodeResult search_candidates(const Image& image, model::TileModel& model, cons
     }
     if (rate.stop_after_scale(best, improved)) break;
   }
+  if (best) rate.finish(*best, spent);
   EncodeResult result = best ? std::move(best->result) : rate.none_kept();
   result.stats.candidates = tried;
   if (options.progress) options.progress(total * kUnits, total * kUnits);
@@ -257,17 +263,117 @@ int uniform_count(const SlopeErrors& errors, double allowed, int num_tokens) {
   return uniform;
 }
 
+// One coded copy's tiles as the model decodes them, per (tile, prefix length), each decoded once: with them
+// assemble_grid gives the decoder's image of any token counts without the model (refine's many files).
+class DecodedTiles {
+ public:
+  DecodedTiles(model::TileModel& model, const Image& coded, const TileGrid& grid,
+               const std::vector<uint16_t>& tokens)
+      : model_(model), coded_(coded), grid_(grid), tokens_(tokens), as_bytes_(grid.overlap == 0) {}
+
+  // Decodes those of the (tile, length) pairs not held yet, batched.
+  void prepare(const std::vector<std::pair<int, int>>& wanted) {
+    std::vector<std::pair<int, int>> missing;
+    for (const auto& key : wanted)
+      if (!held_.count(key) && std::find(missing.begin(), missing.end(), key) == missing.end())
+        missing.push_back(key);
+    const int num_tokens = model_.info().config.num_tokens, batch = std::max(1, model_.preferred_batch());
+    const size_t tile_values = 3ull * grid_.tile * grid_.tile;
+    std::vector<uint16_t> batch_tokens(static_cast<size_t>(batch) * num_tokens);
+    std::vector<int> keep(batch);
+    std::vector<uint8_t> rounded;
+    for (size_t first = 0; first < missing.size(); first += batch) {
+      const int n = static_cast<int>(std::min<size_t>(batch, missing.size() - first));
+      for (int j = 0; j < n; ++j) {
+        keep[j] = missing[first + j].second;
+        std::copy_n(tokens_.begin() + static_cast<size_t>(missing[first + j].first) * num_tokens, num_tokens,
+                    batch_tokens.begin() + static_cast<size_t>(j) * num_tokens);
+      }
+      Tile decoded;
+      try {
+        if (as_bytes_) {
+          decoded.bytes.resize(n * tile_values);
+          model_.decode_bytes(batch_tokens.data(), keep.data(), n, decoded.bytes.data());
+        } else {
+          decoded.floats.resize(n * tile_values);
+          model_.decode(batch_tokens.data(), keep.data(), n, decoded.floats.data());
+        }
+      } catch (...) {
+        rethrow_model_failure("the model failed to run", model_.device());
+      }
+      for (int j = 0; j < n; ++j) {
+        Tile& tile = held_[missing[first + j]];
+        if (as_bytes_) {
+          tile.bytes.assign(decoded.bytes.begin() + j * tile_values,
+                            decoded.bytes.begin() + (j + 1) * tile_values);
+        } else {
+          tile.floats.assign(decoded.floats.begin() + j * tile_values,
+                             decoded.floats.begin() + (j + 1) * tile_values);
+          rounded.resize(tile_values);
+          for (size_t v = 0; v < tile_values; ++v)
+            rounded[v] = static_cast<uint8_t>(std::lround(std::clamp(tile.floats[v], 0.0f, 1.0f) * 255));
+        }
+        size_t values = 0;
+        tile.error = tile_squared_error(coded_, grid_, missing[first + j].first,
+                                        as_bytes_ ? tile.bytes.data() : rounded.data(), &values);
+      }
+      decodes_ += n;
+    }
+  }
+
+  // The decoder's image of `file` (made from these tokens), its tiles from the held ones: parse_for_model's
+  // file and grid, as measure() would decode them before finish_decode.
+  Image assemble(const format::TokenFile& file, const TileGrid& grid) {
+    std::vector<std::pair<int, int>> wanted(file.tile_tokens.size());
+    for (size_t i = 0; i < wanted.size(); ++i)
+      wanted[i] = {static_cast<int>(i), static_cast<int>(file.tile_tokens[i].size())};
+    prepare(wanted);
+    const size_t tile_values = 3ull * grid.tile * grid.tile;
+    return assemble_grid(file, grid, std::max(1, model_.preferred_batch()), DecodeOptions{},
+                         [&](int first, int n, uint8_t* bytes, float* floats) {
+                           for (int j = 0; j < n; ++j) {
+                             const Tile& tile = held_.at(wanted[first + j]);
+                             if (bytes)
+                               std::copy(tile.bytes.begin(), tile.bytes.end(), bytes + j * tile_values);
+                             else
+                               std::copy(tile.floats.begin(), tile.floats.end(), floats + j * tile_values);
+                           }
+                         });
+  }
+
+  // The tile's own squared error over its pixels inside the coded image keeping `length` tokens (held by
+  // prepare; tile_squared_error, floats rounded to bytes), before stitching and the seam filters.
+  double error(int tile, int length) const { return held_.at({tile, length}).error; }
+  int decodes() const { return decodes_; }  // tiles the model decoded
+
+ private:
+  struct Tile {
+    std::vector<uint8_t> bytes;  // without overlap
+    std::vector<float> floats;   // with overlap
+    double error = 0;
+  };
+  model::TileModel& model_;
+  const Image& coded_;
+  const TileGrid grid_;
+  const std::vector<uint16_t>& tokens_;
+  const bool as_bytes_;
+  std::map<std::pair<int, int>, Tile> held_;
+  int decodes_ = 0;
+};
+
 // kTargetPsnr: each copy's tokens allocated at equal slope for the coded target its resolution leaves,
 // corrected by the measured PSNR; the smallest file reaching the target wins.
 class PsnrRate : public CandidateRate {
  public:
-  PsnrRate(const Image& image, model::TileModel& model, const EncodeOptions& options)
+  PsnrRate(const Image& image, model::TileModel& model, const EncodeOptions& options, bool refine)
       : model_(model),
+        refine_(refine),
         target_(options.target_psnr),
         fallback_candidate_(forced_candidate(image, model.info().config.tile_size, options)),
         fallback_tiles_(coded_grid(fallback_candidate_.width, fallback_candidate_.height,
                                    model.info().config.tile_size, fallback_candidate_.overlap)
-                            .count()) {}
+                            .count()),
+        image_(image) {}
 
   std::optional<Measured> code(const Image& image, const Image& coded, const ScaleCandidate& candidate,
                                const EncodeOptions& one, SizeSearchTimes& spent, bool* encoded) override {
@@ -343,7 +449,146 @@ class PsnrRate : public CandidateRate {
     std::optional<Measured> uniform =
         one_count(image, coded, grid, tokens, errors, coded_db, kept, one, spent);
     if (uniform && (!kept || better(*uniform, *kept))) kept = std::move(uniform);
+    // The copy of the best file so far is held for finish() to refine: only the search's winner is refined
+    // (the refinement saves a few per cent, and costs about as much as measuring a copy's table).
+    if (refine_ && kept && (!winner_ || better(*kept, winner_->kept))) {
+      EncodeOptions quiet = one;
+      quiet.progress = nullptr;  // one's progress refers to the search's loop
+      winner_.reset(new Winner{coded, grid, std::move(tokens), quiet, *kept});
+    }
     return kept;
+  }
+
+  // Refines the search's best file where it is the held copy's (PsnrRate::refine).
+  void finish(Measured& best, SizeSearchTimes& spent) override {
+    if (!winner_ || best.result.bytes != winner_->kept.result.bytes) return;
+    std::optional<Measured> refined =
+        refine(image_, winner_->coded, winner_->grid, winner_->tokens, best, winner_->options, spent);
+    if (refined && better(*refined, best)) best = std::move(*refined);
+  }
+
+  // The exact refinement of a file reaching the target: the allocation's files land up to kCloseEnoughDb
+  // above it (its table is measured before the seam filters, at a few lengths), and its tiles' counts follow
+  // that table's slopes. From `start`'s counts, one move at a time: 1..kRefineCut tokens cut from one tile,
+  // alone or with one token added to another, that saves bits (the entropy coder's cost of the tokens, with
+  // the counts field's change) and keeps the decoded image at the target. Moves are tried in the order of
+  // their tiles' own squared error per bit saved (before the seam filters, from the held tiles), at most
+  // kRefineTries exactly (assemble_grid: the decoder's image) per move; the first that reaches the target
+  // is made. The smallest file met (ties: the higher PSNR) is measured by a full decode and returned when it
+  // reaches the target; nothing when no move was made or it does not.
+  std::optional<Measured> refine(const Image& image, const Image& coded, const TileGrid& grid,
+                                 const std::vector<uint16_t>& tokens, const Measured& start,
+                                 const EncodeOptions& one, SizeSearchTimes& spent) {
+    const model::ModelInfo& info = model_.info();
+    const int num_tokens = info.config.num_tokens;
+    const format::FrequencyTables tables = tables_for(info);
+    const auto token_bits = [&](int tile, int position) {
+      if (tables.empty()) return double(info.config.codebook_bits());
+      const auto& table = tables.per_position[std::min<size_t>(position, tables.per_position.size() - 1)];
+      return -std::log2(table[tokens[static_cast<size_t>(tile) * num_tokens + position]] / 65536.0);
+    };
+    // Bits of tile's tokens from..to-1.
+    const auto span_bits = [&](int tile, int from, int to) {
+      double bits = 0;
+      for (int position = from; position < to; ++position) bits += token_bits(tile, position);
+      return bits;
+    };
+    const auto counts_bits = [](const std::vector<int>& c) {
+      return 8.0 * double(format::token_counts_bytes(std::vector<uint16_t>(c.begin(), c.end())));
+    };
+    DecodedTiles decoded(model_, coded, grid, tokens);
+    const auto evaluate = [&](const std::vector<int>& counts) {
+      Measured measured;
+      {
+        PhaseTimer timer(&spent.encode);
+        measured.result = write_coded(image, coded, grid, tokens, counts, info, one);
+      }
+      PhaseTimer timer(&spent.decode);
+      TileGrid file_grid;
+      format::TokenFile file = parse_for_model(measured.result.bytes.data(), measured.result.bytes.size(),
+                                               info, DecodeOptions{}, &file_grid);
+      Image image_decoded = decoded.assemble(file, file_grid);
+      finish_decode(image_decoded, file);
+      measured.psnr = base::psnr(image, image_decoded);
+      return measured;
+    };
+    const format::Summary summary = format::summarize(start.result.bytes.data(), start.result.bytes.size());
+    std::vector<int> counts(summary.tokens_per_tile.begin(), summary.tokens_per_tile.end());
+    const int tiles = static_cast<int>(counts.size());
+    std::vector<bool> flat(tiles, false);
+    for (const format::FlatTile& tile : summary.header.flat_tiles) flat[tile.tile] = true;
+    Measured current = evaluate(counts);
+    if (current.psnr < target_) return std::nullopt;  // the held tiles disagree with the measured file
+    Measured best = current;
+    struct Move {
+      int cut_tile = 0, cut = 0, add_tile = -1;  // add_tile: -1 for a cut alone
+      double bits = 0, error = 0;                // bits saved; the tiles' own squared error added
+    };
+    for (int step = 0; step < kRefineStepsPerTile * tiles; ++step) {
+      std::vector<std::pair<int, int>> wanted;
+      for (int i = 0; i < tiles; ++i) {
+        if (flat[i]) continue;
+        for (int cut = 1; cut <= kRefineCut && counts[i] - cut >= 1; ++cut)
+          wanted.emplace_back(i, counts[i] - cut);
+        if (counts[i] < num_tokens) wanted.emplace_back(i, counts[i] + 1);
+        wanted.emplace_back(i, counts[i]);
+      }
+      if (wanted.empty()) break;
+      decoded.prepare(wanted);
+      const double bits_now = counts_bits(counts);
+      std::vector<Move> moves;
+      for (int a = 0; a < tiles; ++a) {
+        if (flat[a]) continue;
+        for (int cut = 1; cut <= kRefineCut && counts[a] - cut >= 1; ++cut) {
+          const double cut_bits = span_bits(a, counts[a] - cut, counts[a]);
+          const double cut_error = decoded.error(a, counts[a] - cut) - decoded.error(a, counts[a]);
+          for (int b = -1; b < tiles; ++b) {
+            if (b == a || (b >= 0 && (flat[b] || counts[b] >= num_tokens))) continue;
+            std::vector<int> next = counts;
+            next[a] -= cut;
+            Move move{a, cut, b, bits_now - counts_bits(next) + cut_bits, cut_error};
+            if (b >= 0) {
+              ++next[b];
+              move.bits = bits_now - counts_bits(next) + cut_bits - token_bits(b, counts[b]);
+              move.error += decoded.error(b, counts[b] + 1) - decoded.error(b, counts[b]);
+            }
+            if (move.bits > 0) moves.push_back(move);
+          }
+        }
+      }
+      // The squared error the target leaves, in the coded copy's samples (its tiles' errors are the coded
+      // copy's): a move whose tiles add well over it is not measured.
+      const double slack =
+          (mse_for_psnr(target_) - mse_for_psnr(current.psnr)) * 3.0 * coded.width * coded.height;
+      moves.erase(std::remove_if(moves.begin(), moves.end(),
+                                 [&](const Move& move) { return move.error > kRefineSlackFactor * slack; }),
+                  moves.end());
+      std::sort(moves.begin(), moves.end(),
+                [](const Move& x, const Move& y) { return x.error * y.bits < y.error * x.bits; });
+      std::optional<Measured> chosen;
+      std::vector<int> chosen_counts;
+      for (size_t k = 0; k < moves.size() && k < static_cast<size_t>(kRefineTries) && !chosen; ++k) {
+        std::vector<int> next = counts;
+        next[moves[k].cut_tile] -= moves[k].cut;
+        if (moves[k].add_tile >= 0) ++next[moves[k].add_tile];
+        Measured measured = evaluate(next);
+        if (measured.psnr < target_) continue;
+        chosen = std::move(measured);
+        chosen_counts = std::move(next);
+      }
+      if (!chosen) break;
+      counts = std::move(chosen_counts);
+      current = std::move(*chosen);
+      if (better(current, best)) best = current;
+    }
+    spent.refine_decodes += decoded.decodes();
+    if (best.result.bytes == start.result.bytes) return std::nullopt;
+    // The held tiles were decoded in other batches than the decoder's: the full decode has the last word.
+    const double cached_psnr = best.psnr;
+    best.psnr = measure(image, best.result, model_, spent);
+    if (best.psnr != cached_psnr) ++spent.refine_mismatches;
+    if (best.psnr < target_) return std::nullopt;
+    return best;
   }
 
   // One count for all tiles, the file a fixed count gives: the allocation does not always beat it (its
@@ -414,9 +659,20 @@ class PsnrRate : public CandidateRate {
  private:
   // How far a scaled copy's pessimistic every-token estimate may fall below the target and still be tried.
   static constexpr double kReachMarginDb = 0.5;
-  // A file within this much above the target is not refined further.
+  // A file within this much above the target is not corrected further (refine then takes over).
   static constexpr double kCloseEnoughDb = 0.05;
+  // The most tokens refine cuts from one tile in one step: more than one lets it pass a step of the counts
+  // field (spec 4.1) that a single token's bits do not pay for.
+  static constexpr int kRefineCut = 3;
+  // The most moves refine measures exactly for one step before it stops.
+  static constexpr int kRefineTries = 6;
+  // refine's moves at most, per tile of the copy (each saves bits, so it ends anyway; this bounds its time).
+  static constexpr int kRefineStepsPerTile = 8;
+  // How far a move's tiles' own error (before the seam filters) may exceed the error the target leaves and
+  // still be measured: the seam filters take some of it back.
+  static constexpr double kRefineSlackFactor = 1.5;
   model::TileModel& model_;
+  const bool refine_;
   const double target_;
   // The size and overlap of the result when no file reaches the target: the forced scale's, else the full
   // size's (what --scale 1 codes), whose first file is kept as fallback_.
@@ -427,6 +683,16 @@ class PsnrRate : public CandidateRate {
   double resolution_mse_ = 0;
   bool scale_reachable_ = false;
   int no_gain_in_a_row_ = 0;
+  // The coded copy, grid, tokens and options of the best file code() returned so far (with refine_).
+  struct Winner {
+    Image coded;
+    TileGrid grid;
+    std::vector<uint16_t> tokens;
+    EncodeOptions options;
+    Measured kept;
+  };
+  std::unique_ptr<Winner> winner_;
+  const Image& image_;
 };
 
 }  // namespace
@@ -438,9 +704,9 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
 }
 
 EncodeResult encode_to_psnr(const Image& image, model::TileModel& model, const EncodeOptions& options,
-                            SizeSearchTimes* times) {
+                            SizeSearchTimes* times, bool refine) {
   check_rate(options);
-  PsnrRate rate(image, model, options);
+  PsnrRate rate(image, model, options, refine);
   return search_candidates(image, model, options, rate, times);
 }
 

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "codec/odp.h"
@@ -39,6 +40,20 @@ EncodeResult encode_coded(const Image& image, const Image& coded, model::TileMod
 Image decode_grid(const uint8_t* data, size_t size, model::TileModel& model, const DecodeOptions& options,
                   format::TokenFile* file);
 void finish_decode(Image& image, const format::TokenFile& file);
+// decode_grid's steps, so that a search holding decoded tiles gets the decoder's image without the model:
+// parse_for_model reads and checks the file against the model and gives the grid over its coded image;
+// assemble_grid is everything after the model, tiles taken from `decode_tiles` in batches of `batch`
+// (painted where flat, stitched, seams filtered, flat tiles repainted).
+format::TokenFile parse_for_model(const uint8_t* data, size_t size, const model::ModelInfo& info,
+                                  const DecodeOptions& options, TileGrid* grid);
+// Fills tiles first..first+n-1 of the file as the model decodes them (its prefixes as the file keeps them):
+// bytes (TileModel::decode_bytes's layout) where the grid has no overlap, else floats (TileModel::decode's);
+// the other pointer is null.
+using TileSource = std::function<void(int first, int n, uint8_t* bytes, float* floats)>;
+Image assemble_grid(const format::TokenFile& file, const TileGrid& grid, int batch,
+                    const DecodeOptions& options, const TileSource& decode_tiles);
+// The entropy coder's tables that a model's files use (empty: uniform, codebook_bits per token).
+format::FrequencyTables tables_for(const model::ModelInfo& info);
 
 // The steps of encode_coded, for searches that code one copy several ways: the grid over a coded size
 // (kAutoOverlap: choose_overlap; refuses more tiles than the format holds), the model's tokens for every tile
@@ -70,12 +85,14 @@ std::vector<std::vector<ScaleCandidate>> scale_candidates(int width, int height,
 // Where a search's wall time went, in seconds summed over its candidates (for benchmarks; the model's own
 // share of encode and decode is for the caller to time, e.g. around TileModel's calls).
 struct SizeSearchTimes {
-  double resample = 0;  // the coded copies: base::resize_bicubic of the image, once per coded size
-  double encode = 0;    // the model's tokens for each candidate and the files made from them
-  double decode = 0;    // decode_grid of each file measured: parsing, the model's decode, stitching, seams
-  double upsample = 0;  // finish_decode: the decoded copy back to the image's size
-  double psnr = 0;      // measuring it against the image
-  int candidates = 0;   // candidates the model encoded (those that fit or not)
+  double resample = 0;        // the coded copies: base::resize_bicubic of the image, once per coded size
+  double encode = 0;          // the model's tokens for each candidate and the files made from them
+  double decode = 0;          // decode_grid of each file measured (and refine's files from held tiles)
+  double upsample = 0;        // finish_decode: the decoded copy back to the image's size
+  double psnr = 0;            // measuring it against the image
+  int candidates = 0;         // candidates the model encoded (those that fit or not)
+  int refine_decodes = 0;     // kTargetPsnr's refinement: tiles it decoded
+  int refine_mismatches = 0;  // refined files whose full decode's PSNR differed from the held tiles' one
   std::vector<ScaleCandidate> encoded;  // those candidates, in order (each at most once)
 };
 
@@ -102,10 +119,12 @@ EncodeResult encode_within_size(const Image& image, model::TileModel& model, con
 // copy whose resolution alone misses the target is not encoded. After a scale whose every copy misses the
 // target even with every token, no smaller one is tried (a smaller copy is assumed not to do better); nor
 // after two scales in a row that found no smaller file. When no file reaches the target, the result is the
-// fallback's first file (from the same model encode: no coded size and overlap is encoded twice). With
-// `times`, adds its phases' wall time there.
+// fallback's first file (from the same model encode: no coded size and overlap is encoded twice). The
+// search's best file is then refined exactly on its copy (with `refine`; off only to measure its gain):
+// tokens cut one tile at a time, or moved between tiles, while the decoded image, the decoder's own, still
+// reaches the target (PsnrRate::refine). With `times`, adds its phases' wall time there.
 EncodeResult encode_to_psnr(const Image& image, model::TileModel& model, const EncodeOptions& options,
-                            SizeSearchTimes* times = nullptr);
+                            SizeSearchTimes* times = nullptr, bool refine = true);
 // encode_to_psnr's files per copy: the estimate and up to two corrections from the measured PSNR.
 constexpr int kPsnrAllocations = 3;
 // encode_to_psnr's files per copy with one count for all tiles, after those.

@@ -493,3 +493,41 @@ TEST_CASE("--target-psnr keeps one count for all tiles where that is the smalles
   // it, 5 do not), and one_count measures at most kOneCountFiles counts. (Without it: 249 of 252, none won.)
   CHECK(at_most_fixed >= reachable * 95 / 100);
 }
+
+TEST_CASE("--target-psnr's exact refinement: still reaching the target, never a larger file", "[codec]") {
+  FakeTileModel model;
+  int reachable = 0, smaller = 0;
+  for (const Image& image : {synthetic_image(150, 90), synthetic_image(96, 64), synthetic_image(200, 40)}) {
+    for (double target = 15.3; target < 16.2; target += 0.03) {
+      for (double scale : {1.0, kAutoScale}) {
+        EncodeOptions options = target_psnr(target);
+        options.scale = scale;
+        detail::SizeSearchTimes times, unrefined_times;
+        const EncodeResult refined = detail::encode_to_psnr(image, model, options, &times);
+        const EncodeResult unrefined = detail::encode_to_psnr(image, model, options, &unrefined_times, false);
+        const double refined_psnr = psnr(image, decode(refined.bytes.data(), refined.bytes.size(), model));
+        const double unrefined_psnr =
+            psnr(image, decode(unrefined.bytes.data(), unrefined.bytes.size(), model));
+        INFO(image.width << "x" << image.height << " at " << target << " dB, scale " << scale << ": refined "
+                         << refined.bytes.size() << " B at " << refined_psnr << " dB, unrefined "
+                         << unrefined.bytes.size() << " B at " << unrefined_psnr << " dB");
+        // The held tiles give the decoder's image exactly (the fake model decodes each tile alone).
+        CHECK(times.refine_mismatches == 0);
+        CHECK(unrefined_times.refine_decodes == 0);
+        if (unrefined_psnr < target) continue;  // out of reach: the fallback, not refined
+        ++reachable;
+        CHECK(refined_psnr >= target);
+        CHECK(refined.bytes.size() <= unrefined.bytes.size());
+        if (refined.bytes.size() < unrefined.bytes.size()) {
+          ++smaller;
+          CHECK(times.refine_decodes > 0);
+        }
+        // encode() takes the refined path.
+        CHECK(encode(image, model, options).bytes == refined.bytes);
+      }
+    }
+  }
+  std::printf("exact refinement: %d of %d reachable targets gave a smaller file\n", smaller, reachable);
+  CHECK(reachable > 0);
+  CHECK(smaller > 0);
+}
