@@ -310,8 +310,7 @@ class DecodedTiles {
           tile.floats.assign(decoded.floats.begin() + j * tile_values,
                              decoded.floats.begin() + (j + 1) * tile_values);
           rounded.resize(tile_values);
-          for (size_t v = 0; v < tile_values; ++v)
-            rounded[v] = static_cast<uint8_t>(std::lround(std::clamp(tile.floats[v], 0.0f, 1.0f) * 255));
+          std::transform(tile.floats.begin(), tile.floats.end(), rounded.begin(), model::byte_from_unit);
         }
         size_t values = 0;
         tile.error = tile_squared_error(coded_, grid_, missing[first + j].first,
